@@ -1,0 +1,21 @@
+# Every dependency is a Debian 12 package (scripts/install-deps.sh), found here and nowhere else.
+# Note: Debian's XGBoost CMake package also exports the xgboost CLI, so the "xgboost" package
+# must be installed next to libxgboost-dev for find_package(xgboost) to succeed.
+find_package(Threads REQUIRED)
+find_package(tl-expected REQUIRED)
+find_package(simdjson REQUIRED)
+find_package(xgboost REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CURL REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(H2O REQUIRED IMPORTED_TARGET libh2o-evloop)
+if(CSML_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+endif()
+if(CSML_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

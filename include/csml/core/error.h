@@ -1,0 +1,50 @@
+// Errors as values: every fallible domain function returns csml::Result<T>.
+//
+// An Error carries a coarse code (what kind of failure, so an adapter can map it to an HTTP
+// status or an exit code in one place) and a message written for a person: what was expected,
+// what came, and where. The domain never logs and never throws across a module boundary.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <tl/expected.hpp>
+
+namespace csml {
+
+enum class ErrorCode {
+  kInvalidArgument,  // a caller passed a value outside the contract (options, flags)
+  kParse,            // input text could not be parsed (JSON, RFC 3339, model file)
+  kValidation,       // input parsed but broke a data-contract rule
+  kNotFound,         // a named thing (version, file) does not exist
+  kAlreadyExists,    // a name that must be new is taken
+  kIo,               // the operating system refused a read, write, rename or fsync
+  kModel,            // a model library (XGBoost) reported a failure
+  kUnavailable,      // a remote source could not be reached or answered 5xx
+  kTimeout,          // a deadline passed
+  kInternal,         // an invariant broke: a bug in csml
+};
+
+// Stable lower_snake name of a code, for logs and JSON ("invalid_argument", ...).
+std::string_view ErrorCodeName(ErrorCode code);
+
+struct Error {
+  ErrorCode code = ErrorCode::kInternal;
+  std::string message;
+
+  // Returns a copy whose message is "<context>: <message>", for adding where an error happened
+  // as it travels outward ("model_store/x.meta.json: expected ...").
+  [[nodiscard]] Error WithContext(std::string_view context) const;
+};
+
+template <typename T>
+using Result = tl::expected<T, Error>;
+
+using Status = tl::expected<void, Error>;
+
+[[nodiscard]] inline tl::unexpected<Error> MakeError(ErrorCode code, std::string message) {
+  return tl::unexpected<Error>(Error{code, std::move(message)});
+}
+
+}  // namespace csml
