@@ -3,11 +3,11 @@
 // main() only parses the command line, runs the chosen command once inside one catch-all and
 // maps its outcome to an exit code; the commands themselves are thin wrappers over the domain
 // library.
-#include <cstdio>
-#include <exception>
+#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
+#include <cstdio>
+#include <exception>
 
 #include "command.h"
 #include "csml/core/error.h"
@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
   try {
     const csml::Result<int> outcome = slot.run();
     if (outcome) return *outcome;
-    std::fprintf(stderr, "csml %s: error: %s\n", slot.name.c_str(), outcome.error().message.c_str());
+    std::fprintf(stderr, "csml %s: error: %s\n", slot.name.c_str(),
+                 outcome.error().message.c_str());
     return ExitCodeFor(outcome.error());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "csml %s: internal error: %s\n", slot.name.c_str(), e.what());

@@ -107,7 +107,7 @@ double RoundTo(double value, int decimals) {
   // by a model essentially never is; the result is the double nearest the decimal, so it
   // prints in its short form.
   static constexpr std::array<double, 16> kPow10 = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                                     1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+                                                    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
   if (!std::isfinite(value) || decimals < 0 || decimals > 15) return value;
   const double scale = kPow10[static_cast<std::size_t>(decimals)];
   return std::round(value * scale) / scale;

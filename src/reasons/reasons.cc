@@ -21,8 +21,10 @@ std::string_view ReasonName(Reason reason) {
 ReasonSet ExplainRisk(const RawFeatures& features) {
   // Each comparison is false for NaN, so a missing value fires nothing.
   ReasonSet reasons;
-  if (features.Get(NumericFeature::kTimeSinceLastUseDays) >= 14.0) reasons.Add(Reason::kInactive14d);
-  if (features.Get(NumericFeature::kFailedRenewals30d) > 0.0) reasons.Add(Reason::kPaymentIssueRecent);
+  if (features.Get(NumericFeature::kTimeSinceLastUseDays) >= 14.0)
+    reasons.Add(Reason::kInactive14d);
+  if (features.Get(NumericFeature::kFailedRenewals30d) > 0.0)
+    reasons.Add(Reason::kPaymentIssueRecent);
   if (features.Get(NumericFeature::kActivity7d) == 0.0) reasons.Add(Reason::kNoRecentActivity);
   if (features.Get(NumericFeature::kUsageScore) < 0.3) reasons.Add(Reason::kLowFeatureUsage);
   if (reasons.empty()) reasons.Add(Reason::kGeneralRiskFactors);

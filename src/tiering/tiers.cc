@@ -1,8 +1,8 @@
 #include "csml/tiering/tiers.h"
 
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 namespace csml {
 

@@ -39,9 +39,9 @@ inline constexpr std::size_t kNumKnownRegions = 4;
 
 struct NumericFeatureSpec {
   std::string_view name;
-  double min;       // inclusive
-  double max;       // inclusive; +infinity when unbounded
-  bool required;    // absent from a score request is a 422; explicit null is always allowed
+  double min;     // inclusive
+  double max;     // inclusive; +infinity when unbounded
+  bool required;  // absent from a score request is a 422; explicit null is always allowed
 };
 
 inline constexpr double kUnbounded = std::numeric_limits<double>::infinity();

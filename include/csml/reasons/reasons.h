@@ -26,7 +26,9 @@ std::string_view ReasonName(Reason reason);
 // A small ordered set of reasons; iterate with ForEach in the contract's order.
 class ReasonSet {
  public:
-  void Add(Reason r) { bits_ = static_cast<std::uint8_t>(bits_ | (1u << static_cast<unsigned>(r))); }
+  void Add(Reason r) {
+    bits_ = static_cast<std::uint8_t>(bits_ | (1u << static_cast<unsigned>(r)));
+  }
   bool Contains(Reason r) const { return (bits_ >> static_cast<unsigned>(r)) & 1u; }
   bool empty() const { return bits_ == 0; }
   std::uint8_t bits() const { return bits_; }
