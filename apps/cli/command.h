@@ -6,9 +6,10 @@
 // "validation failed" = 1) or an Error, which main() maps to an exit code in one place.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
+
+#include <CLI/CLI.hpp>
 
 #include "csml/core/error.h"
 

@@ -3,11 +3,11 @@
 // main() only parses the command line, runs the chosen command once inside one catch-all and
 // maps its outcome to an exit code; the commands themselves are thin wrappers over the domain
 // library.
-#include <spdlog/spdlog.h>
-
-#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
 
 #include "command.h"
 #include "csml/core/error.h"

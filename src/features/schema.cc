@@ -1,9 +1,9 @@
 #include "csml/features/schema.h"
 
-#include <fmt/format.h>
-
 #include <cmath>
 #include <string>
+
+#include <fmt/format.h>
 
 namespace csml {
 namespace {

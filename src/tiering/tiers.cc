@@ -1,8 +1,8 @@
 #include "csml/tiering/tiers.h"
 
-#include <fmt/format.h>
-
 #include <cmath>
+
+#include <fmt/format.h>
 
 namespace csml {
 

@@ -1,10 +1,10 @@
 #include "csml/core/json_writer.h"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <limits>
 #include <string>
+
+#include <gtest/gtest.h>
 
 namespace csml {
 namespace {

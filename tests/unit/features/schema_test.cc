@@ -1,10 +1,10 @@
 #include "csml/features/schema.h"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace csml {
 namespace {

@@ -1,9 +1,9 @@
 #include "csml/reasons/reasons.h"
 
-#include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace csml {
 namespace {
