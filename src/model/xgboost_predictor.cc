@@ -1,0 +1,72 @@
+#include "csml/model/xgboost_predictor.h"
+
+#include <array>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+namespace csml {
+
+Status XgboostPredictorOptions::Validate() const {
+  if (threads < 0) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("XgboostPredictorOptions.threads: expected an integer >= 0 "
+                                 "(0 = all cores), got {}",
+                                 threads));
+  }
+  return {};
+}
+
+Result<std::unique_ptr<XgboostPredictor>> XgboostPredictor::FromJson(
+    std::string_view model_json, const XgboostPredictorOptions& options) {
+  if (auto s = options.Validate(); !s) return tl::unexpected(s.error());
+  auto booster = XgboostBooster::LoadJson(model_json);
+  if (!booster) return tl::unexpected(booster.error());
+  const std::size_t num_features = booster->num_features();
+  if (num_features == 0) {
+    return MakeError(ErrorCode::kModel, "XGBoost model: expected at least one feature, got 0");
+  }
+  auto objective = booster->Objective();
+  if (!objective) return tl::unexpected(objective.error());
+  // Only a logistic model's output is a probability of churn.
+  if (*objective != "binary:logistic") {
+    return MakeError(
+        ErrorCode::kModel,
+        fmt::format("XGBoost model: expected objective binary:logistic, got {}", *objective));
+  }
+  if (auto s = booster->SetThreads(options.threads); !s) return tl::unexpected(s.error());
+
+  // Warm-up: the first prediction configures the learner; doing it here surfaces a broken
+  // model now and keeps that one-time work off the first request.
+  const std::vector<double> missing_row(num_features, std::numeric_limits<double>::quiet_NaN());
+  std::array<double, 1> risk{};
+  if (auto s = booster->PredictDense(missing_row, num_features, risk); !s) {
+    return tl::unexpected(s.error().WithContext("XGBoost model warm-up"));
+  }
+  if (!(risk[0] >= 0.0 && risk[0] <= 1.0)) {
+    return MakeError(
+        ErrorCode::kModel,
+        fmt::format("XGBoost model warm-up: expected a probability in [0, 1], got {}", risk[0]));
+  }
+  return std::unique_ptr<XgboostPredictor>(new XgboostPredictor(std::move(*booster), num_features));
+}
+
+Result<double> XgboostPredictor::PredictRisk(std::span<const double> row) const {
+  std::array<double, 1> risk{};
+  if (row.size() != num_features_) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("prediction: expected a row of {} values, got {}", num_features_, row.size()));
+  }
+  if (auto s = booster_.PredictDense(row, num_features_, risk); !s) {
+    return tl::unexpected(s.error());
+  }
+  return risk[0];
+}
+
+Status XgboostPredictor::PredictBatch(std::span<const double> rows, std::span<double> out) const {
+  return booster_.PredictDense(rows, num_features_, out);
+}
+
+}  // namespace csml
