@@ -1,0 +1,116 @@
+// Registry: the versioned model store in one directory (MODEL_DIR, DESIGN section 5).
+//
+// Layout inside the directory:
+//   <version>.model.json | <version>.model.txt   the model bytes (XGBoost JSON / LightGBM text)
+//   <version>.meta.json                          ModelMeta; its presence makes the version exist
+//   SERVING                                      one line: the promoted version
+//   SERVING.history                              append-only "<rfc3339> <version> <action>"
+//   .lock                                        flock(2) target serializing pointer moves
+//   .tmp-*                                       files being written (ignored; leftovers of a
+//                                                crash are reported by Scan, never listed)
+//
+// A version exists when its meta parses and names a model file that exists with the
+// recorded size; ReadModelBytes also checks the recorded sha256. Publish writes both files
+// under temporary names, fsyncs them, moves the model to its final name with a no-replace
+// rename (which is also how a version name is claimed, so two publishers never share one)
+// and then the meta, then fsyncs the directory. A crash leaves either no version or a whole
+// one; an orphaned model file only makes the next publisher take the next suffix.
+//
+// Thread and process safety: a Registry is an immutable path; its methods may be called from
+// many threads and processes at once. Publishers never collide; readers see whole versions
+// only; Promote and Rollback hold an exclusive flock on .lock while they read the history
+// and move the pointer, and SERVING is replaced by an atomic rename.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "csml/core/error.h"
+#include "csml/core/time.h"
+#include "csml/registry/model_meta.h"
+
+namespace csml {
+
+enum class RegistryOpenMode {
+  kReadOnly,         // the directory must exist (kNotFound otherwise)
+  kCreateIfMissing,  // creates the directory and its parents
+};
+
+// A directory entry that is not a whole version, and why.
+struct RegistryProblem {
+  std::string file;     // file name inside the registry
+  std::string message;  // "model file missing", "expected ...", "leftover temporary file"
+};
+
+struct RegistryListing {
+  std::vector<ModelMeta> versions;  // oldest first: created_at, then version name
+  std::vector<RegistryProblem> problems;
+};
+
+// One line of SERVING.history.
+struct PointerMove {
+  UnixSeconds at = 0;
+  std::string version;
+  std::string action;  // "promote" or "rollback"
+};
+
+class Registry {
+ public:
+  static Result<Registry> Open(std::filesystem::path dir, RegistryOpenMode mode);
+
+  const std::filesystem::path& dir() const { return dir_; }
+
+  // Every whole version plus every entry that is not one.
+  Result<RegistryListing> Scan() const;
+  // The whole versions of Scan(), oldest first.
+  Result<std::vector<ModelMeta>> List() const;
+
+  // The meta of one version; kNotFound when it does not exist, kInvalidArgument for a name
+  // that could leave the directory, kParse when the meta is broken.
+  Result<ModelMeta> ReadMeta(std::string_view version) const;
+
+  // The model bytes, checked against the meta's size and sha256 (kValidation on mismatch).
+  Result<std::string> ReadModelBytes(const ModelMeta& meta) const;
+
+  std::filesystem::path ModelPath(const ModelMeta& meta) const { return dir_ / meta.model_file; }
+  std::filesystem::path MetaPath(std::string_view version) const;
+
+  // Publishes a new version. The draft's version, model_file, model_sha256 and
+  // model_size_bytes are filled here; the name is risk-<algo>-YYYY-MM-DD-HHMM from
+  // created_at (UTC), with -2, -3, ... when taken. Returns the meta as written.
+  Result<ModelMeta> Publish(std::string_view model_bytes, ModelMeta draft) const;
+
+  // The promoted version named by SERVING, or nullopt when nothing was promoted.
+  Result<std::optional<std::string>> PromotedVersion() const;
+
+  // The version to serve: the promoted one when it still exists whole, else the newest
+  // version; kNotFound when the registry holds none.
+  Result<std::string> ResolveServed() const;
+
+  // Points SERVING at an existing version whose model passes the sha256 check, and records
+  // the move in the history. Promoting the version already promoted changes nothing.
+  Status Promote(std::string_view version) const;
+
+  // Points SERVING back at the version promoted before the current one and returns it;
+  // kNotFound when there is no earlier promotion, kValidation when that version is gone.
+  Result<std::string> Rollback() const;
+
+  // The pointer moves, oldest first; an unreadable line is kParse naming the line.
+  Result<std::vector<PointerMove>> History() const;
+
+ private:
+  explicit Registry(std::filesystem::path dir) : dir_(std::move(dir)) {}
+
+  Status WritePointer(std::string_view version, std::string_view action) const;
+
+  std::filesystem::path dir_;
+};
+
+// The pointer file's name, "SERVING".
+inline constexpr std::string_view kServingPointerFile = "SERVING";
+inline constexpr std::string_view kServingHistoryFile = "SERVING.history";
+
+}  // namespace csml

@@ -1,0 +1,580 @@
+#include "csml/registry/registry.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <random>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "csml/registry/sha256.h"
+
+namespace csml {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kMetaSuffix = ".meta.json";
+constexpr std::string_view kTempPrefix = ".tmp-";
+constexpr std::string_view kLockFile = ".lock";
+// More publishes of one algo within one minute than this is a runaway loop, not a registry.
+constexpr int kMaxNameSuffix = 1000;
+
+std::string ErrnoText(int err) { return std::generic_category().message(err); }
+
+tl::unexpected<Error> IoError(std::string_view what, const fs::path& path, int err) {
+  return MakeError(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
+                   fmt::format("{} {}: {}", what, path.string(), ErrnoText(err)));
+}
+
+// Owns a file descriptor.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  // Closes now so a failing close (delayed write error) is reported.
+  Status Close(const fs::path& path) {
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) return IoError("close", path, errno);
+    return {};
+  }
+
+ private:
+  int fd_;
+};
+
+Result<std::string> ReadWholeFile(const fs::path& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return IoError("cannot open", path, errno);
+  std::string out;
+  struct stat st {};
+  if (::fstat(fd.get(), &st) == 0 && st.st_size > 0) {
+    out.reserve(static_cast<std::size_t>(st.st_size));
+  }
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return IoError("cannot read", path, errno);
+    }
+    if (n == 0) break;
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+Status WriteAll(int fd, std::string_view bytes, const fs::path& path) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return IoError("cannot write", path, errno);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+Status FsyncDir(const fs::path& dir) {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) return IoError("cannot open directory", dir, errno);
+  if (::fsync(fd.get()) != 0) return IoError("cannot fsync directory", dir, errno);
+  return {};
+}
+
+// Removes a temporary file unless released; keeps error paths from leaving litter.
+class TempFile {
+ public:
+  TempFile() = default;
+  explicit TempFile(fs::path path) : path_(std::move(path)) {}
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  TempFile(TempFile&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
+  ~TempFile() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  const fs::path& path() const { return path_; }
+  void Release() { path_.clear(); }
+
+ private:
+  fs::path path_;
+};
+
+// Writes bytes to a new hidden file in dir and fsyncs it.
+Result<TempFile> WriteTempFile(const fs::path& dir, std::string_view suffix,
+                               std::string_view bytes) {
+  static thread_local std::mt19937_64 rng(std::random_device{}() ^
+                                          static_cast<std::uint64_t>(::getpid()));
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    const fs::path path =
+        dir / fmt::format("{}{}-{:016x}{}", kTempPrefix, ::getpid(), rng(), suffix);
+    Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (fd.get() < 0) {
+      if (errno == EEXIST) continue;
+      return IoError("cannot create", path, errno);
+    }
+    TempFile file(path);
+    if (auto s = WriteAll(fd.get(), bytes, path); !s) return tl::unexpected(s.error());
+    if (::fsync(fd.get()) != 0) return IoError("cannot fsync", path, errno);
+    if (auto s = fd.Close(path); !s) return tl::unexpected(s.error());
+    return file;
+  }
+  return MakeError(ErrorCode::kIo,
+                   fmt::format("cannot create a temporary file in {}", dir.string()));
+}
+
+// Moves from -> to unless `to` exists (kAlreadyExists then). renameat2(RENAME_NOREPLACE)
+// where the file system has it, else link + unlink, which is no-replace as well.
+Status RenameNoReplace(const fs::path& from, const fs::path& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return {};
+  const int err = errno;
+  if (err == EEXIST) {
+    return MakeError(ErrorCode::kAlreadyExists, fmt::format("{} already exists", to.string()));
+  }
+  if (err != EINVAL && err != ENOSYS && err != ENOTSUP) {
+    return IoError(fmt::format("cannot rename {} to", from.string()), to, err);
+  }
+  if (::link(from.c_str(), to.c_str()) != 0) {
+    if (errno == EEXIST) {
+      return MakeError(ErrorCode::kAlreadyExists, fmt::format("{} already exists", to.string()));
+    }
+    return IoError(fmt::format("cannot link {} to", from.string()), to, errno);
+  }
+  ::unlink(from.c_str());
+  return {};
+}
+
+// An exclusive flock on the registry's lock file, held for its lifetime.
+class RegistryLock {
+ public:
+  static Result<RegistryLock> Acquire(const fs::path& dir) {
+    const fs::path path = dir / kLockFile;
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return IoError("cannot open lock file", path, errno);
+    RegistryLock lock(fd);
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno != EINTR) return IoError("cannot lock", path, errno);
+    }
+    return lock;
+  }
+  RegistryLock(RegistryLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  RegistryLock(const RegistryLock&) = delete;
+  RegistryLock& operator=(const RegistryLock&) = delete;
+  RegistryLock& operator=(RegistryLock&&) = delete;
+  ~RegistryLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+  }
+
+ private:
+  explicit RegistryLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+std::string VersionBaseName(std::string_view algo, UnixSeconds created_at) {
+  const auto t = static_cast<std::time_t>(created_at);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  return fmt::format("risk-{}-{:04}-{:02}-{:02}-{:02}{:02}", algo, tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min);
+}
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// Orders names as people read them: digit runs by value, so "x-2" sorts before "x-10".
+bool NaturalLess(std::string_view a, std::string_view b) {
+  std::size_t i = 0;
+  std::size_t j = 0;
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  while (i < a.size() && j < b.size()) {
+    if (is_digit(a[i]) && is_digit(b[j])) {
+      std::size_t ie = i;
+      std::size_t je = j;
+      while (ie < a.size() && is_digit(a[ie])) ++ie;
+      while (je < b.size() && is_digit(b[je])) ++je;
+      std::string_view da = a.substr(i, ie - i);
+      std::string_view db = b.substr(j, je - j);
+      while (da.size() > 1 && da.front() == '0') da.remove_prefix(1);
+      while (db.size() > 1 && db.front() == '0') db.remove_prefix(1);
+      if (da.size() != db.size()) return da.size() < db.size();
+      if (da != db) return da < db;
+      i = ie;
+      j = je;
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i;
+      ++j;
+    }
+  }
+  return a.size() - i < b.size() - j;
+}
+
+// Replays the history into the stack of promoted versions (newest last).
+std::vector<std::string> PromotionStack(const std::vector<PointerMove>& history) {
+  std::vector<std::string> stack;
+  for (const PointerMove& move : history) {
+    if (move.action == "promote") {
+      stack.push_back(move.version);
+    } else {
+      if (!stack.empty()) stack.pop_back();
+      if (stack.empty() || stack.back() != move.version) stack.push_back(move.version);
+    }
+  }
+  return stack;
+}
+
+}  // namespace
+
+Result<Registry> Registry::Open(std::filesystem::path dir, RegistryOpenMode mode) {
+  if (dir.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "model registry: expected a directory, got ''");
+  }
+  std::error_code ec;
+  if (mode == RegistryOpenMode::kCreateIfMissing) {
+    fs::create_directories(dir, ec);
+    if (ec) {
+      return MakeError(ErrorCode::kIo, fmt::format("model registry {}: cannot create: {}",
+                                                   dir.string(), ec.message()));
+    }
+  }
+  const fs::file_status st = fs::status(dir, ec);
+  if (ec || !fs::exists(st)) {
+    return MakeError(ErrorCode::kNotFound,
+                     fmt::format("model registry {}: no such directory", dir.string()));
+  }
+  if (!fs::is_directory(st)) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("model registry {}: expected a directory, got a file", dir.string()));
+  }
+  return Registry(std::move(dir));
+}
+
+std::filesystem::path Registry::MetaPath(std::string_view version) const {
+  return dir_ / (std::string(version) + std::string(kMetaSuffix));
+}
+
+Result<ModelMeta> Registry::ReadMeta(std::string_view version) const {
+  if (!IsValidVersionName(version)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("version: expected a name of 1 to 100 characters from "
+                                 "[a-z0-9-], got '{}'",
+                                 version));
+  }
+  const fs::path meta_path = MetaPath(version);
+  auto text = ReadWholeFile(meta_path);
+  if (!text) {
+    if (text.error().code == ErrorCode::kNotFound) {
+      return MakeError(ErrorCode::kNotFound,
+                       fmt::format("version {} not found in {}", version, dir_.string()));
+    }
+    return tl::unexpected(text.error());
+  }
+  auto meta = ModelMeta::FromJson(*text);
+  if (!meta) return tl::unexpected(meta.error().WithContext(meta_path.string()));
+  if (meta->version != version) {
+    return MakeError(ErrorCode::kParse, fmt::format("{}: version: expected '{}' (the file name), "
+                                                    "got '{}'",
+                                                    meta_path.string(), version, meta->version));
+  }
+  const std::string expected_file = meta->version + std::string(ModelFileSuffix(meta->algo));
+  if (meta->model_file != expected_file) {
+    return MakeError(ErrorCode::kParse,
+                     fmt::format("{}: model_file: expected '{}', got '{}'", meta_path.string(),
+                                 expected_file, meta->model_file));
+  }
+  std::error_code ec;
+  const fs::path model_path = ModelPath(*meta);
+  const auto size = fs::file_size(model_path, ec);
+  if (ec) {
+    return MakeError(ErrorCode::kValidation,
+                     fmt::format("version {}: model file {} is missing ({})", version,
+                                 model_path.string(), ec.message()));
+  }
+  if (static_cast<std::int64_t>(size) != meta->model_size_bytes) {
+    return MakeError(ErrorCode::kValidation,
+                     fmt::format("version {}: model file {}: expected {} bytes, got {}", version,
+                                 model_path.string(), meta->model_size_bytes, size));
+  }
+  return meta;
+}
+
+Result<RegistryListing> Registry::Scan() const {
+  RegistryListing listing;
+  std::error_code ec;
+  fs::directory_iterator it(dir_, ec);
+  if (ec) {
+    return MakeError(ErrorCode::kIo, fmt::format("model registry {}: cannot list: {}",
+                                                 dir_.string(), ec.message()));
+  }
+  std::vector<std::string> names;
+  for (const fs::directory_entry& entry : it) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+
+  for (const std::string& name : names) {
+    if (name.starts_with(kTempPrefix)) {
+      listing.problems.push_back({name, "leftover temporary file of an interrupted write"});
+      continue;
+    }
+    if (EndsWith(name, kMetaSuffix)) {
+      const std::string version = name.substr(0, name.size() - kMetaSuffix.size());
+      auto meta = ReadMeta(version);
+      if (meta) {
+        listing.versions.push_back(std::move(*meta));
+      } else {
+        listing.problems.push_back({name, meta.error().message});
+      }
+      continue;
+    }
+    for (std::string_view suffix : {ModelFileSuffix("xgb"), ModelFileSuffix("lgbm")}) {
+      if (!EndsWith(name, suffix)) continue;
+      const std::string version = name.substr(0, name.size() - suffix.size());
+      if (!fs::exists(MetaPath(version), ec)) {
+        listing.problems.push_back(
+            {name, "model file without a meta.json (an interrupted or running publish)"});
+      }
+    }
+  }
+  std::sort(listing.versions.begin(), listing.versions.end(),
+            [](const ModelMeta& a, const ModelMeta& b) {
+              if (a.created_at != b.created_at) return a.created_at < b.created_at;
+              return NaturalLess(a.version, b.version);
+            });
+  return listing;
+}
+
+Result<std::vector<ModelMeta>> Registry::List() const {
+  auto listing = Scan();
+  if (!listing) return tl::unexpected(listing.error());
+  return std::move(listing->versions);
+}
+
+Result<std::string> Registry::ReadModelBytes(const ModelMeta& meta) const {
+  const std::string expected_file = meta.version + std::string(ModelFileSuffix(meta.algo));
+  if (!IsValidVersionName(meta.version) || meta.model_file != expected_file) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("model_file: expected '<version>.model.json' or "
+                                 "'<version>.model.txt' inside the registry, got '{}'",
+                                 meta.model_file));
+  }
+  const fs::path path = ModelPath(meta);
+  auto bytes = ReadWholeFile(path);
+  if (!bytes) return tl::unexpected(bytes.error());
+  if (static_cast<std::int64_t>(bytes->size()) != meta.model_size_bytes) {
+    return MakeError(ErrorCode::kValidation,
+                     fmt::format("{}: expected {} bytes (meta.json), got {}", path.string(),
+                                 meta.model_size_bytes, bytes->size()));
+  }
+  auto sha = Sha256Hex(*bytes);
+  if (!sha) return tl::unexpected(sha.error());
+  if (*sha != meta.model_sha256) {
+    return MakeError(ErrorCode::kValidation,
+                     fmt::format("{}: expected sha256 {} (meta.json), got {}", path.string(),
+                                 meta.model_sha256, *sha));
+  }
+  return bytes;
+}
+
+Result<ModelMeta> Registry::Publish(std::string_view model_bytes, ModelMeta draft) const {
+  if (auto s = draft.ValidateDraft(); !s) return tl::unexpected(s.error());
+  if (model_bytes.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "publish: expected model bytes, got none");
+  }
+  const std::string suffix(ModelFileSuffix(draft.algo));
+  auto sha = Sha256Hex(model_bytes);
+  if (!sha) return tl::unexpected(sha.error());
+  draft.model_sha256 = *sha;
+  draft.model_size_bytes = static_cast<std::int64_t>(model_bytes.size());
+
+  auto model_temp = WriteTempFile(dir_, suffix, model_bytes);
+  if (!model_temp) return tl::unexpected(model_temp.error());
+
+  // Claim a name by moving the model there without replacing anything: whoever moves a
+  // model to a name first owns it, across threads and processes.
+  const std::string base = VersionBaseName(draft.algo, draft.created_at);
+  std::error_code ec;
+  bool claimed = false;
+  for (int n = 1; n <= kMaxNameSuffix && !claimed; ++n) {
+    std::string name = n == 1 ? base : fmt::format("{}-{}", base, n);
+    if (fs::exists(MetaPath(name), ec)) continue;
+    auto moved = RenameNoReplace(model_temp->path(), dir_ / (name + suffix));
+    if (!moved) {
+      if (moved.error().code == ErrorCode::kAlreadyExists) continue;
+      return tl::unexpected(moved.error());
+    }
+    model_temp->Release();
+    draft.version = std::move(name);
+    claimed = true;
+  }
+  if (!claimed) {
+    return MakeError(
+        ErrorCode::kAlreadyExists,
+        fmt::format("publish: {} and its {} suffixes are all taken", base, kMaxNameSuffix));
+  }
+  draft.model_file = draft.version + suffix;
+  // From here on the model file is ours; remove it if the meta cannot follow.
+  TempFile claimed_model(dir_ / draft.model_file);
+
+  auto meta_temp = WriteTempFile(dir_, kMetaSuffix, draft.ToJson());
+  if (!meta_temp) return tl::unexpected(meta_temp.error());
+  if (auto s = RenameNoReplace(meta_temp->path(), MetaPath(draft.version)); !s) {
+    return tl::unexpected(s.error().WithContext("publish"));
+  }
+  meta_temp->Release();
+  claimed_model.Release();
+  if (auto s = FsyncDir(dir_); !s) return tl::unexpected(s.error());
+  return draft;
+}
+
+Result<std::optional<std::string>> Registry::PromotedVersion() const {
+  const fs::path path = dir_ / kServingPointerFile;
+  auto text = ReadWholeFile(path);
+  if (!text) {
+    if (text.error().code == ErrorCode::kNotFound) return std::optional<std::string>();
+    return tl::unexpected(text.error());
+  }
+  std::string_view v = *text;
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r' || v.back() == ' ')) {
+    v.remove_suffix(1);
+  }
+  if (v.empty()) return std::optional<std::string>();
+  if (!IsValidVersionName(v)) {
+    return MakeError(ErrorCode::kParse, fmt::format("{}: expected one version name, got '{}'",
+                                                    path.string(), v.substr(0, 60)));
+  }
+  return std::optional<std::string>(std::string(v));
+}
+
+Result<std::string> Registry::ResolveServed() const {
+  auto promoted = PromotedVersion();
+  if (promoted && promoted->has_value() && ReadMeta(**promoted)) return **promoted;
+  auto versions = List();
+  if (!versions) return tl::unexpected(versions.error());
+  if (versions->empty()) {
+    return MakeError(ErrorCode::kNotFound,
+                     fmt::format("model registry {} holds no model version", dir_.string()));
+  }
+  return versions->back().version;
+}
+
+Status Registry::WritePointer(std::string_view version, std::string_view action) const {
+  auto temp = WriteTempFile(dir_, "", std::string(version) + "\n");
+  if (!temp) return tl::unexpected(temp.error());
+  const fs::path pointer = dir_ / kServingPointerFile;
+  if (::rename(temp->path().c_str(), pointer.c_str()) != 0) {
+    return IoError("cannot replace", pointer, errno);
+  }
+  temp->Release();
+
+  const fs::path history = dir_ / kServingHistoryFile;
+  Fd fd(::open(history.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (fd.get() < 0) return IoError("cannot open", history, errno);
+  const std::string line = fmt::format("{} {} {}\n", FormatRfc3339(NowUtc()), version, action);
+  if (auto s = WriteAll(fd.get(), line, history); !s) return s;
+  if (::fsync(fd.get()) != 0) return IoError("cannot fsync", history, errno);
+  if (auto s = fd.Close(history); !s) return s;
+  return FsyncDir(dir_);
+}
+
+Status Registry::Promote(std::string_view version) const {
+  auto meta = ReadMeta(version);
+  if (!meta) return tl::unexpected(meta.error());
+  if (auto bytes = ReadModelBytes(*meta); !bytes) return tl::unexpected(bytes.error());
+  auto lock = RegistryLock::Acquire(dir_);
+  if (!lock) return tl::unexpected(lock.error());
+  auto current = PromotedVersion();
+  if (current && current->has_value() && **current == version) return {};
+  return WritePointer(version, "promote");
+}
+
+Result<std::string> Registry::Rollback() const {
+  auto lock = RegistryLock::Acquire(dir_);
+  if (!lock) return tl::unexpected(lock.error());
+  auto current = PromotedVersion();
+  if (!current) return tl::unexpected(current.error());
+  if (!current->has_value()) {
+    return MakeError(ErrorCode::kNotFound,
+                     "rollback: nothing was promoted, so there is nothing "
+                     "to roll back");
+  }
+  auto history = History();
+  if (!history) return tl::unexpected(history.error());
+  std::vector<std::string> stack = PromotionStack(*history);
+  // SERVING is the truth about the present; the history supplies the past.
+  if (stack.empty() || stack.back() != **current) stack.push_back(**current);
+  if (stack.size() < 2) {
+    return MakeError(ErrorCode::kNotFound,
+                     fmt::format("rollback: no version was promoted before {}", **current));
+  }
+  const std::string target = stack[stack.size() - 2];
+  auto meta = ReadMeta(target);
+  if (!meta) {
+    return MakeError(ErrorCode::kValidation,
+                     fmt::format("rollback to {}: {}", target, meta.error().message));
+  }
+  if (auto bytes = ReadModelBytes(*meta); !bytes) {
+    return MakeError(ErrorCode::kValidation,
+                     fmt::format("rollback to {}: {}", target, bytes.error().message));
+  }
+  if (auto s = WritePointer(target, "rollback"); !s) return tl::unexpected(s.error());
+  return target;
+}
+
+Result<std::vector<PointerMove>> Registry::History() const {
+  const fs::path path = dir_ / kServingHistoryFile;
+  auto text = ReadWholeFile(path);
+  if (!text) {
+    if (text.error().code == ErrorCode::kNotFound) return std::vector<PointerMove>();
+    return tl::unexpected(text.error());
+  }
+  std::vector<PointerMove> moves;
+  std::string_view rest = *text;
+  std::size_t line_number = 0;
+  while (!rest.empty()) {
+    ++line_number;
+    const std::size_t end = rest.find('\n');
+    std::string_view line = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    if (line.empty()) continue;
+    auto bad = [&](std::string_view what) {
+      return MakeError(ErrorCode::kParse,
+                       fmt::format("{} line {}: expected '<rfc3339> <version> promote|rollback', "
+                                   "{}",
+                                   path.string(), line_number, what));
+    };
+    const std::size_t s1 = line.find(' ');
+    const std::size_t s2 = s1 == std::string_view::npos ? s1 : line.find(' ', s1 + 1);
+    if (s2 == std::string_view::npos) return bad(fmt::format("got '{}'", line.substr(0, 80)));
+    PointerMove move;
+    auto at = ParseRfc3339(line.substr(0, s1));
+    if (!at) return bad(at.error().message);
+    move.at = *at;
+    move.version = std::string(line.substr(s1 + 1, s2 - s1 - 1));
+    move.action = std::string(line.substr(s2 + 1));
+    if (!IsValidVersionName(move.version)) {
+      return bad(fmt::format("got version '{}'", move.version));
+    }
+    if (move.action != "promote" && move.action != "rollback") {
+      return bad(fmt::format("got action '{}'", move.action));
+    }
+    moves.push_back(std::move(move));
+  }
+  return moves;
+}
+
+}  // namespace csml

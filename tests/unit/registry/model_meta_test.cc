@@ -1,0 +1,160 @@
+#include "csml/registry/model_meta.h"
+
+#include <cmath>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "csml/registry/sha256.h"
+
+namespace csml {
+namespace {
+
+ModelMeta FullMeta() {
+  ModelMeta m;
+  m.version = "risk-xgb-2025-08-22-0900";
+  m.algo = "xgb";
+  m.created_at = 1755853200;  // 2025-08-22T09:00:00Z
+  m.features = {"activity_7d", "usage_score", "region_IN"};
+  m.thresholds = {0.35, 0.65};
+  m.threshold_method = "fixed";
+  m.window = {1748077200, 1755853200, 1755853200, 90};
+  m.rows = {1200, 300, 40, 2, 7};
+  m.base_rate = 0.2125;
+  m.train_metrics = {{"auc", 0.91}, {"logloss", 0.31}};
+  m.validation_metrics = {{"auc", std::nan("")}};
+  m.model_file = "risk-xgb-2025-08-22-0900.model.json";
+  m.model_sha256 = std::string(64, 'a');
+  m.model_size_bytes = 12345;
+  m.params_json = R"({"eta":0.05,"rounds":300})";
+  m.extra_json = R"({"future_field":[1,2,3]})";
+  return m;
+}
+
+TEST(ModelMeta, RoundTripsEveryFieldThroughJson) {
+  const ModelMeta m = FullMeta();
+  const std::string json = m.ToJson();
+  auto back = ModelMeta::FromJson(json);
+  ASSERT_TRUE(back.has_value()) << back.error().message << "\n" << json;
+  EXPECT_EQ(back->version, m.version);
+  EXPECT_EQ(back->algo, m.algo);
+  EXPECT_EQ(back->created_at, m.created_at);
+  EXPECT_EQ(back->features, m.features);
+  EXPECT_EQ(back->thresholds.medium, 0.35);
+  EXPECT_EQ(back->thresholds.high, 0.65);
+  EXPECT_EQ(back->threshold_method, "fixed");
+  EXPECT_EQ(back->window.from, m.window.from);
+  EXPECT_EQ(back->window.to, m.window.to);
+  EXPECT_EQ(back->window.as_of, m.window.as_of);
+  EXPECT_EQ(back->window.days, 90);
+  EXPECT_EQ(back->rows.train, 1200);
+  EXPECT_EQ(back->rows.validation, 300);
+  EXPECT_EQ(back->rows.skipped_unlabeled, 40);
+  EXPECT_EQ(back->rows.skipped_invalid, 2);
+  EXPECT_EQ(back->rows.outside_window, 7);
+  EXPECT_EQ(back->base_rate, 0.2125);
+  EXPECT_EQ(back->train_metrics, m.train_metrics);
+  ASSERT_EQ(back->validation_metrics.count("auc"), 1u);
+  EXPECT_TRUE(std::isnan(back->validation_metrics.at("auc")));
+  EXPECT_EQ(back->model_file, m.model_file);
+  EXPECT_EQ(back->model_sha256, m.model_sha256);
+  EXPECT_EQ(back->model_size_bytes, 12345);
+  EXPECT_EQ(back->params_json, m.params_json);
+  EXPECT_EQ(back->extra_json, m.extra_json);
+  EXPECT_EQ(back->ToJson(), json);
+}
+
+TEST(ModelMeta, WritesTimesAsRfc3339AndOneTopLevelKeyPerLine) {
+  const std::string json = FullMeta().ToJson();
+  EXPECT_NE(json.find("\n  \"created_at\": \"2025-08-22T09:00:00Z\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"validation_metrics\": {\"auc\":null}"), std::string::npos) << json;
+}
+
+TEST(ModelMeta, IgnoresUnknownKeysFromANewerWriterOfTheSameFormat) {
+  std::string json = FullMeta().ToJson();
+  json.insert(1, "\n  \"added_later\": {\"x\": 1},");
+  auto back = ModelMeta::FromJson(json);
+  ASSERT_TRUE(back.has_value()) << back.error().message;
+  EXPECT_EQ(back->version, "risk-xgb-2025-08-22-0900");
+}
+
+struct BadMetaCase {
+  std::string name;
+  std::string from;
+  std::string to;
+  std::string expected_fragment;
+};
+
+class ModelMetaRefuses : public ::testing::TestWithParam<BadMetaCase> {};
+
+TEST_P(ModelMetaRefuses, NamingTheKey) {
+  std::string json = FullMeta().ToJson();
+  const std::size_t at = json.find(GetParam().from);
+  ASSERT_NE(at, std::string::npos) << GetParam().from;
+  json.replace(at, GetParam().from.size(), GetParam().to);
+  auto meta = ModelMeta::FromJson(json);
+  ASSERT_FALSE(meta.has_value());
+  EXPECT_EQ(meta.error().code, ErrorCode::kParse);
+  EXPECT_NE(meta.error().message.find(GetParam().expected_fragment), std::string::npos)
+      << meta.error().message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ModelMetaRefuses,
+    ::testing::Values(
+        BadMetaCase{"HighThresholdAboveOne", "\"high\":0.65", "\"high\":2",
+                    "thresholds.high: expected a number in [0, 1], got 2"},
+        BadMetaCase{"InvertedThresholds", "\"high\":0.65", "\"high\":0.1", "thresholds"},
+        BadMetaCase{"VersionEscapingTheDirectory", "\"version\": \"risk-xgb-2025-08-22-0900\"",
+                    "\"version\": \"../etc\"", "version"},
+        BadMetaCase{"NewerFormat", "\"meta_format\": 1", "\"meta_format\": 9", "meta_format"},
+        BadMetaCase{"MissingFeatures", "\"features\"", "\"featurez\"",
+                    "features: expected a value, got nothing"},
+        BadMetaCase{"EmptyFeatures", "[\"activity_7d\",\"usage_score\",\"region_IN\"]", "[]",
+                    "features"},
+        BadMetaCase{"NumericFeatureName", "\"usage_score\"", "7", "features[1]"},
+        BadMetaCase{"BadCreatedAt", "2025-08-22T09:00:00Z", "yesterday", "created_at"},
+        BadMetaCase{"NegativeRows", "\"train\":1200", "\"train\":-1", "rows.train"},
+        BadMetaCase{"UnknownAlgo", "\"algo\": \"xgb\"", "\"algo\": \"svm\"", "algo"},
+        BadMetaCase{"NotJson", "{", "[", "expected"}),
+    [](const ::testing::TestParamInfo<BadMetaCase>& tc) { return tc.param.name; });
+
+TEST(ModelMeta, DraftValidationRefusesWhatTheRegistryCannotPublish) {
+  ModelMeta m = FullMeta();
+  EXPECT_TRUE(m.ValidateDraft().has_value());
+  m.features.push_back("usage_score");
+  auto repeated = m.ValidateDraft();
+  ASSERT_FALSE(repeated.has_value());
+  EXPECT_NE(repeated.error().message.find("features[3]"), std::string::npos);
+  m = FullMeta();
+  m.params_json = "{not json";
+  EXPECT_FALSE(m.ValidateDraft().has_value());
+  m = FullMeta();
+  m.extra_json = "[1]";
+  EXPECT_FALSE(m.ValidateDraft().has_value());
+  m = FullMeta();
+  m.created_at = 0;
+  EXPECT_FALSE(m.ValidateDraft().has_value());
+  m = FullMeta();
+  m.thresholds = {0.8, 0.2};
+  EXPECT_FALSE(m.ValidateDraft().has_value());
+}
+
+TEST(VersionName, AllowsOnlyLowerCaseDigitsAndDashes) {
+  EXPECT_TRUE(IsValidVersionName("risk-xgb-2025-08-22-0900"));
+  EXPECT_TRUE(IsValidVersionName("risk-xgb-2025-08-22-0900-12"));
+  for (const char* bad : {"", "..", "../x", "a/b", "-x", ".hidden", "Risk", "a b", "a.b", "x\n"}) {
+    EXPECT_FALSE(IsValidVersionName(bad)) << bad;
+  }
+  EXPECT_FALSE(IsValidVersionName(std::string(101, 'a')));
+}
+
+TEST(Sha256Hex, MatchesTheKnownDigests) {
+  EXPECT_EQ(Sha256Hex("").value(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(Sha256Hex("abc").value(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+}  // namespace
+}  // namespace csml
