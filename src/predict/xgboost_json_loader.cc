@@ -11,6 +11,7 @@
 // Node i is a leaf when left_children[i] == -1; a leaf's value is split_conditions[i].
 // XGBoost compares float32(x) < split_condition; the loader turns that into the equivalent
 // double bound so the Forest walks XGBoost trees with the same `x <= t` as LightGBM's.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -166,12 +167,17 @@ double FloatLessBound(float t) {
                                     : std::nextafter(m, -std::numeric_limits<double>::infinity());
 }
 
+// XGBoost reads its numbers as float32: accept any value that rounds to a finite float.
 Result<float> ToFloat(double v, std::string_view path, std::size_t node, std::string_view what) {
-  if (!std::isfinite(v) || std::fabs(v) > static_cast<double>(std::numeric_limits<float>::max())) {
+  // From 2^128 - 2^103 (the midpoint between the largest float and 2^128) up, float32
+  // rounding gives infinity.
+  constexpr double kOverflow = 0x1p128 - 0x1p103;
+  if (!std::isfinite(v) || std::fabs(v) >= kOverflow) {
     return tl::unexpected(
         RuleError(path, fmt::format("node {}: {} {} is not a finite float32", node, what, v)));
   }
-  return static_cast<float>(v);
+  constexpr auto kMax = static_cast<double>(std::numeric_limits<float>::max());
+  return static_cast<float>(std::clamp(v, -kMax, kMax));
 }
 
 Status ReadTree(dom::object tree, std::size_t tree_index, std::size_t num_features,
