@@ -28,6 +28,8 @@ namespace dom = simdjson::dom;
 // simdjson cannot index more than 4 GB in one document.
 constexpr std::size_t kMaxDocumentBytes = 0xFFFFFFFFu;
 constexpr std::size_t kMinRecordBytes = 1024;
+// Shortest text of a valid record (one-letter userId, all required features 0 or null).
+constexpr std::size_t kMinValidRecordBytes = 160;
 
 // ---- describing what came --------------------------------------------------------------------
 
@@ -348,7 +350,10 @@ tl::unexpected<Error> LocateMalformedLine(std::string_view text, std::size_t rec
 
 Result<SnapshotBatch> ParseJsonLines(std::string_view text, const SnapshotReadOptions& options) {
   BatchBuilder builder(options);
-  builder.Reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
+  // A valid record takes at least ~200 bytes, so this bounds the count from above. Reserving
+  // only reserves address space: pages never written cost nothing, and the vector never
+  // grows (growing would copy every record parsed so far).
+  builder.Reserve(text.size() / kMinValidRecordBytes + 1);
   dom::parser parser;
   dom::document_stream stream;
   const std::size_t batch_bytes = std::max(options.max_record_bytes, std::size_t{kMinRecordBytes});

@@ -124,7 +124,10 @@ Result<SnapshotFileWriter> SnapshotFileWriter::Create(const std::filesystem::pat
   std::filesystem::path temp_path = path;
   temp_path += fmt::format(".tmp.{}.{}", ::getpid(), counter.fetch_add(1));
   const int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return IoError("cannot create a temporary file", temp_path);
+  if (fd < 0) {
+    return IoError(
+        fmt::format("cannot create the temporary file {}", temp_path.filename().string()), path);
+  }
   SnapshotFileWriter writer(path, std::move(temp_path), fd, format);
   if (format == SnapshotFormat::kJsonArray) writer.buffer_.append("[\n");
   return writer;
