@@ -1,13 +1,17 @@
 #include "csml/data/snapshot_reader.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -302,32 +306,51 @@ class BatchBuilder {
   SnapshotBatch batch_;
 };
 
-std::size_t LineOf(std::string_view text, std::size_t offset) {
-  offset = std::min(offset, text.size());
-  return 1 + static_cast<std::size_t>(std::count(
-                 text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
+// ---- positions in the input ----------------------------------------------------------------
+
+// Where a piece of text starts in the whole input, so messages give input-wide positions.
+struct TextBase {
+  std::size_t offset = 0;  // bytes of input before the piece
+  std::size_t line = 1;    // line number of the piece's first byte
+};
+
+// Counts '\n' with memchr, which scans many bytes per cycle; records are a few hundred bytes
+// long, so the per-call cost is what remains, and it is small next to parsing.
+std::size_t CountNewlines(std::string_view text) {
+  std::size_t count = 0;
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  while (p < end) {
+    const void* hit = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+    if (hit == nullptr) break;
+    ++count;
+    p = static_cast<const char*>(hit) + 1;
+  }
+  return count;
 }
 
-tl::unexpected<Error> MalformedAt(std::string_view text, std::size_t record, std::size_t offset,
-                                  std::string_view what) {
-  return MakeError(ErrorCode::kParse,
-                   fmt::format("record {} (line {}, byte {}): malformed JSON: {}", record,
-                               LineOf(text, offset), offset, what));
+tl::unexpected<Error> MalformedAt(std::string_view text, TextBase base, std::size_t record,
+                                  std::size_t offset, std::string_view what) {
+  offset = std::min(offset, text.size());
+  return MakeError(
+      ErrorCode::kParse,
+      fmt::format("record {} (line {}, byte {}): malformed JSON: {}", record,
+                  base.line + CountNewlines(text.substr(0, offset)), base.offset + offset, what));
 }
 
 bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-// Parses text[begin, end) alone; used only to pinpoint an error after simdjson reported one
-// for a larger span, so speed does not matter.
+// Parses `text` alone; used only to pinpoint an error after simdjson reported one for a larger
+// span, so speed does not matter.
 simdjson::error_code ParseAlone(dom::parser& parser, std::string_view text) {
   const simdjson::padded_string copy(text);
   return parser.parse(copy).error();
 }
 
-// simdjson reports a malformed batch at the batch's first record; this walks the lines from
+// simdjson may report a malformed batch at the batch's first record; this walks the lines from
 // there and parses each alone to name the first bad one.
-tl::unexpected<Error> LocateMalformedLine(std::string_view text, std::size_t record,
-                                          std::size_t offset, simdjson::error_code reported) {
+tl::unexpected<Error> LocateMalformedLine(std::string_view text, TextBase base, std::size_t record,
+                                          std::size_t offset, std::string_view reported) {
   dom::parser parser;
   std::size_t pos = std::min(offset, text.size());
   while (pos > 0 && text[pos - 1] != '\n') --pos;
@@ -338,28 +361,70 @@ tl::unexpected<Error> LocateMalformedLine(std::string_view text, std::size_t rec
     if (!std::all_of(line.begin(), line.end(), IsJsonSpace)) {
       const simdjson::error_code error = ParseAlone(parser, line);
       if (error != simdjson::SUCCESS) {
-        return MalformedAt(text, record, pos, simdjson::error_message(error));
+        return MalformedAt(text, base, record, pos, simdjson::error_message(error));
       }
       ++record;
     }
     pos = end + 1;
   }
-  // The lines parse one by one (a record spans lines): keep simdjson's position.
-  return MalformedAt(text, record, offset, simdjson::error_message(reported));
+  // Every line parses alone (a record spans lines): keep the reported position.
+  return MalformedAt(text, base, record, offset, reported);
 }
 
-Result<SnapshotBatch> ParseJsonLines(std::string_view text, const SnapshotReadOptions& options) {
-  BatchBuilder builder(options);
-  // A valid record takes at least ~200 bytes, so this bounds the count from above. Reserving
-  // only reserves address space: pages never written cost nothing, and the vector never
-  // grows (growing would copy every record parsed so far).
-  builder.Reserve(text.size() / kMinValidRecordBytes + 1);
-  dom::parser parser;
+// ---- JSON Lines, in chunks -----------------------------------------------------------------
+
+// Supplies the input in order: copies up to `capacity` bytes to `out` and returns how many;
+// 0 means the input has ended.
+using ReadBytes = std::function<Result<std::size_t>(char* out, std::size_t capacity)>;
+
+// A reusable window on the input with simdjson's padding after it. Reusing one buffer keeps
+// the text in cache and spares the page faults of a buffer as large as the input, which cost
+// more than parsing it.
+class ChunkBuffer {
+ public:
+  explicit ChunkBuffer(std::size_t capacity)
+      : data_(std::make_unique_for_overwrite<char[]>(capacity + simdjson::SIMDJSON_PADDING)),
+        capacity_(capacity) {}
+
+  std::string_view view() const { return {data_.get(), size_}; }
+  bool at_end() const { return at_end_; }
+
+  // Reads until the buffer is full or the input ends.
+  Status Fill(const ReadBytes& read) {
+    while (!at_end_ && size_ < capacity_) {
+      Result<std::size_t> n = read(data_.get() + size_, capacity_ - size_);
+      if (!n) return tl::unexpected(n.error());
+      if (*n == 0) at_end_ = true;
+      size_ += *n;
+    }
+    return {};
+  }
+
+  void Consume(std::size_t n) {
+    std::memmove(data_.get(), data_.get() + n, size_ - n);
+    size_ -= n;
+  }
+
+ private:
+  std::unique_ptr<char[]> data_;
+  std::size_t capacity_;
+  std::size_t size_ = 0;
+  bool at_end_ = false;
+};
+
+std::size_t ChunkBytes(const SnapshotReadOptions& options) {
+  constexpr std::size_t kMinChunkBytes = std::size_t{4} << 20;
+  return std::max(kMinChunkBytes, 2 * options.max_record_bytes);
+}
+
+// Parses the whole records of `chunk`; returns how many bytes were used. When the chunk is not
+// the last, an incomplete record at its end is left for the next chunk.
+Result<std::size_t> ParseLinesChunk(dom::parser& parser, std::string_view chunk, TextBase base,
+                                    bool last, std::size_t batch_bytes, BatchBuilder& builder) {
   dom::document_stream stream;
-  const std::size_t batch_bytes = std::max(options.max_record_bytes, std::size_t{kMinRecordBytes});
-  if (const auto error = parser.parse_many(text.data(), text.size(), batch_bytes).get(stream);
+  if (const auto error = parser.parse_many(chunk.data(), chunk.size(), batch_bytes).get(stream);
       error != simdjson::SUCCESS) {
-    return MalformedAt(text, 0, 0, simdjson::error_message(error));
+    return MalformedAt(chunk, base, builder.records_seen(), 0, simdjson::error_message(error));
   }
   std::size_t last_offset = 0;
   for (auto it = stream.begin(); it != stream.end(); ++it) {
@@ -367,43 +432,89 @@ Result<SnapshotBatch> ParseJsonLines(std::string_view text, const SnapshotReadOp
     const simdjson::error_code error = (*it).get(record);
     const std::size_t offset = it.current_index();
     if (error == simdjson::CAPACITY) {
-      return MalformedAt(text, builder.records_seen(), offset,
+      return MalformedAt(chunk, base, builder.records_seen(), offset,
                          fmt::format("a record is longer than max_record_bytes ({})", batch_bytes));
     }
     if (error != simdjson::SUCCESS) {
-      return LocateMalformedLine(text, builder.records_seen(), offset, error);
+      return LocateMalformedLine(chunk, base, builder.records_seen(), offset,
+                                 simdjson::error_message(error));
     }
     last_offset = offset;
     if (Status added = builder.Add(record); !added) return tl::unexpected(added.error());
   }
-  // simdjson leaves an incomplete last document unparsed rather than failing. (Its count is
-  // meaningless for an input without documents, hence the bound.)
-  if (const std::size_t truncated = stream.truncated_bytes();
-      truncated > 0 && truncated <= text.size()) {
-    const std::size_t offset = text.size() - truncated;
-    const simdjson::error_code error = ParseAlone(parser, text.substr(offset));
-    return MalformedAt(text, builder.records_seen(), std::max(offset, last_offset),
-                       error != simdjson::SUCCESS ? simdjson::error_message(error)
-                                                  : "incomplete record at the end of the input");
+  // simdjson leaves an incomplete last record unparsed rather than failing. (Its count is
+  // meaningless for a chunk without records, hence the bound.)
+  const std::size_t truncated = stream.truncated_bytes();
+  if (truncated == 0 || truncated > chunk.size()) return chunk.size();
+  if (!last) return chunk.size() - truncated;
+  const std::size_t offset = chunk.size() - truncated;
+  const simdjson::error_code error = ParseAlone(parser, chunk.substr(offset));
+  return MalformedAt(chunk, base, builder.records_seen(), std::max(offset, last_offset),
+                     error != simdjson::SUCCESS ? simdjson::error_message(error)
+                                                : "incomplete record at the end of the input");
+}
+
+// Parses JSON Lines (any whitespace-separated records, in fact) from `buffer`, which may hold
+// the start of the input already, then from `read`.
+Result<SnapshotBatch> ParseJsonLines(ChunkBuffer& buffer, const ReadBytes& read, TextBase base,
+                                     std::size_t size_hint, const SnapshotReadOptions& options) {
+  BatchBuilder builder(options);
+  // A valid record takes at least kMinValidRecordBytes, so this bounds the count from above.
+  // Reserving only reserves address space (pages never written cost nothing) and spares the
+  // copies of a growing vector.
+  builder.Reserve(size_hint / kMinValidRecordBytes + 1);
+  dom::parser parser;
+  for (;;) {
+    if (Status filled = buffer.Fill(read); !filled) return tl::unexpected(filled.error());
+    const std::string_view text = buffer.view();
+    if (text.empty()) break;
+    // Records are cut at the last newline; a record split there waits for the next chunk.
+    std::size_t cut = text.size();
+    if (!buffer.at_end()) {
+      const std::size_t newline = text.rfind('\n');
+      if (newline == std::string_view::npos) {
+        return MalformedAt(
+            text, base, builder.records_seen(), 0,
+            fmt::format("a record is longer than max_record_bytes ({})", options.max_record_bytes));
+      }
+      cut = newline + 1;
+    }
+    Result<std::size_t> used = ParseLinesChunk(parser, text.substr(0, cut), base, buffer.at_end(),
+                                               options.max_record_bytes, builder);
+    if (!used) return tl::unexpected(used.error());
+    if (*used == 0) {
+      // The buffer is full and holds no complete record: a record spans lines without ending.
+      return LocateMalformedLine(
+          text.substr(0, cut), base, builder.records_seen(), 0,
+          fmt::format("a record is longer than max_record_bytes ({})", options.max_record_bytes));
+    }
+    base.line += CountNewlines(text.substr(0, *used));
+    base.offset += *used;
+    buffer.Consume(*used);
   }
   return std::move(builder).Take();
 }
 
+// ---- JSON arrays, whole ----------------------------------------------------------------------
+
 // Walks a JSON array element by element (strings and nesting aware) and parses each alone, to
 // name the element simdjson's whole-document error came from.
-tl::unexpected<Error> LocateMalformedElement(std::string_view text, std::size_t start,
+tl::unexpected<Error> LocateMalformedElement(std::string_view text, TextBase base,
                                              simdjson::error_code reported) {
   dom::parser parser;
-  std::size_t pos = start + 1;  // after '['
+  std::size_t pos = 1;  // after '['
   std::size_t record = 0;
   const auto skip_space = [&] {
     while (pos < text.size() && IsJsonSpace(text[pos])) ++pos;
+  };
+  const auto malformed = [&](std::size_t at, std::string_view what) {
+    return MalformedAt(text, base, record, at, what);
   };
   skip_space();
   if (pos < text.size() && text[pos] == ']') {
     ++pos;
     skip_space();
-    return MalformedAt(text, 0, pos, "unexpected text after the array");
+    return malformed(pos, "unexpected text after the array");
   }
   while (pos < text.size()) {
     const std::size_t begin = pos;
@@ -431,15 +542,12 @@ tl::unexpected<Error> LocateMalformedElement(std::string_view text, std::size_t 
       }
     }
     const simdjson::error_code error = ParseAlone(parser, text.substr(begin, pos - begin));
-    if (error != simdjson::SUCCESS) {
-      return MalformedAt(text, record, begin, simdjson::error_message(error));
-    }
+    if (error != simdjson::SUCCESS) return malformed(begin, simdjson::error_message(error));
     if (pos >= text.size()) break;
     if (text[pos] == ']') {
       ++pos;
       skip_space();
-      if (pos < text.size())
-        return MalformedAt(text, record, pos, "unexpected text after the array");
+      if (pos < text.size()) return malformed(pos, "unexpected text after the array");
       break;
     }
     if (text[pos] != ',') break;
@@ -447,13 +555,12 @@ tl::unexpected<Error> LocateMalformedElement(std::string_view text, std::size_t 
     ++record;
     skip_space();
   }
-  if (pos >= text.size()) {
-    return MalformedAt(text, record, text.size(), "the array is not closed with ']'");
-  }
-  return MalformedAt(text, record, pos, simdjson::error_message(reported));
+  if (pos >= text.size()) return malformed(text.size(), "the array is not closed with ']'");
+  return malformed(pos, simdjson::error_message(reported));
 }
 
-Result<SnapshotBatch> ParseJsonArray(std::string_view text, std::size_t start,
+// `text` starts with '[' and must be followed by simdjson::SIMDJSON_PADDING readable bytes.
+Result<SnapshotBatch> ParseJsonArray(std::string_view text, TextBase base,
                                      const SnapshotReadOptions& options) {
   dom::parser parser;
   dom::element root;
@@ -465,7 +572,7 @@ Result<SnapshotBatch> ParseJsonArray(std::string_view text, std::size_t start,
                                    "may have; write the records as JSON Lines",
                                    text.size()));
     }
-    return LocateMalformedElement(text, start, error);
+    return LocateMalformedElement(text, base, error);
   }
   const dom::array records = root.get_array().value_unsafe();
   BatchBuilder builder(options);
@@ -476,20 +583,31 @@ Result<SnapshotBatch> ParseJsonArray(std::string_view text, std::size_t start,
   return std::move(builder).Take();
 }
 
-// `text` must be followed by simdjson::SIMDJSON_PADDING readable bytes.
-Result<SnapshotBatch> ParsePadded(std::string_view text, const SnapshotReadOptions& options) {
+// ---- entry points ----------------------------------------------------------------------------
+
+Status CheckOptions(const SnapshotReadOptions& options) {
   if (options.max_record_bytes < kMinRecordBytes || options.max_record_bytes > kMaxDocumentBytes) {
     return MakeError(ErrorCode::kInvalidArgument,
                      fmt::format("max_record_bytes: expected a number in [{}, {}], got {}",
                                  kMinRecordBytes, kMaxDocumentBytes, options.max_record_bytes));
   }
-  // A UTF-8 byte order mark is not JSON but some editors write one.
-  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  return {};
+}
+
+// A UTF-8 byte order mark is not JSON, but some editors write one.
+constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+
+// Drops a byte order mark and leading whitespace from the view, moving `base` past them.
+void SkipLeadingSpace(std::string_view* text, TextBase* base) {
+  if (text->substr(0, kByteOrderMark.size()) == kByteOrderMark) {
+    text->remove_prefix(kByteOrderMark.size());
+    base->offset += kByteOrderMark.size();
+  }
   std::size_t first = 0;
-  while (first < text.size() && IsJsonSpace(text[first])) ++first;
-  if (first == text.size()) return SnapshotBatch{};
-  if (first < text.size() && text[first] == '[') return ParseJsonArray(text, first, options);
-  return ParseJsonLines(text, options);
+  while (first < text->size() && IsJsonSpace((*text)[first])) ++first;
+  base->line += CountNewlines(text->substr(0, first));
+  base->offset += first;
+  text->remove_prefix(first);
 }
 
 }  // namespace
@@ -498,36 +616,89 @@ std::string SnapshotProblem::ToString() const { return FormatProblem(record, fie
 
 Result<SnapshotBatch> ParseSnapshots(std::string_view json_text,
                                      const SnapshotReadOptions& options) {
-  const simdjson::padded_string padded(json_text);
-  if (padded.data() == nullptr && !json_text.empty()) {
-    return MakeError(ErrorCode::kIo,
-                     fmt::format("out of memory copying {} bytes of JSON", json_text.size()));
+  if (Status valid = CheckOptions(options); !valid) return tl::unexpected(valid.error());
+  TextBase base;
+  SkipLeadingSpace(&json_text, &base);
+  if (json_text.empty()) return SnapshotBatch{};
+  if (json_text.front() == '[') {
+    const simdjson::padded_string padded(json_text);
+    if (padded.data() == nullptr) {
+      return MakeError(ErrorCode::kIo,
+                       fmt::format("out of memory copying {} bytes of JSON", json_text.size()));
+    }
+    return ParseJsonArray(std::string_view(padded.data(), padded.size()), base, options);
   }
-  return ParsePadded(std::string_view(padded.data(), padded.size()), options);
+  ChunkBuffer buffer(ChunkBytes(options));
+  std::size_t position = 0;
+  const ReadBytes read = [&](char* out, std::size_t capacity) -> Result<std::size_t> {
+    const std::size_t n = std::min(capacity, json_text.size() - position);
+    std::memcpy(out, json_text.data() + position, n);
+    position += n;
+    return n;
+  };
+  return ParseJsonLines(buffer, read, base, json_text.size(), options);
 }
 
 Result<SnapshotBatch> ReadSnapshotFile(const std::filesystem::path& path,
                                        const SnapshotReadOptions& options) {
+  if (Status valid = CheckOptions(options); !valid) return tl::unexpected(valid.error());
   const auto io_error = [&](std::string_view what) {
     return MakeError(ErrorCode::kIo,
                      fmt::format("{}: {}: {}", path.string(), what, std::strerror(errno)));
   };
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) return io_error("cannot open");
-  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(file, &std::fclose);
-  if (std::fseek(file, 0, SEEK_END) != 0) return io_error("cannot seek");
-  const long size = std::ftell(file);
-  if (size < 0) return io_error("cannot tell the size");
-  if (std::fseek(file, 0, SEEK_SET) != 0) return io_error("cannot seek");
-  simdjson::padded_string buffer(static_cast<std::size_t>(size));
-  if (buffer.data() == nullptr && size > 0) {
-    return MakeError(ErrorCode::kIo,
-                     fmt::format("{}: out of memory reading {} bytes", path.string(), size));
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return io_error("cannot open");
+  const std::unique_ptr<const int, void (*)(const int*)> closer(&fd,
+                                                                [](const int* f) { ::close(*f); });
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) return io_error("cannot stat");
+  if (S_ISDIR(info.st_mode)) {
+    errno = EISDIR;
+    return io_error("cannot read");
   }
-  const std::size_t read = std::fread(buffer.data(), 1, buffer.size(), file);
-  if (read != buffer.size()) return io_error("short read");
-  Result<SnapshotBatch> batch =
-      ParsePadded(std::string_view(buffer.data(), buffer.size()), options);
+  // Pipes report size 0; the size only sizes reservations.
+  const auto file_size = static_cast<std::size_t>(std::max<off_t>(info.st_size, 0));
+  const ReadBytes read = [&](char* out, std::size_t capacity) -> Result<std::size_t> {
+    for (;;) {
+      const ssize_t n = ::read(fd, out, capacity);
+      if (n >= 0) return static_cast<std::size_t>(n);
+      if (errno != EINTR) return io_error("cannot read");
+    }
+  };
+
+  // Look at the start of the file to tell a JSON array from JSON Lines.
+  ChunkBuffer buffer(ChunkBytes(options));
+  TextBase base;
+  for (;;) {
+    if (Status filled = buffer.Fill(read); !filled) return tl::unexpected(filled.error());
+    std::string_view head = buffer.view();
+    const std::size_t before = head.size();
+    SkipLeadingSpace(&head, &base);
+    buffer.Consume(before - head.size());
+    if (!head.empty() || buffer.at_end()) break;
+  }
+  Result<SnapshotBatch> batch;
+  if (buffer.view().empty()) {
+    batch = SnapshotBatch{};
+  } else if (buffer.view().front() == '[') {
+    // An array is one document: read it whole, keeping simdjson's padding after it.
+    std::string text;
+    text.reserve(file_size + simdjson::SIMDJSON_PADDING);
+    text.append(buffer.view());
+    for (;;) {
+      constexpr std::size_t kReadBytes = std::size_t{1} << 20;
+      const std::size_t old_size = text.size();
+      text.resize(old_size + kReadBytes);
+      Result<std::size_t> n = read(text.data() + old_size, kReadBytes);
+      if (!n) return tl::unexpected(n.error());
+      text.resize(old_size + *n);
+      if (*n == 0) break;
+    }
+    text.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+    batch = ParseJsonArray(text, base, options);
+  } else {
+    batch = ParseJsonLines(buffer, read, base, file_size, options);
+  }
   if (!batch) return tl::unexpected(batch.error().WithContext(path.string()));
   return batch;
 }

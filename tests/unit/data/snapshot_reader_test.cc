@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -330,6 +331,55 @@ TEST(ParseSnapshots, NamesTheRightRecordFarIntoAMultiBatchStream) {
       << bad.error().message;
 }
 
+// Larger than the reader's 4 MiB chunks, with some records spread over several lines, so
+// records cross chunk boundaries both whole-line and mid-record.
+std::string ManyRecords(std::size_t n) {
+  std::string text;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string record = Record(fmt::format("u_{}", i));
+    if (i % 3 == 0) {
+      for (std::size_t at = record.find(','); at != std::string::npos;
+           at = record.find(',', at + 2)) {
+        record.insert(at + 1, "\n");
+      }
+    }
+    text += record + "\n";
+  }
+  return text;
+}
+
+void ExpectAllRecords(const Result<SnapshotBatch>& batch, std::size_t n) {
+  ASSERT_TRUE(batch.has_value()) << batch.error().message;
+  ASSERT_EQ(batch->records.size(), n);
+  for (std::size_t i = 0; i < n; ++i) {
+    ASSERT_EQ(batch->records[i].user_id, fmt::format("u_{}", i));
+    ASSERT_EQ(batch->records[i].features.region, Region::kSG);
+  }
+}
+
+TEST(ParseSnapshots, ReadsRecordsAcrossChunkBoundaries) {
+  constexpr std::size_t kRecords = 40000;
+  const std::string text = ManyRecords(kRecords);
+  ASSERT_GT(text.size(), std::size_t{9} << 20);
+  ExpectAllRecords(ParseSnapshots(text, {}), kRecords);
+}
+
+TEST(ParseSnapshots, NamesInputWidePositionsAfterTheFirstChunk) {
+  std::string text = ManyRecords(30000);
+  const std::size_t lines_before =
+      static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+  const std::size_t bytes_before = text.size();
+  text += R"({"userId":"x","snapshot_ts":})"
+          "\n" +
+          Record("after") + "\n";
+  const auto batch = ParseSnapshots(text, {});
+  ASSERT_FALSE(batch.has_value());
+  EXPECT_NE(batch.error().message.find(
+                fmt::format("record 30000 (line {}, byte {})", lines_before + 1, bytes_before)),
+            std::string::npos)
+      << batch.error().message;
+}
+
 TEST(ParseSnapshots, ARecordLongerThanTheBatchIsAnError) {
   SnapshotReadOptions options;
   options.max_record_bytes = 1024;
@@ -381,6 +431,25 @@ TEST(ReadSnapshotFile, ReadsAFileAndPrefixesErrorsWithItsPath) {
   ASSERT_FALSE(failed.has_value());
   EXPECT_EQ(failed.error().message.rfind(bad.string() + ": record 1, field snapshot_ts", 0), 0u)
       << failed.error().message;
+}
+
+TEST(ReadSnapshotFile, ReadsLargeFilesInChunksAndArraysWhole) {
+  TempDir dir;
+  constexpr std::size_t kRecords = 40000;
+  const std::string lines = ManyRecords(kRecords);
+  const auto lines_path = dir.path() / "many.jsonl";
+  std::ofstream(lines_path) << "\n  \n" << lines;
+  ExpectAllRecords(ReadSnapshotFile(lines_path, {}), kRecords);
+
+  std::string array = "\xEF\xBB\xBF\n[";
+  for (std::size_t i = 0; i < kRecords; ++i) {
+    if (i > 0) array += ",\n";
+    array += Record(fmt::format("u_{}", i));
+  }
+  array += "]";
+  const auto array_path = dir.path() / "many.json";
+  std::ofstream(array_path) << array;
+  ExpectAllRecords(ReadSnapshotFile(array_path, {}), kRecords);
 }
 
 TEST(ReadSnapshotFile, AMissingFileIsAnIoErrorNamingThePath) {
