@@ -287,7 +287,7 @@ Result<ModelMeta> ModelMeta::FromJson(std::string_view json) {
   do {                                                  \
     auto value_ = (expr);                               \
     if (!value_) return tl::unexpected(value_.error()); \
-    target = std::move(*value_);                        \
+    (target) = std::move(*value_);                      \
   } while (false)
 
   CSML_META_READ(m.version, root.String("version"));
