@@ -1,0 +1,29 @@
+// Turns a registry version into a ServingModel: the loader half of hot reload (the manager,
+// csml/serving/model_manager.h, is the other half).
+//
+// Loading reads the meta and the model bytes (size and sha256 checked by the registry),
+// builds csml's flat forest predictor from the bytes, checks that the model's own column
+// names (when it carries real ones) are the meta's feature order, and scores one all-missing
+// row as a warm-up so a model that cannot score is refused before it serves. Nothing is
+// shared with a model already serving, so a failed load leaves it untouched.
+// Thread-safety: free functions over an immutable Registry; safe from any thread.
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "csml/core/error.h"
+#include "csml/registry/registry.h"
+#include "csml/serving/serving_model.h"
+
+namespace csml {
+
+// Loads one named version; errors carry the version and what failed.
+Result<std::shared_ptr<const ServingModel>> LoadServingModel(const Registry& registry,
+                                                             std::string_view version);
+
+// Loads the version the registry says to serve (the promoted one, else the newest);
+// kNotFound when the registry holds no version.
+Result<std::shared_ptr<const ServingModel>> LoadServedModel(const Registry& registry);
+
+}  // namespace csml

@@ -1,0 +1,67 @@
+// The immutable bundle a server scores with: one model version, the encoder built from the
+// feature order that version recorded, its tier thresholds and its predictor.
+//
+// A ServingModel is built once (by the loader, csml/serving/model_loader.h, or by tests from
+// parts) and never changes; requests share it through std::shared_ptr<const ServingModel>, so
+// Score() is safe from any number of threads. Score() does no heap allocation: the encoded row
+// lives on the stack.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "csml/core/error.h"
+#include "csml/features/schema.h"
+#include "csml/model/predictor.h"
+#include "csml/reasons/reasons.h"
+#include "csml/tiering/tiers.h"
+
+namespace csml {
+
+// What `POST /score` answers for one customer.
+struct ScoreResult {
+  double risk = 0.0;       // probability of churn rounded to 4 decimals (the number the API prints)
+  Tier tier = Tier::kLow;  // from the rounded risk, so the printed risk and tier always agree
+  ReasonSet reasons;
+};
+
+class ServingModel {
+ public:
+  // An encoded row has at most this many columns: the schema has 8 numeric features, 4
+  // one-hot regions and a region code, and FeatureEncoder refuses repeated columns.
+  static constexpr std::size_t kMaxColumns = 16;
+
+  // Checks the parts agree: thresholds valid, every column known to the schema, the predictor
+  // present and expecting exactly that many columns. The error names the mismatch.
+  static Result<std::shared_ptr<const ServingModel>> Create(
+      std::string version, std::span<const std::string> feature_columns, Thresholds thresholds,
+      std::unique_ptr<const Predictor> predictor);
+
+  // Encodes, predicts, rounds, classifies and explains. Fails only if the predictor fails or
+  // returns something that is not a probability (a model bug, never the request's fault).
+  Result<ScoreResult> Score(const RawFeatures& features) const;
+
+  const std::string& version() const { return version_; }
+  const Thresholds& thresholds() const { return thresholds_; }
+  const FeatureEncoder& encoder() const { return encoder_; }
+
+ private:
+  ServingModel(std::string version, FeatureEncoder encoder, Thresholds thresholds,
+               std::unique_ptr<const Predictor> predictor);
+
+  std::string version_;
+  FeatureEncoder encoder_;
+  Thresholds thresholds_;
+  std::unique_ptr<const Predictor> predictor_;
+};
+
+// Appends the 200 body: {"risk":0.7312,"tier":"high","reasons":["inactive_14d"],
+// "modelVersion":"risk-xgb-2025-08-22-0900"}, keys in this order, risk printed as Python's
+// json.dumps prints a float (0.7, 1.0, 0.0).
+void AppendScoreResponseJson(std::string* out, const ScoreResult& result,
+                             std::string_view model_version);
+
+}  // namespace csml

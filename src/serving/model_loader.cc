@@ -1,0 +1,71 @@
+#include "csml/serving/model_loader.h"
+
+#include <string>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "csml/predict/forest.h"
+#include "csml/predict/forest_predictor.h"
+
+namespace csml {
+namespace {
+
+// XGBoost names the columns of a model saved without names "f0", "f1", ...; those say nothing
+// about the order, so only real names are compared with the meta.
+bool HasDefaultNames(const std::vector<std::string>& names) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i] != fmt::format("f{}", i)) return false;
+  }
+  return true;
+}
+
+Status CheckColumnsMatch(const std::vector<std::string>& model_names,
+                         const std::vector<std::string>& meta_names) {
+  if (HasDefaultNames(model_names)) return {};
+  if (model_names.size() != meta_names.size()) {
+    return MakeError(ErrorCode::kValidation,
+                     fmt::format("the model has {} feature columns but meta.json lists {}",
+                                 model_names.size(), meta_names.size()));
+  }
+  for (std::size_t i = 0; i < model_names.size(); ++i) {
+    if (model_names[i] != meta_names[i]) {
+      return MakeError(ErrorCode::kValidation,
+                       fmt::format("feature column {}: meta.json says '{}' but the model says '{}'",
+                                   i, meta_names[i], model_names[i]));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const ServingModel>> LoadServingModel(const Registry& registry,
+                                                             std::string_view version) {
+  const std::string context = fmt::format("loading model {}", version);
+  Result<ModelMeta> meta = registry.ReadMeta(version);
+  if (!meta) return tl::unexpected(meta.error().WithContext(context));
+  Result<std::string> bytes = registry.ReadModelBytes(*meta);
+  if (!bytes) return tl::unexpected(bytes.error().WithContext(context));
+  Result<Forest> forest = LoadForest(*bytes);
+  if (!forest) return tl::unexpected(forest.error().WithContext(context));
+  if (Status same = CheckColumnsMatch(forest->feature_names(), meta->features); !same) {
+    return tl::unexpected(same.error().WithContext(context));
+  }
+  auto predictor = std::make_unique<const ForestPredictor>(std::move(*forest));
+  Result<std::shared_ptr<const ServingModel>> model =
+      ServingModel::Create(meta->version, meta->features, meta->thresholds, std::move(predictor));
+  if (!model) return tl::unexpected(model.error().WithContext(context));
+  if (Result<ScoreResult> warm_up = (*model)->Score(RawFeatures{}); !warm_up) {
+    return tl::unexpected(warm_up.error().WithContext(context + ", warm-up row"));
+  }
+  return model;
+}
+
+Result<std::shared_ptr<const ServingModel>> LoadServedModel(const Registry& registry) {
+  Result<std::string> version = registry.ResolveServed();
+  if (!version) return tl::unexpected(version.error());
+  return LoadServingModel(registry, *version);
+}
+
+}  // namespace csml

@@ -1,0 +1,567 @@
+#include "csml/serving/score_request.h"
+
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <optional>
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include "csml/core/json_writer.h"
+#include "csml/serving/python_json.h"
+
+namespace csml {
+namespace {
+
+constexpr std::string_view kParseErrorDetail = "There was an error parsing the body";
+
+// ---- errors, as pydantic v1 words them ----------------------------------------------------
+
+ValidationError MakeValidationError(std::vector<ErrorLocPart> loc, std::string msg,
+                                    std::string type, std::string ctx_json = {}) {
+  return ValidationError{std::move(loc), std::move(msg), std::move(type), std::move(ctx_json)};
+}
+
+std::vector<ErrorLocPart> BodyLoc() { return {std::string("body")}; }
+std::vector<ErrorLocPart> FieldLoc(std::string_view field) {
+  return {std::string("body"), std::string(field)};
+}
+std::vector<ErrorLocPart> FeatureLoc(std::string_view feature) {
+  return {std::string("body"), std::string("features"), std::string(feature)};
+}
+
+ValidationError Missing(std::vector<ErrorLocPart> loc) {
+  return MakeValidationError(std::move(loc), "field required", "value_error.missing");
+}
+ValidationError NoneNotAllowed(std::vector<ErrorLocPart> loc) {
+  return MakeValidationError(std::move(loc), "none is not an allowed value",
+                             "type_error.none.not_allowed");
+}
+ValidationError NotADict(std::vector<ErrorLocPart> loc) {
+  return MakeValidationError(std::move(loc), "value is not a valid dict", "type_error.dict");
+}
+ValidationError NonStringKeys(std::vector<ErrorLocPart> loc) {
+  return MakeValidationError(std::move(loc), "keywords must be strings", "type_error");
+}
+ValidationError NotAString(std::vector<ErrorLocPart> loc) {
+  return MakeValidationError(std::move(loc), "str type expected", "type_error.str");
+}
+ValidationError NotAFloat(std::vector<ErrorLocPart> loc) {
+  return MakeValidationError(std::move(loc), "value is not a valid float", "type_error.float");
+}
+// pydantic prints the confloat limit as given (ge=0, le=1: ints), so "0", not "0.0".
+ValidationError NotGe(std::vector<ErrorLocPart> loc, double limit) {
+  return MakeValidationError(
+      std::move(loc), fmt::format("ensure this value is greater than or equal to {}", limit),
+      "value_error.number.not_ge", fmt::format("{{\"limit_value\":{}}}", limit));
+}
+ValidationError NotLe(std::vector<ErrorLocPart> loc, double limit) {
+  return MakeValidationError(
+      std::move(loc), fmt::format("ensure this value is less than or equal to {}", limit),
+      "value_error.number.not_le", fmt::format("{{\"limit_value\":{}}}", limit));
+}
+ValidationError NotFinite(std::vector<ErrorLocPart> loc) {
+  return MakeValidationError(std::move(loc), "ensure this value is a finite number",
+                             "value_error.number.not_finite_number");
+}
+
+ValidationError JsonDecodeError(const PyJsonError& e) {
+  std::string ctx;
+  ctx.append("{\"msg\":");
+  AppendJsonString(&ctx, e.msg);
+  ctx.append(",\"doc\":");
+  AppendJsonString(&ctx, e.doc);
+  ctx.append(fmt::format(",\"pos\":{},\"lineno\":{},\"colno\":{}}}", e.pos, e.lineno, e.colno));
+  return MakeValidationError({std::string("body"), static_cast<std::int64_t>(e.pos)},
+                             e.FullMessage(), "value_error.jsondecode", std::move(ctx));
+}
+
+ScoreRequestError Invalid(std::vector<ValidationError> errors) {
+  return ScoreRequestError{ScoreRequestError::Kind::kInvalid, std::move(errors), {}};
+}
+
+// ---- the contract's fields ----------------------------------------------------------------
+
+// Index of a features member: 0..7 the numeric features in schema order, kRegionField the
+// region, -1 anything else.
+constexpr int kRegionField = static_cast<int>(kNumNumericFeatures);
+
+int FeatureFieldIndex(std::string_view key) {
+  for (std::size_t i = 0; i < kNumNumericFeatures; ++i) {
+    if (kNumericFeatureSpecs[i].name == key) return static_cast<int>(i);
+  }
+  if (key == kRegionFeatureName) return kRegionField;
+  return -1;
+}
+
+bool InRange(const NumericFeatureSpec& spec, double v) {
+  return std::isfinite(v) && v >= spec.min && v <= spec.max;
+}
+
+// ---- fast path: simdjson DOM, well-formed requests only ------------------------------------
+//
+// It accepts a body only when the reference path would accept it with the same result, and
+// declines (returns false) on anything else, including valid but unusual input (duplicate
+// contract keys, coerced types, values out of range). simdjson accepts a subset of what
+// CPython accepts (RFC 8259, UTF-8), so a document it parses reads the same in both.
+
+// Nesting the fast path parses; deeper documents go to the reference path, which decides.
+constexpr std::size_t kFastMaxDepth = 64;
+constexpr std::size_t kFastInitialCapacity = 4096;
+
+struct FastParser {
+  FastParser() : allocated(parser.allocate(kFastInitialCapacity, kFastMaxDepth + 1)) {}
+  simdjson::dom::parser parser;
+  // Without the depth limit the parser cannot be used; the reference path then decides.
+  simdjson::error_code allocated;
+  std::vector<char> buffer;  // the body plus simdjson's padding
+};
+
+bool FastNumber(simdjson::dom::element value, double* out) {
+  switch (value.type()) {
+    case simdjson::dom::element_type::INT64:
+      *out = static_cast<double>(value.get_int64().value_unsafe());
+      return true;
+    case simdjson::dom::element_type::UINT64:
+      *out = static_cast<double>(value.get_uint64().value_unsafe());
+      return true;
+    case simdjson::dom::element_type::DOUBLE:
+      *out = value.get_double().value_unsafe();
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool FastFeatures(simdjson::dom::object object, ScoreRequest* out) {
+  std::uint32_t seen = 0;
+  std::uint32_t unknown = 0;
+  RawFeatures features;
+  for (const auto field : object) {
+    const int index = FeatureFieldIndex(field.key);
+    if (index < 0) {
+      ++unknown;
+      continue;
+    }
+    const std::uint32_t bit = 1u << static_cast<unsigned>(index);
+    if ((seen & bit) != 0) return false;
+    seen |= bit;
+    if (field.value.is_null()) continue;  // null = missing
+    if (index == kRegionField) {
+      std::string_view region;
+      if (field.value.get_string().get(region) != simdjson::SUCCESS) return false;
+      features.region = ParseRegion(region);
+      continue;
+    }
+    double v = 0.0;
+    if (!FastNumber(field.value, &v)) return false;
+    if (!InRange(kNumericFeatureSpecs[static_cast<std::size_t>(index)], v)) return false;
+    features.numeric[static_cast<std::size_t>(index)] = v;
+  }
+  for (std::size_t i = 0; i < kNumNumericFeatures; ++i) {
+    if (kNumericFeatureSpecs[i].required && (seen & (1u << i)) == 0) return false;
+  }
+  if (kRegionRequired && (seen & (1u << static_cast<unsigned>(kRegionField))) == 0) return false;
+  out->features = features;
+  out->unknown_feature_keys = unknown;
+  return true;
+}
+
+bool TryFastDecode(std::string_view body, ScoreRequest* out) {
+  thread_local FastParser fast;
+  if (fast.allocated != simdjson::SUCCESS) return false;
+  // Python decodes a body that starts with a UTF-8 BOM as utf-8-sig; one with a NUL among the
+  // first two bytes as UTF-16 or UTF-32, which the reference path handles.
+  if (body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3);
+  if (body.size() >= 2 && (body[0] == '\0' || body[1] == '\0')) return false;
+  const std::size_t needed = body.size() + simdjson::SIMDJSON_PADDING;
+  if (fast.buffer.size() < needed) fast.buffer.resize(needed);
+  std::memcpy(fast.buffer.data(), body.data(), body.size());
+  simdjson::dom::element root;
+  if (fast.parser.parse(fast.buffer.data(), body.size(), false).get(root) != simdjson::SUCCESS) {
+    return false;
+  }
+  simdjson::dom::object top;
+  if (root.get_object().get(top) != simdjson::SUCCESS) return false;
+  bool have_user = false;
+  bool have_features = false;
+  for (const auto field : top) {
+    if (field.key == "userId") {
+      std::string_view user_id;
+      if (have_user || field.value.get_string().get(user_id) != simdjson::SUCCESS) return false;
+      out->user_id.assign(user_id);
+      have_user = true;
+    } else if (field.key == "features") {
+      simdjson::dom::object features;
+      if (have_features || field.value.get_object().get(features) != simdjson::SUCCESS) {
+        return false;
+      }
+      if (!FastFeatures(features, out)) return false;
+      have_features = true;
+    }
+  }
+  return have_user && have_features;
+}
+
+// ---- reference path: pydantic v1 over a CPython-parsed document ----------------------------
+
+// A Python value as pydantic sees it: a node of the document, or a str that dict() made from
+// a pair (a key of a two-key object, or the second character of a two-character string).
+struct PyValue {
+  const PyJsonDocument* doc = nullptr;
+  std::uint32_t index = 0;
+  std::optional<std::string_view> made_str;
+
+  PyJsonKind kind() const { return made_str ? PyJsonKind::kString : doc->node(index).kind; }
+  const PyJsonNode& node() const { return doc->node(index); }
+  std::string_view str() const { return made_str ? *made_str : doc->text(node()); }
+};
+
+struct DictEntry {
+  std::string_view key;
+  PyValue value;
+};
+
+std::size_t Utf8LeadLength(char c) {
+  const auto b = static_cast<unsigned char>(c);
+  if (b < 0x80) return 1;
+  if ((b & 0xE0u) == 0xC0u) return 2;
+  if ((b & 0xF0u) == 0xE0u) return 3;
+  return 4;
+}
+
+// What dict() and the model's constructor made of a value.
+enum class DictOutcome : std::uint8_t {
+  kDict,           // entries hold the dict's items
+  kNotADict,       // dict(value) raised: DictError, "value is not a valid dict"
+  kNonStringKeys,  // dict() worked but Model(**d) raised "keywords must be strings"
+};
+
+bool IsHashableScalar(PyJsonKind kind) {
+  return kind != PyJsonKind::kArray && kind != PyJsonKind::kObject;
+}
+
+// One element of dict(iterable): an iterable of exactly two items, the first a hashable key.
+// Returns false when dict() would raise; *string_key says whether the key is a str.
+bool PairFromElement(const PyJsonDocument& doc, std::uint32_t e, DictEntry* out, bool* string_key) {
+  const PyJsonNode& node = doc.node(e);
+  *string_key = true;
+  switch (node.kind) {
+    case PyJsonKind::kArray: {
+      if (node.size != 2) return false;
+      const std::uint32_t first = e + 1;
+      const std::uint32_t second = doc.node(first).end;
+      const PyJsonKind key_kind = doc.node(first).kind;
+      if (!IsHashableScalar(key_kind)) return false;  // unhashable list or dict key
+      *string_key = key_kind == PyJsonKind::kString;
+      const std::string_view key = *string_key ? doc.text(doc.node(first)) : std::string_view();
+      *out = DictEntry{key, PyValue{&doc, second, std::nullopt}};
+      return true;
+    }
+    case PyJsonKind::kString: {
+      if (node.size != 2) return false;
+      const std::string_view text = doc.text(node);
+      const std::size_t split = Utf8LeadLength(text.front());
+      *out = DictEntry{text.substr(0, split), PyValue{&doc, e, text.substr(split)}};
+      return true;
+    }
+    case PyJsonKind::kObject: {
+      // Iterating a dict yields its distinct keys in first-insertion order.
+      std::optional<std::string_view> k0;
+      std::optional<std::string_view> k1;
+      std::uint32_t key = e + 1;
+      for (std::uint32_t m = 0; m < node.size; ++m) {
+        const std::string_view k = doc.text(doc.node(key));
+        if (!k0) {
+          k0 = k;
+        } else if (k != *k0) {
+          if (!k1) {
+            k1 = k;
+          } else if (k != *k1) {
+            return false;  // three distinct keys
+          }
+        }
+        key = doc.node(key + 1).end;
+      }
+      if (!k0 || !k1) return false;
+      *out = DictEntry{*k0, PyValue{&doc, e, *k1}};
+      return true;
+    }
+    default:
+      return false;  // numbers, bools and None are not iterable
+  }
+}
+
+// pydantic's Model.validate: a dict as is, otherwise dict(value), then Model(**d).
+DictOutcome ToPyDict(const PyValue& value, std::vector<DictEntry>* entries) {
+  entries->clear();
+  if (value.kind() == PyJsonKind::kString) {  // dict("") == {}; longer strings fail
+    return value.str().empty() ? DictOutcome::kDict : DictOutcome::kNotADict;
+  }
+  const PyJsonDocument& doc = *value.doc;
+  const PyJsonNode& node = value.node();
+  if (node.kind == PyJsonKind::kObject) {
+    std::uint32_t key = value.index + 1;
+    for (std::uint32_t m = 0; m < node.size; ++m) {
+      entries->push_back(DictEntry{doc.text(doc.node(key)), PyValue{&doc, key + 1, std::nullopt}});
+      key = doc.node(key + 1).end;
+    }
+    return DictOutcome::kDict;
+  }
+  if (node.kind != PyJsonKind::kArray) return DictOutcome::kNotADict;
+  bool all_string_keys = true;
+  std::uint32_t element = value.index + 1;
+  for (std::uint32_t i = 0; i < node.size; ++i) {
+    DictEntry entry;
+    bool string_key = true;
+    if (!PairFromElement(doc, element, &entry, &string_key)) return DictOutcome::kNotADict;
+    if (string_key) {
+      entries->push_back(entry);
+    } else {
+      all_string_keys = false;
+    }
+    element = doc.node(element).end;
+  }
+  return all_string_keys ? DictOutcome::kDict : DictOutcome::kNonStringKeys;
+}
+
+// A later duplicate replaces an earlier one, as in a Python dict.
+const PyValue* Find(const std::vector<DictEntry>& entries, std::string_view key) {
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    if (it->key == key) return &it->value;
+  }
+  return nullptr;
+}
+
+// pydantic's str_validator: str as is; int, float (bool is an int) through str().
+// False for None, list and dict (the caller words the error).
+bool CoerceToStr(const PyValue& value, std::string* out) {
+  switch (value.kind()) {
+    case PyJsonKind::kString:
+      out->assign(value.str());
+      return true;
+    case PyJsonKind::kInt: {
+      const std::string_view literal = value.doc->text(value.node());
+      out->assign(literal == "-0" ? std::string_view("0") : literal);
+      return true;
+    }
+    case PyJsonKind::kFloat:
+      out->clear();
+      AppendPythonFloatRepr(out, value.node().number);
+      return true;
+    case PyJsonKind::kTrue:
+      out->assign("True");
+      return true;
+    case PyJsonKind::kFalse:
+      out->assign("False");
+      return true;
+    default:
+      return false;
+  }
+}
+
+void ValidateNumericFeature(std::size_t index, const PyValue* value, RawFeatures* features,
+                            std::vector<ValidationError>* errors) {
+  const NumericFeatureSpec& spec = kNumericFeatureSpecs[index];
+  if (value == nullptr) {
+    if (spec.required) errors->push_back(Missing(FeatureLoc(spec.name)));
+    return;
+  }
+  double v = 0.0;
+  switch (value->kind()) {
+    case PyJsonKind::kNull:
+      return;  // Optional: None is missing
+    case PyJsonKind::kInt:
+      v = value->node().number;
+      if (!std::isfinite(v)) {
+        errors->push_back(NotAFloat(FeatureLoc(spec.name)));
+        return;
+      }
+      break;
+    case PyJsonKind::kFloat:
+      v = value->node().number;
+      break;
+    default:
+      errors->push_back(NotAFloat(FeatureLoc(spec.name)));
+      return;
+  }
+  // confloat's validators in pydantic's order: size (ge, then le), then finiteness.
+  if (!(v >= spec.min)) {
+    errors->push_back(NotGe(FeatureLoc(spec.name), spec.min));
+  } else if (spec.max != kUnbounded && !(v <= spec.max)) {
+    errors->push_back(NotLe(FeatureLoc(spec.name), spec.max));
+  } else if (!std::isfinite(v)) {
+    errors->push_back(NotFinite(FeatureLoc(spec.name)));
+  } else {
+    features->numeric[index] = v;
+  }
+}
+
+void ValidateRegion(const PyValue* value, RawFeatures* features,
+                    std::vector<ValidationError>* errors) {
+  if (value == nullptr) {
+    if (kRegionRequired) errors->push_back(Missing(FeatureLoc(kRegionFeatureName)));
+    return;
+  }
+  if (value->kind() == PyJsonKind::kNull) return;  // Optional: None is missing
+  std::string text;
+  if (!CoerceToStr(*value, &text)) {
+    errors->push_back(NotAString(FeatureLoc(kRegionFeatureName)));
+    return;
+  }
+  features->region = ParseRegion(text);
+}
+
+void ValidateFeatures(const std::vector<DictEntry>& entries, ScoreRequest* request,
+                      std::vector<ValidationError>* errors) {
+  for (std::size_t i = 0; i < kNumNumericFeatures; ++i) {
+    ValidateNumericFeature(i, Find(entries, kNumericFeatureSpecs[i].name), &request->features,
+                           errors);
+  }
+  ValidateRegion(Find(entries, kRegionFeatureName), &request->features, errors);
+  std::uint32_t unknown = 0;
+  for (const DictEntry& entry : entries) {
+    if (FeatureFieldIndex(entry.key) < 0) ++unknown;
+  }
+  request->unknown_feature_keys = unknown;
+}
+
+// FastAPI's request_body_to_args for a single body model: None is a missing body, anything
+// else goes through the model's validator.
+ScoreRequestResult ValidateBody(const PyJsonDocument& doc) {
+  const PyValue body{&doc, 0, std::nullopt};
+  if (body.kind() == PyJsonKind::kNull) return tl::unexpected(Invalid({Missing(BodyLoc())}));
+  std::vector<DictEntry> top;
+  switch (ToPyDict(body, &top)) {
+    case DictOutcome::kDict:
+      break;
+    case DictOutcome::kNotADict:
+      return tl::unexpected(Invalid({NotADict(BodyLoc())}));
+    case DictOutcome::kNonStringKeys:
+      return tl::unexpected(Invalid({NonStringKeys(BodyLoc())}));
+  }
+
+  ScoreRequest request;
+  std::vector<ValidationError> errors;
+  if (const PyValue* user_id = Find(top, "userId"); user_id == nullptr) {
+    errors.push_back(Missing(FieldLoc("userId")));
+  } else if (user_id->kind() == PyJsonKind::kNull) {
+    errors.push_back(NoneNotAllowed(FieldLoc("userId")));
+  } else if (!CoerceToStr(*user_id, &request.user_id)) {
+    errors.push_back(NotAString(FieldLoc("userId")));
+  }
+
+  if (const PyValue* features = Find(top, "features"); features == nullptr) {
+    errors.push_back(Missing(FieldLoc("features")));
+  } else if (features->kind() == PyJsonKind::kNull) {
+    errors.push_back(NoneNotAllowed(FieldLoc("features")));
+  } else {
+    std::vector<DictEntry> entries;
+    switch (ToPyDict(*features, &entries)) {
+      case DictOutcome::kDict:
+        ValidateFeatures(entries, &request, &errors);
+        break;
+      case DictOutcome::kNotADict:
+        errors.push_back(NotADict(FieldLoc("features")));
+        break;
+      case DictOutcome::kNonStringKeys:
+        errors.push_back(NonStringKeys(FieldLoc("features")));
+        break;
+    }
+  }
+  if (!errors.empty()) return tl::unexpected(Invalid(std::move(errors)));
+  return request;
+}
+
+char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::string_view TrimAsciiWhitespace(std::string_view s) {
+  constexpr std::string_view kWhitespace = " \t\r\n\f\v";
+  const std::size_t first = s.find_first_not_of(kWhitespace);
+  if (first == std::string_view::npos) return {};
+  const std::size_t last = s.find_last_not_of(kWhitespace);
+  return s.substr(first, last - first + 1);
+}
+
+}  // namespace
+
+BodyFormat BodyFormatFromContentType(std::string_view content_type) {
+  if (content_type.empty()) return BodyFormat::kJson;
+  // email.message.Message.get_content_type(): the part before ';', stripped and lowered; a
+  // value without exactly one '/' counts as text/plain.
+  std::string media;
+  for (const char c : TrimAsciiWhitespace(content_type.substr(0, content_type.find(';')))) {
+    media.push_back(AsciiLower(c));
+  }
+  const std::size_t slash = media.find('/');
+  if (slash == std::string::npos || media.find('/', slash + 1) != std::string::npos) {
+    return BodyFormat::kNotJson;
+  }
+  const std::string_view main_type = std::string_view(media).substr(0, slash);
+  const std::string_view sub_type = std::string_view(media).substr(slash + 1);
+  constexpr std::string_view kJsonSuffix = "+json";
+  const bool json_subtype =
+      sub_type == "json" || (sub_type.size() >= kJsonSuffix.size() &&
+                             sub_type.substr(sub_type.size() - kJsonSuffix.size()) == kJsonSuffix);
+  return main_type == "application" && json_subtype ? BodyFormat::kJson : BodyFormat::kNotJson;
+}
+
+ScoreRequestResult DecodeScoreRequest(std::string_view body, BodyFormat format) {
+  if (format == BodyFormat::kJson && !body.empty()) {
+    ScoreRequest request;
+    if (TryFastDecode(body, &request)) return request;
+  }
+  return DecodeScoreRequestReference(body, format);
+}
+
+ScoreRequestResult DecodeScoreRequestReference(std::string_view body, BodyFormat format) {
+  // FastAPI reads an empty body as None whatever its type; a non-JSON body stays bytes, which
+  // dict() cannot convert.
+  if (body.empty()) return tl::unexpected(Invalid({Missing(BodyLoc())}));
+  if (format == BodyFormat::kNotJson) return tl::unexpected(Invalid({NotADict(BodyLoc())}));
+  auto doc = PyJsonLoads(body);
+  if (!doc) {
+    const PyJsonError& e = doc.error();
+    if (e.kind == PyJsonError::Kind::kNotDecodable) {
+      return tl::unexpected(ScoreRequestError{ScoreRequestError::Kind::kUnparseable, {}, e.msg});
+    }
+    return tl::unexpected(Invalid({JsonDecodeError(e)}));
+  }
+  return ValidateBody(*doc);
+}
+
+void AppendScoreRequestErrorJson(std::string* out, const ScoreRequestError& error) {
+  out->append("{\"detail\":");
+  if (error.kind == ScoreRequestError::Kind::kUnparseable) {
+    AppendJsonString(out, kParseErrorDetail);
+    out->push_back('}');
+    return;
+  }
+  out->push_back('[');
+  for (std::size_t i = 0; i < error.errors.size(); ++i) {
+    const ValidationError& e = error.errors[i];
+    if (i > 0) out->push_back(',');
+    out->append("{\"loc\":[");
+    for (std::size_t k = 0; k < e.loc.size(); ++k) {
+      if (k > 0) out->push_back(',');
+      if (const auto* name = std::get_if<std::string>(&e.loc[k])) {
+        AppendJsonString(out, *name);
+      } else {
+        out->append(fmt::format("{}", std::get<std::int64_t>(e.loc[k])));
+      }
+    }
+    out->append("],\"msg\":");
+    AppendJsonString(out, e.msg);
+    out->append(",\"type\":");
+    AppendJsonString(out, e.type);
+    if (!e.ctx_json.empty()) {
+      out->append(",\"ctx\":");
+      out->append(e.ctx_json);
+    }
+    out->push_back('}');
+  }
+  out->append("]}");
+}
+
+}  // namespace csml

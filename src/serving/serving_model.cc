@@ -1,0 +1,89 @@
+#include "csml/serving/serving_model.h"
+
+#include <array>
+#include <cmath>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "csml/core/json_writer.h"
+#include "csml/serving/python_json.h"
+
+namespace csml {
+
+ServingModel::ServingModel(std::string version, FeatureEncoder encoder, Thresholds thresholds,
+                           std::unique_ptr<const Predictor> predictor)
+    : version_(std::move(version)),
+      encoder_(std::move(encoder)),
+      thresholds_(thresholds),
+      predictor_(std::move(predictor)) {}
+
+Result<std::shared_ptr<const ServingModel>> ServingModel::Create(
+    std::string version, std::span<const std::string> feature_columns, Thresholds thresholds,
+    std::unique_ptr<const Predictor> predictor) {
+  const auto context = [&version] { return fmt::format("model {}", version); };
+  if (version.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "model version: expected a name, got ''");
+  }
+  if (Status valid = thresholds.Validate(); !valid) {
+    return tl::unexpected(valid.error().WithContext(context()));
+  }
+  Result<FeatureEncoder> encoder = FeatureEncoder::Create(feature_columns);
+  if (!encoder) return tl::unexpected(encoder.error().WithContext(context()));
+  if (encoder->num_columns() == 0 || encoder->num_columns() > kMaxColumns) {
+    return MakeError(ErrorCode::kValidation,
+                     fmt::format("{}: expected 1 to {} feature columns, got {}", context(),
+                                 kMaxColumns, encoder->num_columns()));
+  }
+  if (predictor == nullptr) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("{}: expected a predictor, got none", context()));
+  }
+  if (predictor->num_features() != encoder->num_columns()) {
+    return MakeError(ErrorCode::kValidation,
+                     fmt::format("{}: the predictor expects {} features but meta.json lists {}",
+                                 context(), predictor->num_features(), encoder->num_columns()));
+  }
+  return std::shared_ptr<const ServingModel>(
+      new ServingModel(std::move(version), std::move(*encoder), thresholds, std::move(predictor)));
+}
+
+Result<ScoreResult> ServingModel::Score(const RawFeatures& features) const {
+  std::array<double, kMaxColumns> row{};
+  const std::span<double> encoded(row.data(), encoder_.num_columns());
+  encoder_.Encode(features, encoded);
+  Result<double> risk = predictor_->PredictRisk(encoded);
+  if (!risk) return tl::unexpected(risk.error().WithContext(fmt::format("model {}", version_)));
+  if (!std::isfinite(*risk) || *risk < 0.0 || *risk > 1.0) {
+    return MakeError(
+        ErrorCode::kModel,
+        fmt::format("model {}: expected a probability in [0, 1], got {}", version_, *risk));
+  }
+  ScoreResult result;
+  result.risk = RoundTo(*risk, 4);
+  result.tier = thresholds_.Classify(result.risk);
+  result.reasons = ExplainRisk(features);
+  return result;
+}
+
+void AppendScoreResponseJson(std::string* out, const ScoreResult& result,
+                             std::string_view model_version) {
+  out->append("{\"risk\":");
+  AppendPythonFloatRepr(out, result.risk);
+  out->append(",\"tier\":\"");
+  out->append(TierName(result.tier));
+  out->append("\",\"reasons\":[");
+  bool first = true;
+  result.reasons.ForEach([&](Reason reason) {
+    if (!first) out->push_back(',');
+    first = false;
+    out->push_back('"');
+    out->append(ReasonName(reason));
+    out->push_back('"');
+  });
+  out->append("],\"modelVersion\":");
+  AppendJsonString(out, model_version);
+  out->push_back('}');
+}
+
+}  // namespace csml
