@@ -18,16 +18,13 @@ using predict_detail::NodeNamer;
 using predict_detail::RawKind;
 using predict_detail::RawNode;
 
-// Layout of Node::feature_and_flags.
-constexpr std::uint32_t kFeatureMask = (std::uint32_t{1} << 24) - 1;
-constexpr int kNanLeftShift = 24;
-constexpr int kKindShift = 30;
-constexpr std::uint32_t kKindNumeric = 0;
-constexpr std::uint32_t kKindZeroAsMissing = 1;
-constexpr std::uint32_t kKindCategorical = 2;
-constexpr std::uint32_t kKindLeaf = 3;
-// Any feature_and_flags at or above this is a leaf (kind bits 11).
-constexpr std::uint32_t kLeafFlags = kKindLeaf << kKindShift;
+// Node::flags.
+constexpr std::uint16_t kNanLeftBit = 1;
+// A split that is not a plain numerical one; kCategoricalBit tells which.
+constexpr std::uint16_t kSpecialBit = 1u << 14;
+constexpr std::uint16_t kCategoricalBit = 1u << 13;
+// The lockstep walk learns "all at leaves" from one AND per node.
+constexpr std::uint16_t kLeafBit = 1u << 15;
 
 // LightGBM's kZeroThreshold is the float 1e-35f; widened it is 1.0000000180025095e-35.
 constexpr double kLightgbmZero = static_cast<double>(1e-35f);
@@ -36,26 +33,26 @@ constexpr double kLightgbmZero = static_cast<double>(1e-35f);
 // few enough that the accumulators stay in registers and stack.
 constexpr std::size_t kBlockRows = 32;
 
-std::uint32_t KindBits(RawKind kind) {
+std::uint16_t KindBits(RawKind kind) {
   switch (kind) {
     case RawKind::kNumeric:
-      return kKindNumeric;
+      return 0;
     case RawKind::kZeroAsMissing:
-      return kKindZeroAsMissing;
+      return kSpecialBit;
     case RawKind::kCategorical:
-      return kKindCategorical;
+      return kSpecialBit | kCategoricalBit;
     case RawKind::kLeaf:
-      return kKindLeaf;
+      return kLeafBit;
   }
-  return kKindLeaf;
+  return kLeafBit;
 }
 
 // Branch-free numerical decision: 1 when x goes right. `x <= t` is false for NaN, so NaN
 // goes left exactly when the node's NaN bit is set.
-inline std::uint32_t GoesRight(double x, double threshold, std::uint32_t flags) {
+inline std::uint32_t GoesRight(double x, double threshold, std::uint16_t flags) {
   const auto le = static_cast<std::uint32_t>(x <= threshold);
-  const auto nan_left = static_cast<std::uint32_t>(std::isnan(x)) & (flags >> kNanLeftShift);
-  return 1u ^ ((le | nan_left) & 1u);
+  const auto nan_left = static_cast<std::uint32_t>(std::isnan(x)) & (flags & kNanLeftBit);
+  return 1u ^ (le | nan_left);
 }
 
 }  // namespace
@@ -72,9 +69,17 @@ std::string_view ForestFormatName(ForestFormat format) {
 
 // ---- layout -------------------------------------------------------------------------------
 
+Forest::Node ForestBuilder::LeafNode(std::size_t index) {
+  return Forest::Node{std::numeric_limits<double>::infinity(), static_cast<std::uint32_t>(index), 0,
+                      static_cast<std::uint16_t>(kLeafBit | kNanLeftBit)};
+}
+
 ForestBuilder::ForestBuilder(ForestFormat format, std::vector<std::string> feature_names) {
   forest_.format_ = format;
   forest_.feature_names_ = std::move(feature_names);
+  // The sentinel leaf that pads short groups.
+  forest_.nodes_.push_back(LeafNode(0));
+  forest_.leaf_values_.push_back(0.0);
 }
 
 Result<std::uint32_t> ForestBuilder::AppendCategoryBits(std::span<const std::uint32_t> words) {
@@ -107,9 +112,13 @@ Status ForestBuilder::AddTree(std::span<const RawNode> nodes, std::size_t allowe
   constexpr std::size_t kUnseen = std::numeric_limits<std::size_t>::max();
   std::vector<std::size_t> new_index(nodes.size(), kUnseen);
   std::vector<std::size_t> order;
+  std::vector<std::uint32_t> depth;  // by position in order
   order.reserve(nodes.size());
+  depth.reserve(nodes.size());
   new_index[0] = 0;
   order.push_back(0);
+  depth.push_back(0);
+  std::uint32_t max_depth = 0;
   bool plain = true;
   for (std::size_t k = 0; k < order.size(); ++k) {
     const std::size_t raw = order[k];
@@ -149,6 +158,8 @@ Status ForestBuilder::AddTree(std::span<const RawNode> nodes, std::size_t allowe
       }
       new_index[child] = order.size();
       order.push_back(child);
+      depth.push_back(depth[k] + 1);
+      max_depth = std::max(max_depth, depth[k] + 1);
     }
   }
   if (order.size() + allowed_unreachable < nodes.size()) {
@@ -159,84 +170,124 @@ Status ForestBuilder::AddTree(std::span<const RawNode> nodes, std::size_t allowe
   }
 
   forest_.nodes_.reserve(base + order.size());
+  forest_.leaf_values_.reserve(base + order.size());
   for (std::size_t k = 0; k < order.size(); ++k) {
     const RawNode& node = nodes[order[k]];
-    Forest::Node out{};
     if (node.kind == RawKind::kLeaf) {
-      out.value = node.value;
-      out.feature_and_flags = kLeafFlags;
-      out.left = static_cast<std::uint32_t>(base + k);
-    } else {
-      out.value = node.kind == RawKind::kCategorical
-                      ? std::bit_cast<double>(std::uint64_t{node.cat_first_word} |
-                                              (std::uint64_t{node.cat_num_words} << 32))
-                      : node.value;
-      out.feature_and_flags = static_cast<std::uint32_t>(node.feature) |
-                              (static_cast<std::uint32_t>(node.nan_left) << kNanLeftShift) |
-                              (KindBits(node.kind) << kKindShift);
-      out.left = static_cast<std::uint32_t>(base + new_index[static_cast<std::size_t>(node.left)]);
+      forest_.nodes_.push_back(LeafNode(base + k));
+      forest_.leaf_values_.push_back(node.value);
+      continue;
     }
+    Forest::Node out{};
+    out.value = node.kind == RawKind::kCategorical
+                    ? std::bit_cast<double>(std::uint64_t{node.cat_first_word} |
+                                            (std::uint64_t{node.cat_num_words} << 32))
+                    : node.value;
+    out.feature = static_cast<std::uint16_t>(node.feature);
+    out.flags =
+        static_cast<std::uint16_t>((node.nan_left ? kNanLeftBit : 0u) | KindBits(node.kind));
+    out.left = static_cast<std::uint32_t>(base + new_index[static_cast<std::size_t>(node.left)]);
     forest_.nodes_.push_back(out);
+    forest_.leaf_values_.push_back(0.0);
   }
-  forest_.trees_.push_back(Forest::Tree{static_cast<std::uint32_t>(base), plain});
+  trees_.push_back(TreeInfo{static_cast<std::uint32_t>(base), max_depth, plain});
   return {};
 }
 
 Result<Forest> ForestBuilder::Build() && {
-  if (forest_.trees_.empty()) {
+  if (trees_.empty()) {
     return MakeError(ErrorCode::kValidation, "the model has no trees");
   }
+  // Groups of kGroupSize consecutive trees, in model order, so leaves are still added in
+  // the order the libraries add them. A group with categorical or zero-as-missing splits
+  // takes the slower walk that tests for them.
+  std::vector<Forest::Group>& groups = forest_.groups_;
+  for (std::size_t t = 0; t < trees_.size(); ++t) {
+    if (t % Forest::kGroupSize == 0) groups.push_back(Forest::Group{});
+    Forest::Group& group = groups.back();
+    group.roots[group.num_trees++] = trees_[t].root;
+    group.depth = std::max(group.depth, trees_[t].depth);
+    group.special = group.special || !trees_[t].plain;
+  }
+  forest_.num_trees_ = trees_.size();
   forest_.nodes_.shrink_to_fit();
-  forest_.trees_.shrink_to_fit();
+  forest_.leaf_values_.shrink_to_fit();
+  groups.shrink_to_fit();
   return std::move(forest_);
 }
 
 // ---- prediction ---------------------------------------------------------------------------
 
-std::uint32_t Forest::LeafOf(const Tree& tree, const double* row) const noexcept {
-  const Node* nodes = nodes_.data();
-  std::uint32_t i = tree.root;
-  if (tree.plain) {
-    // The hot loop: one load of the node, one of the feature, a compare and an add; the
-    // only branch is the loop exit.
-    for (;;) {
-      const Node& node = nodes[i];
-      const std::uint32_t flags = node.feature_and_flags;
-      if (flags >= kLeafFlags) return i;
-      i = node.left + GoesRight(row[flags & kFeatureMask], node.value, flags);
-    }
+namespace {
+
+// Where a categorical or zero-as-missing split sends x: 1 for right.
+inline std::uint32_t SpecialGoesRight(double x, double value, std::uint16_t flags,
+                                      const std::uint32_t* cat_bits) {
+  if (flags & kCategoricalBit) {
+    // LightGBM: NaN and int(x) < 0 go right; so does a category beyond the bitset.
+    const auto bits = std::bit_cast<std::uint64_t>(value);
+    const auto first = static_cast<std::uint32_t>(bits);
+    const auto num_words = static_cast<std::uint32_t>(bits >> 32);
+    if (!(x > -1.0 && x < 32.0 * num_words)) return 1;
+    const auto category = static_cast<std::uint32_t>(x);  // truncates, as int(x)
+    return ((cat_bits[first + category / 32] >> (category % 32)) & 1u) ^ 1u;
   }
-  for (;;) {
-    const Node& node = nodes[i];
-    const std::uint32_t flags = node.feature_and_flags;
-    const double x = row[flags & kFeatureMask];
-    switch (flags >> kKindShift) {
-      case kKindNumeric:
-        i = node.left + GoesRight(x, node.value, flags);
-        break;
-      case kKindZeroAsMissing:
-        if (std::isnan(x) || std::fabs(x) <= kLightgbmZero) {
-          i = node.left + (((flags >> kNanLeftShift) & 1u) ^ 1u);
-        } else {
-          i = node.left + static_cast<std::uint32_t>(!(x <= node.value));
-        }
-        break;
-      case kKindCategorical: {
-        // LightGBM: NaN and int(x) < 0 go right; so does a category beyond the bitset.
-        const auto bits = std::bit_cast<std::uint64_t>(node.value);
-        const auto first = static_cast<std::uint32_t>(bits);
-        const auto num_words = static_cast<std::uint32_t>(bits >> 32);
-        std::uint32_t right = 1;
-        if (x > -1.0 && x < 32.0 * num_words) {
-          const auto category = static_cast<std::uint32_t>(x);  // truncates, as int(x)
-          right = ((cat_bits_[first + category / 32] >> (category % 32)) & 1u) ^ 1u;
-        }
-        i = node.left + right;
-        break;
+  // Zero as missing: NaN and |x| <= LightGBM's zero take the default child.
+  if (std::isnan(x) || std::fabs(x) <= kLightgbmZero) return (flags & kNanLeftBit) ? 0u : 1u;
+  return static_cast<std::uint32_t>(!(x <= value));
+}
+
+bool HasNan(const double* row, std::size_t n) {
+  bool any = false;
+  for (std::size_t f = 0; f < n; ++f) any |= std::isnan(row[f]);
+  return any;
+}
+
+}  // namespace
+
+template <typename Acc, Forest::Walk kWalk>
+void Forest::AddGroupLeaves(const Group& group, const double* row, Acc* sum) const noexcept {
+  const Node* nodes = nodes_.data();
+  std::uint32_t at[kGroupSize];
+  for (std::size_t k = 0; k < kGroupSize; ++k) at[k] = group.roots[k];
+  // The hot loop: per tree and step, a load of the node and of its feature, a compare and
+  // an add, with no branch but the loop's. A leaf stays on itself; once every tree of the
+  // group sits on a leaf (the AND of their flags has the leaf bit) the walk stops early.
+  for (std::uint32_t step = 0; step < group.depth; ++step) {
+    std::uint32_t all_flags = kLeafBit;
+#pragma GCC unroll 8
+    for (std::size_t k = 0; k < kGroupSize; ++k) {
+      const Node& node = nodes[at[k]];
+      const std::uint16_t flags = node.flags;
+      all_flags &= flags;
+      const double x = row[node.feature];
+      if constexpr (kWalk == Walk::kNoNan) {
+        at[k] = node.left + static_cast<std::uint32_t>(x > node.value);
+      } else if constexpr (kWalk == Walk::kNan) {
+        at[k] = node.left + GoesRight(x, node.value, flags);
+      } else {
+        at[k] = node.left + ((flags & kSpecialBit)
+                                 ? SpecialGoesRight(x, node.value, flags, cat_bits_.data())
+                                 : GoesRight(x, node.value, flags));
       }
-      default:
-        return i;
     }
+    if (all_flags & kLeafBit) break;
+  }
+  for (std::uint32_t k = 0; k < group.num_trees; ++k) {
+    *sum += static_cast<Acc>(leaf_values_[at[k]]);
+  }
+}
+
+template <typename Acc>
+void Forest::AddLeaves(const Group& group, const double* row, bool has_nan,
+                       Acc* sum) const noexcept {
+  if (group.special) {
+    AddGroupLeaves<Acc, Walk::kSpecial>(group, row, sum);
+  } else if (has_nan) {
+    AddGroupLeaves<Acc, Walk::kNan>(group, row, sum);
+  } else {
+    // Without NaN in the row, `x > threshold` alone decides every numerical split.
+    AddGroupLeaves<Acc, Walk::kNoNan>(group, row, sum);
   }
 }
 
@@ -245,17 +296,23 @@ Acc Forest::SumTrees(const double* row) const noexcept {
   // Leaves are added in tree order, as the libraries do, so the float32 (XGBoost) and
   // double (LightGBM) sums round exactly as theirs.
   auto sum = static_cast<Acc>(base_margin_);
-  for (const Tree& tree : trees_) sum += static_cast<Acc>(nodes_[LeafOf(tree, row)].value);
+  const bool has_nan = HasNan(row, num_features());
+  for (const Group& group : groups_) AddLeaves(group, row, has_nan, &sum);
   return sum;
 }
 
 template <typename Acc>
 void Forest::SumTreesBlock(const double* rows, std::size_t num_rows, Acc* acc) const noexcept {
   const std::size_t stride = num_features();
-  for (std::size_t r = 0; r < num_rows; ++r) acc[r] = static_cast<Acc>(base_margin_);
-  for (const Tree& tree : trees_) {
+  bool has_nan[kBlockRows];
+  for (std::size_t r = 0; r < num_rows; ++r) {
+    acc[r] = static_cast<Acc>(base_margin_);
+    has_nan[r] = HasNan(rows + r * stride, stride);
+  }
+  // Group by group over the block, so a group's nodes stay in cache for every row.
+  for (const Group& group : groups_) {
     for (std::size_t r = 0; r < num_rows; ++r) {
-      acc[r] += static_cast<Acc>(nodes_[LeafOf(tree, rows + r * stride)].value);
+      AddLeaves(group, rows + r * stride, has_nan[r], &acc[r]);
     }
   }
 }

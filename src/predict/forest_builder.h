@@ -61,11 +61,21 @@ class ForestBuilder {
   Status AddTree(std::span<const predict_detail::RawNode> nodes, std::size_t allowed_unreachable,
                  const std::string& tree_context, const predict_detail::NodeNamer& namer);
 
-  // Fails when no tree was added.
+  // Groups the trees for lockstep walking; fails when no tree was added.
   Result<Forest> Build() &&;
 
  private:
+  struct TreeInfo {
+    std::uint32_t root;
+    std::uint32_t depth;
+    bool plain;
+  };
+
+  // A leaf as the walk needs it: threshold +infinity, NaN left, its own left child.
+  static Forest::Node LeafNode(std::size_t index);
+
   Forest forest_;
+  std::vector<TreeInfo> trees_;
 };
 
 }  // namespace csml

@@ -1,7 +1,9 @@
 // Malformed models: each edit of a good fixture model must be refused with an Error that
 // says where (tree, node or line, field), never crash and never load.
 #include <functional>
+#include <random>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -265,6 +267,63 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<BadModelCase>& param_info) {
       return std::string(param_info.param.name);
     });
+
+}  // namespace
+}  // namespace csml
+
+namespace csml {
+namespace {
+
+class DamagedModel : public ::testing::TestWithParam<const char*> {
+ protected:
+  std::string Model() const {
+    const std::string name = GetParam();
+    const bool json = name.starts_with("xgboost");
+    auto bytes = testing::ReadFile(testing::FixturePath(name, json ? "model.json" : "model.txt"));
+    EXPECT_TRUE(bytes.has_value());
+    return bytes.value_or("");
+  }
+};
+
+TEST_P(DamagedModel, EveryCutBeforeTheEndIsRefused) {
+  const std::string model = Model();
+  // LightGBM models are complete once "end of trees" is read; JSON once the last brace is.
+  const std::size_t complete_at =
+      model.starts_with("{") ? model.rfind('}') : model.find("end of trees") + 12;
+  ASSERT_NE(complete_at, std::string::npos);
+  for (std::size_t i = 0; i < 400; ++i) {
+    const std::size_t cut = complete_at * i / 400;
+    auto forest = LoadForest(std::string_view(model).substr(0, cut));
+    EXPECT_FALSE(forest.has_value()) << "a model cut at byte " << cut << " loaded";
+  }
+}
+
+TEST_P(DamagedModel, RandomByteDamageNeverCrashesAndWhatLoadsScoresAProbability) {
+  const std::string model = Model();
+  std::mt19937 rng(1234);
+  const std::string alphabet = "0123456789-.eE+ =,[]{}\n\"abcxyz";
+  int loaded = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    std::string damaged = model;
+    for (int hits = 0; hits < 3; ++hits) {
+      damaged[rng() % damaged.size()] = alphabet[rng() % alphabet.size()];
+    }
+    auto forest = LoadForest(damaged);
+    if (!forest.has_value()) {
+      EXPECT_FALSE(forest.error().message.empty());
+      continue;
+    }
+    ++loaded;
+    const std::vector<double> row(forest->num_features(), 1.0);
+    const double risk = forest->PredictRisk(row);
+    EXPECT_TRUE(risk >= 0.0 && risk <= 1.0) << "risk " << risk;
+  }
+  RecordProperty("loaded", loaded);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, DamagedModel,
+                         ::testing::Values("lightgbm_synth", "lightgbm_synth_categorical",
+                                           "xgboost_synth"));
 
 }  // namespace
 }  // namespace csml
