@@ -282,7 +282,8 @@ class BatchBuilder {
 
   // Parses one record; an Error only under kFail.
   Status Add(dom::element record) {
-    const std::size_t index = batch_.records_seen++;
+    const std::size_t index = next_index();
+    ++batch_.records_seen;
     Snapshot& slot = batch_.records.emplace_back();
     std::optional<Invalid> bad = ParseRecord(record, &slot);
     if (!bad) return {};
@@ -297,7 +298,8 @@ class BatchBuilder {
     return {};
   }
 
-  std::size_t records_seen() const { return batch_.records_seen; }
+  // The input-wide number of the next record, for messages.
+  std::size_t next_index() const { return options_.first_record_index + batch_.records_seen; }
   void Reserve(std::size_t n) { batch_.records.reserve(n); }
   SnapshotBatch Take() && { return std::move(batch_); }
 
@@ -424,7 +426,7 @@ Result<std::size_t> ParseLinesChunk(dom::parser& parser, std::string_view chunk,
   dom::document_stream stream;
   if (const auto error = parser.parse_many(chunk.data(), chunk.size(), batch_bytes).get(stream);
       error != simdjson::SUCCESS) {
-    return MalformedAt(chunk, base, builder.records_seen(), 0, simdjson::error_message(error));
+    return MalformedAt(chunk, base, builder.next_index(), 0, simdjson::error_message(error));
   }
   std::size_t last_offset = 0;
   for (auto it = stream.begin(); it != stream.end(); ++it) {
@@ -432,11 +434,11 @@ Result<std::size_t> ParseLinesChunk(dom::parser& parser, std::string_view chunk,
     const simdjson::error_code error = (*it).get(record);
     const std::size_t offset = it.current_index();
     if (error == simdjson::CAPACITY) {
-      return MalformedAt(chunk, base, builder.records_seen(), offset,
+      return MalformedAt(chunk, base, builder.next_index(), offset,
                          fmt::format("a record is longer than max_record_bytes ({})", batch_bytes));
     }
     if (error != simdjson::SUCCESS) {
-      return LocateMalformedLine(chunk, base, builder.records_seen(), offset,
+      return LocateMalformedLine(chunk, base, builder.next_index(), offset,
                                  simdjson::error_message(error));
     }
     last_offset = offset;
@@ -449,7 +451,7 @@ Result<std::size_t> ParseLinesChunk(dom::parser& parser, std::string_view chunk,
   if (!last) return chunk.size() - truncated;
   const std::size_t offset = chunk.size() - truncated;
   const simdjson::error_code error = ParseAlone(parser, chunk.substr(offset));
-  return MalformedAt(chunk, base, builder.records_seen(), std::max(offset, last_offset),
+  return MalformedAt(chunk, base, builder.next_index(), std::max(offset, last_offset),
                      error != simdjson::SUCCESS ? simdjson::error_message(error)
                                                 : "incomplete record at the end of the input");
 }
@@ -474,7 +476,7 @@ Result<SnapshotBatch> ParseJsonLines(ChunkBuffer& buffer, const ReadBytes& read,
       const std::size_t newline = text.rfind('\n');
       if (newline == std::string_view::npos) {
         return MalformedAt(
-            text, base, builder.records_seen(), 0,
+            text, base, builder.next_index(), 0,
             fmt::format("a record is longer than max_record_bytes ({})", options.max_record_bytes));
       }
       cut = newline + 1;
@@ -485,7 +487,7 @@ Result<SnapshotBatch> ParseJsonLines(ChunkBuffer& buffer, const ReadBytes& read,
     if (*used == 0) {
       // The buffer is full and holds no complete record: a record spans lines without ending.
       return LocateMalformedLine(
-          text.substr(0, cut), base, builder.records_seen(), 0,
+          text.substr(0, cut), base, builder.next_index(), 0,
           fmt::format("a record is longer than max_record_bytes ({})", options.max_record_bytes));
     }
     base.line += CountNewlines(text.substr(0, *used));
@@ -500,10 +502,11 @@ Result<SnapshotBatch> ParseJsonLines(ChunkBuffer& buffer, const ReadBytes& read,
 // Walks a JSON array element by element (strings and nesting aware) and parses each alone, to
 // name the element simdjson's whole-document error came from.
 tl::unexpected<Error> LocateMalformedElement(std::string_view text, TextBase base,
+                                             std::size_t first_record,
                                              simdjson::error_code reported) {
   dom::parser parser;
   std::size_t pos = 1;  // after '['
-  std::size_t record = 0;
+  std::size_t record = first_record;
   const auto skip_space = [&] {
     while (pos < text.size() && IsJsonSpace(text[pos])) ++pos;
   };
@@ -572,7 +575,7 @@ Result<SnapshotBatch> ParseJsonArray(std::string_view text, TextBase base,
                                    "may have; write the records as JSON Lines",
                                    text.size()));
     }
-    return LocateMalformedElement(text, base, error);
+    return LocateMalformedElement(text, base, options.first_record_index, error);
   }
   const dom::array records = root.get_array().value_unsafe();
   BatchBuilder builder(options);

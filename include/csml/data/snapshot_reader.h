@@ -32,7 +32,7 @@ namespace csml {
 
 // One invalid record: which one, which field, what was wrong.
 struct SnapshotProblem {
-  std::size_t record = 0;  // 0-based index in the input
+  std::size_t record = 0;  // 0-based index in the input (plus first_record_index)
   std::string field;       // "features.usage_score", "snapshot_ts", ... ; "" for the record
   std::string message;     // "expected a number in [0, 1], got 1.5"
 
@@ -48,6 +48,9 @@ struct SnapshotReadOptions {
   // JSON Lines are parsed in batches of this many bytes; a single record longer than this is
   // an error. 1 MB is simdjson's default and keeps a batch in cache.
   std::size_t max_record_bytes = 1'000'000;
+  // The number given to the first record of the text, in messages and SnapshotProblem::record;
+  // a caller parsing one stream in pieces passes the count of records before this piece.
+  std::size_t first_record_index = 0;
 };
 
 struct SnapshotBatch {

@@ -256,6 +256,26 @@ TEST(ParseSnapshots, KeepsAtMostMaxProblemsButCountsAll) {
             "record 2, field snapshot_ts: required field is missing");
 }
 
+TEST(ParseSnapshots, NumbersRecordsFromTheGivenFirstIndex) {
+  SnapshotReadOptions options = Skip();
+  options.first_record_index = 100;
+  const std::string text = Record("a") + "\n" + R"({"userId":"b"})" + "\n";
+  const auto batch = ParseSnapshots(text, options);
+  ASSERT_TRUE(batch.has_value()) << batch.error().message;
+  EXPECT_EQ(batch->records_seen, 2u);
+  ASSERT_EQ(batch->problems.size(), 1u);
+  EXPECT_EQ(batch->problems[0].record, 101u);
+
+  options.on_invalid = SnapshotReadOptions::OnInvalid::kFail;
+  const auto failed = ParseSnapshots(text, options);
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_EQ(failed.error().message.rfind("record 101, field snapshot_ts", 0), 0u)
+      << failed.error().message;
+  const auto malformed = ParseSnapshots("[" + Record("a") + ",{]", options);
+  ASSERT_FALSE(malformed.has_value());
+  EXPECT_EQ(malformed.error().message.rfind("record 101 ", 0), 0u) << malformed.error().message;
+}
+
 // ---- malformed JSON ----------------------------------------------------------------------
 
 struct MalformedCase {
