@@ -169,8 +169,6 @@ Status ForestBuilder::AddTree(std::span<const RawNode> nodes, std::size_t allowe
                             nodes.size()));
   }
 
-  forest_.nodes_.reserve(base + order.size());
-  forest_.leaf_values_.reserve(base + order.size());
   for (std::size_t k = 0; k < order.size(); ++k) {
     const RawNode& node = nodes[order[k]];
     if (node.kind == RawKind::kLeaf) {

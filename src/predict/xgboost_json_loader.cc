@@ -180,8 +180,7 @@ Result<float> ToFloat(double v, std::string_view path, std::size_t node, std::st
   return static_cast<float>(std::clamp(v, -kMax, kMax));
 }
 
-Status ReadTree(dom::object tree, std::size_t tree_index, std::size_t num_features,
-                ForestBuilder* builder) {
+Status ReadTree(dom::object tree, std::size_t tree_index, ForestBuilder* builder) {
   const std::string path = fmt::format("learner.gradient_booster.model.trees[{}]", tree_index);
   auto param = ObjectMember(tree, "tree_param", path);
   if (!param) return tl::unexpected(param.error());
@@ -269,7 +268,6 @@ Status ReadTree(dom::object tree, std::size_t tree_index, std::size_t num_featur
     if (!condition) return tl::unexpected(condition.error());
     node.value = FloatLessBound(*condition);
   }
-  (void)num_features;
   auto namer = [](std::size_t i) { return fmt::format("node {}", i); };
   return builder->AddTree(nodes, static_cast<std::size_t>(num_deleted), path, namer);
 }
@@ -403,7 +401,7 @@ Result<Forest> LoadXgboostJson(std::string_view json) {
       return tl::unexpected(
           ParseError(fmt::format("{}.trees[{}]", kModelPath, index), "expected an object"));
     }
-    if (Status s = ReadTree(tree, index, num_features, &builder); !s) {
+    if (Status s = ReadTree(tree, index, &builder); !s) {
       return tl::unexpected(s.error());
     }
     ++index;
