@@ -1,0 +1,115 @@
+// The route table and the answers the server gives by itself (see http_server.h).
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "csml/core/json_writer.h"
+#include "http_server.h"
+
+namespace csml::server {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+Response DetailResponse(int status, std::string_view detail) {
+  Response response;
+  response.status = status;
+  response.body.append("{\"detail\":");
+  AppendJsonString(&response.body, detail);
+  response.body.push_back('}');
+  return response;
+}
+
+void Router::Add(std::string method, std::string path, Handler handler) {
+  auto it =
+      std::find_if(routes_.begin(), routes_.end(), [&](const Route& r) { return r.path == path; });
+  if (it == routes_.end()) {
+    routes_.push_back(Route{std::move(path), {}});
+    it = routes_.end() - 1;
+  }
+  for (auto& [m, h] : it->methods) {
+    if (m == method) {
+      h = std::move(handler);
+      return;
+    }
+  }
+  it->methods.emplace_back(std::move(method), std::move(handler));
+}
+
+const Router::Route* Router::Find(std::string_view path) const {
+  for (const Route& route : routes_) {
+    if (route.path == path) return &route;
+  }
+  return nullptr;
+}
+
+Response Router::Handle(const Request& request) const {
+  const Route* route = Find(request.path);
+  if (route == nullptr) {
+    // Starlette's redirect_slashes: the same path with the trailing slash added or removed.
+    if (request.path != "/" && !request.path.empty()) {
+      std::string other(request.path);
+      if (other.back() == '/') {
+        while (!other.empty() && other.back() == '/') other.pop_back();
+      } else {
+        other.push_back('/');
+      }
+      if (!other.empty() && Find(other) != nullptr) {
+        Response redirect;
+        redirect.status = 307;
+        redirect.content_type.clear();
+        std::string location = fmt::format("http://{}{}", request.authority, other);
+        if (!request.query.empty()) location += fmt::format("?{}", request.query);
+        redirect.headers.emplace_back("location", std::move(location));
+        return redirect;
+      }
+    }
+    return DetailResponse(404, "Not Found");
+  }
+
+  const Handler* handler = nullptr;
+  const Handler* get_handler = nullptr;
+  for (const auto& [method, h] : route->methods) {
+    if (method == request.method) handler = &h;
+    if (method == "GET") get_handler = &h;
+  }
+  if (handler == nullptr && request.method == "HEAD") handler = get_handler;
+  if (handler == nullptr) {
+    std::string allow;
+    for (const auto& entry : route->methods) {
+      if (!allow.empty()) allow += ", ";
+      allow += entry.first;
+      if (entry.first == "GET") allow += ", HEAD";
+    }
+    Response response = DetailResponse(405, "Method Not Allowed");
+    response.headers.emplace_back("allow", std::move(allow));
+    return response;
+  }
+
+  if (const auto encoding = request.Header("content-encoding")) {
+    const std::string coding = Lower(Trim(*encoding));
+    if (!coding.empty() && coding != "identity") {
+      return DetailResponse(
+          415, fmt::format("Content-Encoding '{}' is not supported; send the body uncompressed",
+                           Trim(*encoding)));
+    }
+  }
+  return (*handler)(request);
+}
+
+}  // namespace csml::server
