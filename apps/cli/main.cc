@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   csml::cli::AddTrainCommand(app, slot);
   csml::cli::AddModelsCommand(app, slot);
   csml::cli::AddServeCommand(app, slot);
+  csml::cli::AddPredictCommand(app, slot);
 
   try {
     app.parse(argc, argv);

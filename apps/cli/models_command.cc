@@ -133,6 +133,7 @@ void AddModelsCommand(CLI::App& app, CommandSlot& slot) {
       ->required();
   AddAction(models, slot, flags, "rollback", "Serve the version promoted before the current one",
             RunRollback);
+  AddModelsImportSubcommand(models, slot);
 }
 
 }  // namespace csml::cli

@@ -1,0 +1,274 @@
+#include "csml/serving/batch_scorer.h"
+
+#include <stdlib.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include "csml/core/json_writer.h"
+#include "csml/serving/model_loader.h"
+#include "fake_predictor.h"
+
+namespace csml {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kFixture = fs::path(CSML_TEST_DATA_DIR) / "fixtures" / "xgboost_synth";
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The fixture's 200 cases as snapshots u_0 .. u_199, one day apart, with XGBoost's own risk.
+struct Cases {
+  std::vector<Snapshot> snapshots;
+  std::vector<double> expected_risk;
+};
+
+Cases LoadCases() {
+  simdjson::dom::parser parser;
+  const simdjson::padded_string json(ReadFile(kFixture / "cases.json"));
+  Cases cases;
+  for (simdjson::dom::element c : parser.parse(json).get_array()) {
+    Snapshot s;
+    s.user_id = "u_" + std::to_string(cases.snapshots.size());
+    s.snapshot_ts = 1755820800 + static_cast<UnixSeconds>(cases.snapshots.size()) * 86400;
+    for (auto [key, value] : c["features"].get_object()) {
+      NumericFeature feature{};
+      if (FindNumericFeature(key, &feature)) {
+        if (!value.is_null()) s.features.Set(feature, value.get_double().value());
+      } else if (key == "region" && !value.is_null()) {
+        s.features.region = ParseRegion(value.get_string().value());
+      }
+    }
+    cases.snapshots.push_back(s);
+    cases.expected_risk.push_back(c["expected_risk"].get_double().value());
+  }
+  return cases;
+}
+
+class BatchScorerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "csml-batch-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    auto registry = Registry::Open(dir_ / "models", RegistryOpenMode::kCreateIfMissing);
+    ASSERT_TRUE(registry.has_value()) << registry.error().message;
+    registry_.emplace(std::move(*registry));
+    ModelMeta draft;
+    draft.algo = "xgb";
+    draft.created_at = 1755853200;
+    draft.features = FeatureEncoder::DefaultColumns();
+    draft.thresholds = Thresholds{0.35, 0.65};
+    auto meta = registry_->Publish(ReadFile(kFixture / "model.json"), draft);
+    ASSERT_TRUE(meta.has_value()) << meta.error().message;
+    version_ = meta->version;
+    cases_ = LoadCases();
+    ASSERT_EQ(cases_.snapshots.size(), 200u);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // Small blocks on two threads, so several rounds of several blocks run.
+  static BatchScoringOptions SmallBlocks() {
+    BatchScoringOptions options;
+    options.threads = 2;
+    options.block_rows = 7;
+    return options;
+  }
+
+  std::vector<std::string> TempFiles() const {
+    std::vector<std::string> found;
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+      if (entry.path().filename().string().find(".tmp-") != std::string::npos) {
+        found.push_back(entry.path().filename().string());
+      }
+    }
+    return found;
+  }
+
+  fs::path dir_;
+  std::optional<Registry> registry_;
+  std::string version_;
+  Cases cases_;
+};
+
+TEST_F(BatchScorerTest, ScoresEverySnapshotAsTheServerDoesButAtFullPrecision) {
+  auto scorer = LoadBatchScorer(*registry_, "");
+  ASSERT_TRUE(scorer.has_value()) << scorer.error().message;
+  EXPECT_EQ(scorer->version(), version_);
+  auto served = LoadServingModel(*registry_, version_);
+  ASSERT_TRUE(served.has_value()) << served.error().message;
+
+  std::vector<BatchScore> scores(cases_.snapshots.size());
+  ASSERT_TRUE(scorer->Score(cases_.snapshots, scores, SmallBlocks()));
+  for (std::size_t i = 0; i < scores.size(); ++i) {
+    EXPECT_NEAR(scores[i].risk, cases_.expected_risk[i], 1e-6) << "case " << i;
+    Result<ScoreResult> live = (*served)->Score(cases_.snapshots[i].features);
+    ASSERT_TRUE(live.has_value()) << live.error().message;
+    EXPECT_EQ(RoundTo(scores[i].risk, 4), live->risk) << "case " << i;
+    EXPECT_EQ(scores[i].tier, live->tier) << "case " << i;
+    EXPECT_EQ(scores[i].reasons, live->reasons) << "case " << i;
+  }
+}
+
+TEST_F(BatchScorerTest, TheTierComesFromTheRiskRoundedAsTheApiPrintsIt) {
+  // 0.39996 prints as 0.4 in /score, which is "medium" with t_medium 0.4: the file agrees.
+  auto scorer = BatchScorer::Create("v1", FeatureEncoder::DefaultColumns(), Thresholds{0.4, 0.7},
+                                    testing::FakePredictor::Returning(12, 0.39996));
+  ASSERT_TRUE(scorer.has_value()) << scorer.error().message;
+  std::vector<BatchScore> scores(1);
+  ASSERT_TRUE(scorer->Score(std::span(cases_.snapshots).first(1), scores, {}));
+  EXPECT_EQ(scores[0].risk, 0.39996);
+  EXPECT_EQ(scores[0].tier, Tier::kMedium);
+}
+
+TEST_F(BatchScorerTest, JsonLinesComeInInputOrderWithFiveKeysAndExactRisk) {
+  auto scorer = LoadBatchScorer(*registry_, version_);
+  ASSERT_TRUE(scorer.has_value()) << scorer.error().message;
+  std::string text;
+  std::size_t pieces = 0;
+  auto summary = scorer->WriteJsonLines(cases_.snapshots, SmallBlocks(), [&](std::string_view t) {
+    text.append(t);
+    ++pieces;
+    return Status{};
+  });
+  ASSERT_TRUE(summary.has_value()) << summary.error().message;
+  EXPECT_EQ(summary->rows, 200u);
+  EXPECT_EQ(summary->threads, 2u);
+  EXPECT_EQ(pieces, (200u + 6) / 7);
+
+  std::vector<BatchScore> scores(cases_.snapshots.size());
+  ASSERT_TRUE(scorer->Score(cases_.snapshots, scores, {}));
+  simdjson::dom::parser parser;
+  std::istringstream lines(text);
+  std::string line;
+  std::size_t i = 0;
+  for (; std::getline(lines, line); ++i) {
+    ASSERT_LT(i, scores.size());
+    simdjson::dom::object record;
+    ASSERT_EQ(parser.parse(line).get_object().get(record), simdjson::SUCCESS) << line;
+    std::vector<std::string> keys;
+    for (auto field : record) keys.emplace_back(field.key);
+    EXPECT_EQ(keys, (std::vector<std::string>{"userId", "snapshot_ts", "risk", "tier", "reasons"}));
+    EXPECT_EQ(std::string(record["userId"].get_string().value()), "u_" + std::to_string(i));
+    EXPECT_EQ(std::string(record["snapshot_ts"].get_string().value()),
+              FormatRfc3339(cases_.snapshots[i].snapshot_ts));
+    EXPECT_EQ(record["risk"].get_double().value(), scores[i].risk) << "risk reads back exactly";
+    EXPECT_EQ(std::string(record["tier"].get_string().value()), TierName(scores[i].tier));
+    std::vector<std::string> reasons;
+    for (auto r : record["reasons"].get_array()) reasons.emplace_back(r.get_string().value());
+    std::vector<std::string> expected;
+    scores[i].reasons.ForEach([&](Reason r) { expected.emplace_back(ReasonName(r)); });
+    EXPECT_EQ(reasons, expected);
+  }
+  EXPECT_EQ(i, scores.size());
+}
+
+TEST_F(BatchScorerTest, CertainRisksPrintAsFloats) {
+  Snapshot s;
+  s.user_id = "u\"1";
+  s.snapshot_ts = 0;
+  std::string line;
+  AppendBatchScoreJsonLine(&line, s, BatchScore{1.0, Tier::kHigh, ReasonSet{}});
+  EXPECT_EQ(line,
+            R"({"userId":"u\"1","snapshot_ts":"1970-01-01T00:00:00Z","risk":1.0,"tier":"high",)"
+            R"("reasons":[]})"
+            "\n");
+}
+
+TEST_F(BatchScorerTest, TheFileAppearsWholeAndNoTemporaryFileIsLeft) {
+  auto scorer = LoadBatchScorer(*registry_, version_);
+  ASSERT_TRUE(scorer.has_value()) << scorer.error().message;
+  const fs::path out = dir_ / "scores.jsonl";
+  auto summary = scorer->WriteJsonLinesFile(cases_.snapshots, SmallBlocks(), out);
+  ASSERT_TRUE(summary.has_value()) << summary.error().message;
+  std::string expected;
+  ASSERT_TRUE(scorer->WriteJsonLines(cases_.snapshots, {}, [&](std::string_view t) {
+    expected.append(t);
+    return Status{};
+  }));
+  EXPECT_EQ(ReadFile(out), expected) << "the block size and threads do not change the output";
+  EXPECT_TRUE(TempFiles().empty());
+}
+
+TEST_F(BatchScorerTest, AFailedRunLeavesAnExistingTargetUntouched) {
+  const fs::path out = dir_ / "scores.jsonl";
+  std::ofstream(out) << "yesterday\n";
+  // A "model" that returns an impossible probability fails the run after some blocks.
+  auto broken = BatchScorer::Create("v1", FeatureEncoder::DefaultColumns(), Thresholds{},
+                                    testing::FakePredictor::Returning(12, 1.5));
+  ASSERT_TRUE(broken.has_value()) << broken.error().message;
+  auto summary = broken->WriteJsonLinesFile(cases_.snapshots, SmallBlocks(), out);
+  ASSERT_FALSE(summary.has_value());
+  EXPECT_EQ(summary.error().code, ErrorCode::kModel);
+  EXPECT_NE(summary.error().message.find("expected a probability in [0, 1], got 1.5"),
+            std::string::npos)
+      << summary.error().message;
+  EXPECT_EQ(ReadFile(out), "yesterday\n");
+  EXPECT_TRUE(TempFiles().empty());
+}
+
+TEST_F(BatchScorerTest, AnUnwritableTargetIsAnIoErrorNamingThePath) {
+  auto scorer = LoadBatchScorer(*registry_, version_);
+  ASSERT_TRUE(scorer.has_value());
+  const fs::path out = dir_ / "no-such-dir" / "scores.jsonl";
+  auto summary = scorer->WriteJsonLinesFile(cases_.snapshots, {}, out);
+  ASSERT_FALSE(summary.has_value());
+  EXPECT_EQ(summary.error().code, ErrorCode::kIo);
+  EXPECT_NE(summary.error().message.find(out.string()), std::string::npos)
+      << summary.error().message;
+}
+
+TEST_F(BatchScorerTest, NoSnapshotsGiveAnEmptyFile) {
+  auto scorer = LoadBatchScorer(*registry_, version_);
+  ASSERT_TRUE(scorer.has_value());
+  const fs::path out = dir_ / "empty.jsonl";
+  auto summary = scorer->WriteJsonLinesFile({}, {}, out);
+  ASSERT_TRUE(summary.has_value()) << summary.error().message;
+  EXPECT_EQ(summary->rows, 0u);
+  EXPECT_TRUE(fs::exists(out));
+  EXPECT_EQ(fs::file_size(out), 0u);
+}
+
+TEST_F(BatchScorerTest, AMissingVersionIsNotFound) {
+  auto scorer = LoadBatchScorer(*registry_, "risk-xgb-2000-01-01-0000");
+  ASSERT_FALSE(scorer.has_value());
+  EXPECT_EQ(scorer.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(BatchScorerTest, BadOptionsAndMismatchedPartsAreRefused) {
+  auto scorer = LoadBatchScorer(*registry_, version_);
+  ASSERT_TRUE(scorer.has_value());
+  BatchScoringOptions options;
+  options.block_rows = 0;
+  std::vector<BatchScore> scores(cases_.snapshots.size());
+  EXPECT_FALSE(scorer->Score(cases_.snapshots, scores, options));
+  std::vector<BatchScore> too_few(3);
+  EXPECT_FALSE(scorer->Score(cases_.snapshots, too_few, {}));
+
+  auto wrong_width = BatchScorer::Create("v1", FeatureEncoder::DefaultColumns(), Thresholds{},
+                                         testing::FakePredictor::Returning(9, 0.5));
+  ASSERT_FALSE(wrong_width.has_value());
+  EXPECT_NE(wrong_width.error().message.find("expects 9 features but meta.json lists 12"),
+            std::string::npos)
+      << wrong_width.error().message;
+}
+
+}  // namespace
+}  // namespace csml

@@ -1,0 +1,251 @@
+#include "csml/serving/model_import.h"
+
+#include <stdlib.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include "csml/core/json_writer.h"
+#include "csml/serving/model_loader.h"
+
+namespace csml {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kFixtures = fs::path(CSML_TEST_DATA_DIR) / "fixtures";
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct Case {
+  RawFeatures features;
+  double expected_risk = 0.0;
+};
+
+std::vector<Case> LoadCases(const std::string& fixture) {
+  simdjson::dom::parser parser;
+  const simdjson::padded_string json(ReadFile(kFixtures / fixture / "cases.json"));
+  std::vector<Case> cases;
+  for (simdjson::dom::element c : parser.parse(json).get_array()) {
+    Case one;
+    for (auto [key, value] : c["features"].get_object()) {
+      NumericFeature feature{};
+      if (FindNumericFeature(key, &feature)) {
+        if (!value.is_null()) one.features.Set(feature, value.get_double().value());
+      } else if (key == "region" && !value.is_null()) {
+        one.features.region = ParseRegion(value.get_string().value());
+      }
+    }
+    one.expected_risk = c["expected_risk"].get_double().value();
+    cases.push_back(one);
+  }
+  return cases;
+}
+
+std::vector<std::string> FeatureOrder(const std::string& fixture) {
+  simdjson::dom::parser parser;
+  const simdjson::padded_string json(ReadFile(kFixtures / fixture / "encoding.json"));
+  std::vector<std::string> names;
+  for (simdjson::dom::element name : parser.parse(json)["feature_order"].get_array()) {
+    names.emplace_back(name.get_string().value());
+  }
+  return names;
+}
+
+std::string ReplaceOnce(std::string text, const std::string& from, const std::string& to) {
+  const std::size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+// 1-based line of the first line starting with `prefix`.
+std::size_t LineStarting(const std::string& text, const std::string& prefix) {
+  std::istringstream in(text);
+  std::string line;
+  for (std::size_t n = 1; std::getline(in, line); ++n) {
+    if (line.starts_with(prefix)) return n;
+  }
+  return 0;
+}
+
+class ModelImportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "csml-import-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    auto registry = Registry::Open(dir_ / "models", RegistryOpenMode::kCreateIfMissing);
+    ASSERT_TRUE(registry.has_value()) << registry.error().message;
+    registry_.emplace(std::move(*registry));
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  ImportOptions Options() const {
+    ImportOptions options;
+    options.created_at = 1755853200;  // 2025-08-22T09:00:00Z
+    options.source = "model-file";
+    return options;
+  }
+
+  // Imports, loads the served version as the server does, and scores every fixture case.
+  void ExpectServesTheLibraryProbabilities(const std::string& fixture, const std::string& file,
+                                           const std::string& algo, double tolerance) {
+    const std::string bytes = ReadFile(kFixtures / fixture / file);
+    auto meta = ImportModel(*registry_, bytes, Options());
+    ASSERT_TRUE(meta.has_value()) << meta.error().message;
+    EXPECT_EQ(meta->algo, algo);
+    EXPECT_EQ(meta->version, "risk-" + algo + "-2025-08-22-0900");
+    EXPECT_EQ(meta->model_file, meta->version + std::string(ModelFileSuffix(algo)));
+    EXPECT_EQ(meta->features, FeatureOrder(fixture));
+    EXPECT_EQ(meta->threshold_method, "fixed");
+    EXPECT_EQ(ReadFile(registry_->ModelPath(*meta)), bytes) << "the bytes are published unchanged";
+
+    auto served = LoadServedModel(*registry_);
+    ASSERT_TRUE(served.has_value()) << served.error().message;
+    EXPECT_EQ((*served)->version(), meta->version);
+    const std::vector<Case> cases = LoadCases(fixture);
+    ASSERT_EQ(cases.size(), 200u);
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      Result<ScoreResult> score = (*served)->Score(cases[i].features);
+      ASSERT_TRUE(score.has_value()) << score.error().message;
+      EXPECT_NEAR(score->risk, RoundTo(cases[i].expected_risk, 4), tolerance) << "case " << i;
+    }
+  }
+
+  fs::path dir_;
+  std::optional<Registry> registry_;
+};
+
+TEST_F(ModelImportTest, ALightgbmModelImportsAsLgbmAndServesLightgbmProbabilities) {
+  ExpectServesTheLibraryProbabilities("lightgbm_synth", "model.txt", "lgbm", 0.0);
+}
+
+TEST_F(ModelImportTest, ACategoricalLightgbmModelImportsWithItsRegionCodeColumn) {
+  ExpectServesTheLibraryProbabilities("lightgbm_synth_categorical", "model.txt", "lgbm", 0.0);
+}
+
+TEST_F(ModelImportTest, AnXgboostModelImportsAsXgbAfterAgreeingWithXgboost) {
+  // Rounded to 4 decimals, a float32 difference can flip the last digit on a tie.
+  ExpectServesTheLibraryProbabilities("xgboost_synth", "model.json", "xgb", 1e-4 + 1e-12);
+  auto inspected =
+      InspectModelForImport(ReadFile(kFixtures / "xgboost_synth" / "model.json"), Options());
+  ASSERT_TRUE(inspected.has_value()) << inspected.error().message;
+  ASSERT_TRUE(inspected->cross_check_max_diff.has_value());
+  EXPECT_LE(*inspected->cross_check_max_diff, 1e-6);
+  EXPECT_EQ(inspected->num_trees, 84u);
+}
+
+TEST_F(ModelImportTest, TheMetaRecordsWhereTheModelCameFromAndNoTrainingFigures) {
+  auto meta =
+      ImportModel(*registry_, ReadFile(kFixtures / "lightgbm_synth" / "model.txt"), Options());
+  ASSERT_TRUE(meta.has_value()) << meta.error().message;
+  auto read = registry_->ReadMeta(meta->version);
+  ASSERT_TRUE(read.has_value()) << read.error().message;
+  EXPECT_EQ(read->extra_json,
+            R"({"imported":{"source":"model-file","format":"lightgbm_text","num_trees":73}})");
+  EXPECT_EQ(read->rows.train, 0);
+  EXPECT_TRUE(std::isnan(read->base_rate));
+  EXPECT_TRUE(read->validation_metrics.empty());
+}
+
+TEST_F(ModelImportTest, ThresholdsFromTheOptionsAreRecorded) {
+  ImportOptions options = Options();
+  options.thresholds = Thresholds{0.3, 0.6};
+  auto meta =
+      ImportModel(*registry_, ReadFile(kFixtures / "lightgbm_synth" / "model.txt"), options);
+  ASSERT_TRUE(meta.has_value()) << meta.error().message;
+  EXPECT_EQ(meta->thresholds.medium, 0.3);
+  EXPECT_EQ(meta->thresholds.high, 0.6);
+}
+
+TEST_F(ModelImportTest, AnUnknownLightgbmFeatureIsRefusedNamingItAndItsLine) {
+  const std::string text =
+      ReplaceOnce(ReadFile(kFixtures / "lightgbm_synth" / "model.txt"), " region_EU", " region_JP");
+  auto meta = ImportModel(*registry_, text, Options());
+  ASSERT_FALSE(meta.has_value());
+  EXPECT_EQ(meta.error().code, ErrorCode::kValidation);
+  const std::size_t line = LineStarting(text, "feature_names=");
+  ASSERT_GT(line, 0u);
+  EXPECT_NE(meta.error().message.find("line " + std::to_string(line) + " (feature_names=)"),
+            std::string::npos)
+      << meta.error().message;
+  EXPECT_NE(meta.error().message.find("feature 11 'region_JP'"), std::string::npos)
+      << meta.error().message;
+  EXPECT_TRUE(registry_->List()->empty()) << "nothing is published";
+}
+
+TEST_F(ModelImportTest, ARepeatedFeatureIsRefusedNamingBothColumns) {
+  const std::string text = ReplaceOnce(ReadFile(kFixtures / "lightgbm_synth" / "model.txt"),
+                                       " tickets_30d", " tickets_7d");
+  auto meta = ImportModel(*registry_, text, Options());
+  ASSERT_FALSE(meta.has_value());
+  EXPECT_NE(meta.error().message.find("feature 5 'tickets_7d' repeats feature 4"),
+            std::string::npos)
+      << meta.error().message;
+}
+
+TEST_F(ModelImportTest, AnUnknownXgboostFeatureIsRefusedNamingItsJsonPath) {
+  const std::string json = ReplaceOnce(ReadFile(kFixtures / "xgboost_synth" / "model.json"),
+                                       "\"plan_value\"", "\"plan_tier\"");
+  auto meta = ImportModel(*registry_, json, Options());
+  ASSERT_FALSE(meta.has_value());
+  EXPECT_NE(meta.error().message.find("learner.feature_names: feature 6 'plan_tier'"),
+            std::string::npos)
+      << meta.error().message;
+}
+
+TEST_F(ModelImportTest, AnXgboostModelWithoutFeatureNamesIsRefused) {
+  std::string json = ReadFile(kFixtures / "xgboost_synth" / "model.json");
+  const std::size_t begin = json.find("\"feature_names\":[");
+  ASSERT_NE(begin, std::string::npos);
+  const std::size_t end = json.find(']', begin);
+  json.replace(begin, end + 1 - begin, "\"feature_names\":[]");
+  auto meta = ImportModel(*registry_, json, Options());
+  ASSERT_FALSE(meta.has_value());
+  EXPECT_NE(meta.error().message.find("expected the model's column names"), std::string::npos)
+      << meta.error().message;
+}
+
+TEST_F(ModelImportTest, AModelThatCannotBeReadIsRefusedWithTheLoadersMessage) {
+  std::string text = ReadFile(kFixtures / "lightgbm_synth" / "model.txt");
+  text.resize(text.find("end of trees"));
+  auto truncated = ImportModel(*registry_, text, Options());
+  ASSERT_FALSE(truncated.has_value());
+  EXPECT_NE(truncated.error().message.find("end of trees"), std::string::npos)
+      << truncated.error().message;
+
+  auto not_a_model = ImportModel(*registry_, "name,value\nx,1\n", Options());
+  ASSERT_FALSE(not_a_model.has_value());
+  EXPECT_EQ(not_a_model.error().code, ErrorCode::kParse);
+  EXPECT_TRUE(registry_->List()->empty());
+}
+
+TEST_F(ModelImportTest, InvalidOptionsAreRefusedBeforeReadingTheModel) {
+  ImportOptions options = Options();
+  options.thresholds = Thresholds{0.8, 0.5};
+  auto meta =
+      ImportModel(*registry_, ReadFile(kFixtures / "lightgbm_synth" / "model.txt"), options);
+  ASSERT_FALSE(meta.has_value());
+  EXPECT_NE(meta.error().message.find("ImportOptions.thresholds"), std::string::npos)
+      << meta.error().message;
+}
+
+}  // namespace
+}  // namespace csml
