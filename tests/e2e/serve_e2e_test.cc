@@ -1,0 +1,767 @@
+// End-to-end tests of `csml serve`: the real binary, a registry made by the real `csml
+// simulate` and `csml train` (or by hand from a fixture model), and real HTTP on 127.0.0.1.
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include "child_process.h"
+#include "csml/core/json_writer.h"
+#include "csml/predict/forest_predictor.h"
+#include "csml/registry/registry.h"
+#include "csml/serving/model_loader.h"
+#include "csml/serving/python_json.h"
+#include "csml/serving/serving_model.h"
+#include "http_client.h"
+
+namespace csml::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+const std::string kCsml = CSML_BINARY;
+constexpr std::size_t kDefaultMaxBody = 1 << 20;
+
+// ---- a served registry ----------------------------------------------------------------------
+
+// A `csml serve --port 0 --threads 2` child on one model directory.
+struct Served {
+  ChildProcess process;
+  std::string log_path;
+  int port = 0;
+};
+
+Result<Served> Serve(const std::string& model_dir, const std::string& log_path) {
+  auto process = ChildProcess::Start(
+      kCsml, {"serve", "--port", "0", "--model-dir", model_dir, "--threads", "2"}, log_path);
+  if (!process) return tl::unexpected(process.error());
+  auto port = WaitForListeningPort(*process, log_path, seconds(20));
+  if (!port) return tl::unexpected(port.error());
+  return Served{std::move(*process), log_path, *port};
+}
+
+// The single version a registry directory holds ("<version>.meta.json").
+std::string OnlyVersion(const std::string& model_dir) {
+  std::string version;
+  for (const auto& entry : fs::directory_iterator(model_dir)) {
+    const std::string name = entry.path().filename().string();
+    const std::string suffix = ".meta.json";
+    if (name.size() > suffix.size() && name.ends_with(suffix)) {
+      version = name.substr(0, name.size() - suffix.size());
+    }
+  }
+  return version;
+}
+
+// ---- request and response helpers ----------------------------------------------------------
+
+HttpRequestSpec Post(std::string body, std::string path = "/score") {
+  HttpRequestSpec spec;
+  spec.method = "POST";
+  spec.path = std::move(path);
+  spec.body = std::move(body);
+  return spec;
+}
+
+HttpRequestSpec Get(std::string path) {
+  HttpRequestSpec spec;
+  spec.method = "GET";
+  spec.path = std::move(path);
+  spec.content_type = std::nullopt;
+  return spec;
+}
+
+std::string ScoreBody(const std::string& features_json, const std::string& user = "u_001") {
+  return R"({"userId":")" + user + R"(","features":)" + features_json + "}";
+}
+
+const std::string kSeedFeatures =
+    R"({"activity_7d": 2, "activity_30d": 6, "time_since_last_use_days": 15, "failed_renewals_30d": 1, "tickets_7d": 0, "plan_value": 49, "region": "IN", "usage_score": 0.2})";
+
+// The 200 body's exact layout: four keys in the contract's order, compact.
+const std::regex kScoreShape(
+    R"re(^\{"risk":(-?[0-9.e+-]+),"tier":"(low|medium|high)","reasons":\[("[a-z0-9_]+"(,"[a-z0-9_]+")*)\],"modelVersion":"([^"]+)"\}$)re");
+
+struct ScoreAnswer {
+  std::string risk_text;
+  double risk = 0.0;
+  std::string tier;
+  std::vector<std::string> reasons;
+  std::string model_version;
+};
+
+// Checks the shape and returns the parts; fails the test on a wrong shape.
+std::optional<ScoreAnswer> ParseScore(const HttpResponse& response) {
+  EXPECT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.Header("content-type").value_or(""), "application/json");
+  std::smatch match;
+  if (!std::regex_match(response.body, match, kScoreShape)) {
+    ADD_FAILURE() << "not the /score shape: " << response.body;
+    return std::nullopt;
+  }
+  ScoreAnswer answer;
+  answer.risk_text = match[1].str();
+  answer.risk = std::stod(answer.risk_text);
+  answer.tier = match[2].str();
+  answer.model_version = match[5].str();
+  const std::string reasons = match[3].str();
+  static const std::regex kReason(R"re("([a-z0-9_]+)")re");
+  for (auto it = std::sregex_iterator(reasons.begin(), reasons.end(), kReason);
+       it != std::sregex_iterator(); ++it) {
+    answer.reasons.push_back((*it)[1].str());
+  }
+  return answer;
+}
+
+std::string PythonRepr(double v) {
+  std::string out;
+  AppendPythonFloatRepr(&out, v);
+  return out;
+}
+
+std::string Quoted(std::string_view s) {
+  std::string out;
+  AppendJsonString(&out, s);
+  return out;
+}
+
+std::string Detail(std::string_view detail) { return "{\"detail\":" + Quoted(detail) + "}"; }
+
+// One pydantic error on a feature, as the Python service printed it.
+std::string FeatureError(const std::string& feature, const std::string& msg,
+                         const std::string& type, const std::string& ctx = "") {
+  std::string e = R"({"detail":[{"loc":["body","features",")" + feature + R"("],"msg":")" + msg +
+                  R"(","type":")" + type + "\"";
+  if (!ctx.empty()) e += ",\"ctx\":" + ctx;
+  return e + "}]}";
+}
+
+std::string NotGe(const std::string& feature) {
+  return FeatureError(feature, "ensure this value is greater than or equal to 0",
+                      "value_error.number.not_ge", R"({"limit_value":0})");
+}
+
+std::string JsonDecodeErrorBody(const std::string& msg, const std::string& doc, int pos) {
+  const std::string full = fmt::format("{}: line 1 column {} (char {})", msg, pos + 1, pos);
+  return fmt::format(
+      R"({{"detail":[{{"loc":["body",{}],"msg":{},"type":"value_error.jsondecode","ctx":{{"msg":{},"doc":{},"pos":{},"lineno":1,"colno":{}}}}}]}})",
+      pos, Quoted(full), Quoted(msg), Quoted(doc), pos, pos + 1);
+}
+
+// Seed features with one member replaced by raw JSON text (or removed when text is empty).
+std::string SeedWith(const std::string& feature, const std::string& raw_value) {
+  std::string features = kSeedFeatures;
+  const std::regex member("\"" + feature + R"(": [^,}]+)");
+  if (raw_value.empty()) {
+    features = std::regex_replace(features, std::regex(", \"" + feature + R"(": [^,}]+)"), "");
+  } else {
+    features = std::regex_replace(features, member, "\"" + feature + "\": " + raw_value);
+  }
+  return features;
+}
+
+std::string SeedPlus(const std::string& member) {
+  std::string features = kSeedFeatures;
+  features.insert(features.size() - 1, ", " + member);
+  return features;
+}
+
+void ExpectStillHealthy(int port, int expected_status) {
+  auto health = Fetch(port, Get("/healthz"));
+  ASSERT_TRUE(health.has_value()) << health.error().message;
+  EXPECT_EQ(health->status, expected_status) << health->body;
+}
+
+// ---- suite: a model trained by the real csml ------------------------------------------------
+
+class ServeTrainedModel : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    const std::string snapshots = dir_->Join("X.jsonl");
+    model_dir_ = dir_->Join("D");
+    auto simulate = RunCommand(
+        kCsml,
+        {"simulate", "--customers", "300", "--days", "180", "--seed", "7", "--out", snapshots},
+        dir_->Join("simulate.log"), seconds(120));
+    if (!simulate || simulate->exit_status != 0) {
+      setup_error_ =
+          "csml simulate failed: " + (simulate ? simulate->output : simulate.error().message);
+      return;
+    }
+    auto train = RunCommand(kCsml, {"train", "--input", snapshots, "--model-dir", model_dir_},
+                            dir_->Join("train.log"), seconds(300));
+    if (!train || train->exit_status != 0) {
+      setup_error_ = "csml train failed: " + (train ? train->output : train.error().message);
+      return;
+    }
+    version_ = OnlyVersion(model_dir_);
+    auto served = Serve(model_dir_, dir_->Join("serve.log"));
+    if (!served) {
+      setup_error_ = served.error().message;
+      return;
+    }
+    served_ = new Served(std::move(*served));
+  }
+
+  static void TearDownTestSuite() {
+    if (served_ != nullptr) {
+      const int status = served_->process.Stop(seconds(10));
+      EXPECT_EQ(status, 0) << "csml serve did not stop cleanly on SIGTERM; log:\n"
+                           << ReadWholeFile(served_->log_path);
+      delete served_;
+      served_ = nullptr;
+    }
+    delete dir_;
+    dir_ = nullptr;
+  }
+
+  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
+
+  static int port() { return served_->port; }
+
+  // The published model, loaded in this process: what the server must agree with.
+  static std::shared_ptr<const ServingModel> LocalModel() {
+    static std::shared_ptr<const ServingModel> model = [] {
+      auto registry = Registry::Open(model_dir_, RegistryOpenMode::kReadOnly);
+      if (!registry) return std::shared_ptr<const ServingModel>();
+      return LoadServingModel(*registry, version_).value_or(nullptr);
+    }();
+    return model;
+  }
+
+  static inline TempDir* dir_ = nullptr;
+  static inline Served* served_ = nullptr;
+  static inline std::string model_dir_;
+  static inline std::string version_;
+  static inline std::string setup_error_;
+};
+
+TEST_F(ServeTrainedModel, HealthzNamesThePublishedVersion) {
+  ASSERT_FALSE(version_.empty());
+  auto health = Fetch(port(), Get("/healthz"));
+  ASSERT_TRUE(health.has_value()) << health.error().message;
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(health->Header("content-type").value_or(""), "application/json");
+  EXPECT_EQ(health->body, R"({"ok":true,"modelVersion":")" + version_ + R"("})");
+}
+
+TEST_F(ServeTrainedModel, ScoresTheSeedExampleInTheContractsShape) {
+  auto response = Fetch(port(), Post(ScoreBody(kSeedFeatures)));
+  ASSERT_TRUE(response.has_value()) << response.error().message;
+  const auto answer = ParseScore(*response);
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->model_version, version_);
+  EXPECT_EQ(answer->reasons, (std::vector<std::string>{"inactive_14d", "payment_issue_recent",
+                                                       "low_feature_usage"}));
+  ASSERT_NE(LocalModel(), nullptr);
+  RawFeatures seed;
+  seed.Set(NumericFeature::kActivity7d, 2);
+  seed.Set(NumericFeature::kActivity30d, 6);
+  seed.Set(NumericFeature::kTimeSinceLastUseDays, 15);
+  seed.Set(NumericFeature::kFailedRenewals30d, 1);
+  seed.Set(NumericFeature::kTickets7d, 0);
+  seed.Set(NumericFeature::kPlanValue, 49);
+  seed.Set(NumericFeature::kUsageScore, 0.2);
+  seed.region = Region::kIN;
+  const ScoreResult local = LocalModel()->Score(seed).value();
+  EXPECT_EQ(answer->risk_text, PythonRepr(local.risk));
+  EXPECT_EQ(answer->tier, TierName(local.tier));
+}
+
+TEST_F(ServeTrainedModel, RiskAndTierAgreeWithThePublishedModelAndItsThresholds) {
+  ASSERT_NE(LocalModel(), nullptr);
+  const Thresholds thresholds = LocalModel()->thresholds();
+  auto conn = HttpConnection::Connect(port());
+  ASSERT_TRUE(conn.has_value()) << conn.error().message;
+  std::map<std::string, int> tiers_seen;
+  for (int i = 0; i < 60; ++i) {
+    RawFeatures f;
+    f.Set(NumericFeature::kActivity7d, i % 7);
+    f.Set(NumericFeature::kActivity30d, (i * 3) % 40);
+    f.Set(NumericFeature::kTimeSinceLastUseDays, (i * 5) % 45);
+    f.Set(NumericFeature::kFailedRenewals30d, i % 3 == 0 ? 1 : 0);
+    f.Set(NumericFeature::kTickets7d, i % 4);
+    f.Set(NumericFeature::kTickets30d, i % 9);
+    f.Set(NumericFeature::kPlanValue, 10.0 + i * 3.5);
+    f.Set(NumericFeature::kUsageScore, (i % 11) / 10.0);
+    f.region = static_cast<Region>(i % 5);
+    const std::string features = fmt::format(
+        R"({{"activity_7d":{},"activity_30d":{},"time_since_last_use_days":{},"failed_renewals_30d":{},"tickets_7d":{},"tickets_30d":{},"plan_value":{},"usage_score":{},"region":"{}"}})",
+        i % 7, (i * 3) % 40, (i * 5) % 45, i % 3 == 0 ? 1 : 0, i % 4, i % 9,
+        PythonRepr(10.0 + i * 3.5), PythonRepr((i % 11) / 10.0),
+        i % 5 < 4 ? RegionName(f.region) : "JP");
+    auto response = conn->Send(Post(ScoreBody(features, fmt::format("u{}", i))));
+    ASSERT_TRUE(response.has_value()) << response.error().message;
+    const auto answer = ParseScore(*response);
+    ASSERT_TRUE(answer.has_value());
+    const ScoreResult local = LocalModel()->Score(f).value();
+    EXPECT_EQ(answer->risk_text, PythonRepr(local.risk)) << features;
+    EXPECT_EQ(answer->tier, TierName(thresholds.Classify(answer->risk))) << features;
+    ++tiers_seen[answer->tier];
+  }
+  EXPECT_FALSE(conn->peer_closed()) << "keep-alive: 60 requests on one connection";
+  EXPECT_GE(tiers_seen.size(), 2u) << "the inputs should reach more than one tier";
+}
+
+struct ReasonCase {
+  std::string name;
+  std::string features;
+  std::vector<std::string> reasons;
+};
+
+class ServeTrainedModelReasons : public ServeTrainedModel,
+                                 public ::testing::WithParamInterface<ReasonCase> {};
+
+TEST_P(ServeTrainedModelReasons, ExplainsCraftedInputs) {
+  auto response = Fetch(port(), Post(ScoreBody(GetParam().features)));
+  ASSERT_TRUE(response.has_value()) << response.error().message;
+  const auto answer = ParseScore(*response);
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->reasons, GetParam().reasons);
+}
+
+const std::string kQuiet =
+    R"({"activity_7d": 5, "activity_30d": 20, "time_since_last_use_days": 1, "failed_renewals_30d": 0, "tickets_7d": 0, "plan_value": 49, "region": "US", "usage_score": 0.8})";
+
+std::string QuietWith(const std::string& feature, const std::string& value) {
+  return std::regex_replace(kQuiet, std::regex("\"" + feature + R"(": [^,}]+)"),
+                            "\"" + feature + "\": " + value);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ServeTrainedModelReasons,
+    ::testing::Values(
+        ReasonCase{"none_fires", kQuiet, {"general_risk_factors"}},
+        ReasonCase{"inactive_14d", QuietWith("time_since_last_use_days", "14"), {"inactive_14d"}},
+        ReasonCase{
+            "payment_issue", QuietWith("failed_renewals_30d", "2"), {"payment_issue_recent"}},
+        ReasonCase{"no_recent_activity", QuietWith("activity_7d", "0"), {"no_recent_activity"}},
+        ReasonCase{"low_usage", QuietWith("usage_score", "0.29"), {"low_feature_usage"}},
+        ReasonCase{
+            "seed", kSeedFeatures, {"inactive_14d", "payment_issue_recent", "low_feature_usage"}},
+        ReasonCase{
+            "nulls_fire_nothing",
+            R"({"activity_7d": null, "activity_30d": 20, "time_since_last_use_days": null, "failed_renewals_30d": null, "tickets_7d": 0, "plan_value": 49, "region": null, "usage_score": null})",
+            {"general_risk_factors"}},
+        ReasonCase{
+            "all_four",
+            R"({"activity_7d": 0, "activity_30d": 0, "time_since_last_use_days": 40, "failed_renewals_30d": 1, "tickets_7d": 3, "plan_value": 9, "region": null, "usage_score": 0.0})",
+            {"inactive_14d", "payment_issue_recent", "no_recent_activity", "low_feature_usage"}}),
+    [](const ::testing::TestParamInfo<ReasonCase>& param) { return param.param.name; });
+
+// ---- bad requests ---------------------------------------------------------------------------
+
+struct BadRequestCase {
+  std::string name;
+  std::string raw_request;  // the exact bytes sent
+  int status;
+  std::string body;  // the exact JSON answer
+};
+
+BadRequestCase BadPost(std::string name, std::string body, int status, std::string answer,
+                       std::optional<std::string> content_type = "application/json",
+                       std::vector<std::pair<std::string, std::string>> headers = {}) {
+  HttpRequestSpec spec = Post(std::move(body));
+  spec.content_type = std::move(content_type);
+  spec.headers = std::move(headers);
+  return BadRequestCase{std::move(name), FormatRequest(spec), status, std::move(answer)};
+}
+
+std::vector<BadRequestCase> BadRequests() {
+  const std::string truncated = R"({"userId":"u1","features":{"activity_7d":2)";
+  std::vector<BadRequestCase> cases = {
+      BadPost("truncated_json", truncated, 422,
+              JsonDecodeErrorBody("Expecting ',' delimiter", truncated, 42)),
+      BadPost("nan_token", ScoreBody(SeedPlus(R"("tickets_30d": NaN)")), 422, NotGe("tickets_30d")),
+      BadPost("infinity_token", ScoreBody(SeedWith("plan_value", "Infinity")), 422,
+              FeatureError("plan_value", "ensure this value is a finite number",
+                           "value_error.number.not_finite_number")),
+      BadPost("minus_infinity_token", ScoreBody(SeedWith("activity_7d", "-Infinity")), 422,
+              NotGe("activity_7d")),
+      BadPost("huge_number", ScoreBody(SeedWith("plan_value", "1e400")), 422,
+              FeatureError("plan_value", "ensure this value is a finite number",
+                           "value_error.number.not_finite_number")),
+      BadPost("negative_count", ScoreBody(SeedWith("tickets_7d", "-1")), 422, NotGe("tickets_7d")),
+      BadPost("usage_score_above_one", ScoreBody(SeedWith("usage_score", "1.5")), 422,
+              FeatureError("usage_score", "ensure this value is less than or equal to 1",
+                           "value_error.number.not_le", R"({"limit_value":1})")),
+      BadPost("numeric_string", ScoreBody(SeedWith("activity_7d", "\"2\"")), 422,
+              FeatureError("activity_7d", "value is not a valid float", "type_error.float")),
+      BadPost(
+          "bool_number", ScoreBody(SeedWith("failed_renewals_30d", "true")), 422,
+          FeatureError("failed_renewals_30d", "value is not a valid float", "type_error.float")),
+      BadPost("region_not_a_string", ScoreBody(SeedWith("region", "[\"IN\"]")), 422,
+              FeatureError("region", "str type expected", "type_error.str")),
+      BadPost("region_absent", ScoreBody(SeedWith("region", "")), 422,
+              FeatureError("region", "field required", "value_error.missing")),
+      BadPost(
+          "features_null", R"({"userId":"u1","features":null})", 422,
+          R"({"detail":[{"loc":["body","features"],"msg":"none is not an allowed value","type":"type_error.none.not_allowed"}]})"),
+      BadPost(
+          "features_not_an_object", R"({"userId":"u1","features":7})", 422,
+          R"({"detail":[{"loc":["body","features"],"msg":"value is not a valid dict","type":"type_error.dict"}]})"),
+      BadPost(
+          "userId_object", ScoreBody(kSeedFeatures).replace(10, 7, "{}"), 422,
+          R"({"detail":[{"loc":["body","userId"],"msg":"str type expected","type":"type_error.str"}]})"),
+      BadPost(
+          "body_is_a_number", "5", 422,
+          R"({"detail":[{"loc":["body"],"msg":"value is not a valid dict","type":"type_error.dict"}]})"),
+      BadPost(
+          "empty_body", "", 422,
+          R"({"detail":[{"loc":["body"],"msg":"field required","type":"value_error.missing"}]})"),
+      BadPost("extra_data", R"({"userId":"u1"} x)", 422,
+              JsonDecodeErrorBody("Extra data", R"({"userId":"u1"} x)", 16)),
+      BadPost("control_character", "{\"userId\":\"u\x01\"}", 422,
+              JsonDecodeErrorBody("Invalid control character at", "{\"userId\":\"u\x01\"}", 12)),
+      BadPost("nested_ten_thousand_deep", std::string(10000, '[') + std::string(10000, ']'), 400,
+              Detail("There was an error parsing the body")),
+      BadPost("invalid_utf8", "{\"userId\":\"\xff\xfe\",\"features\":{}}", 400,
+              Detail("There was an error parsing the body")),
+      BadPost("gzip_body", ScoreBody(kSeedFeatures), 415,
+              Detail("Content-Encoding 'gzip' is not supported; send the body uncompressed"),
+              "application/json", {{"Content-Encoding", "gzip"}}),
+      BadPost(
+          "form_content_type", ScoreBody(kSeedFeatures), 422,
+          R"({"detail":[{"loc":["body"],"msg":"value is not a valid dict","type":"type_error.dict"}]})",
+          "application/x-www-form-urlencoded"),
+      BadPost("two_megabyte_body", std::string(2 << 20, ' '), 413,
+              Detail("Request body exceeds the limit of 1048576 bytes")),
+      BadRequestCase{"get_score", FormatRequest(Get("/score")), 405, Detail("Method Not Allowed")},
+      BadRequestCase{"post_healthz", FormatRequest(Post("{}", "/healthz")), 405,
+                     Detail("Method Not Allowed")},
+      BadRequestCase{"unknown_path", FormatRequest(Get("/predict")), 404, Detail("Not Found")},
+      BadRequestCase{"unknown_path_post",
+                     FormatRequest(Post(ScoreBody(kSeedFeatures), "/v1/score")), 404,
+                     Detail("Not Found")},
+  };
+  // A body above the limit sent in chunks: h2o counts it as it arrives.
+  std::string chunked =
+      "POST /score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 40; ++i)
+    chunked += fmt::format("{:x}\r\n{}\r\n", 65536, std::string(65536, ' '));
+  chunked += "0\r\n\r\n";
+  cases.push_back(BadRequestCase{"chunked_two_megabytes", chunked, 413,
+                                 Detail("Request body exceeds the limit of 1048576 bytes")});
+  return cases;
+}
+
+class ServeTrainedModelBadRequests : public ServeTrainedModel,
+                                     public ::testing::WithParamInterface<BadRequestCase> {};
+
+TEST_P(ServeTrainedModelBadRequests, AnswersWithTheRightStatusAndJsonAndStaysUp) {
+  auto conn = HttpConnection::Connect(port());
+  ASSERT_TRUE(conn.has_value()) << conn.error().message;
+  auto response = conn->RoundTrip(GetParam().raw_request);
+  ASSERT_TRUE(response.has_value()) << response.error().message;
+  EXPECT_EQ(response->status, GetParam().status) << response->body;
+  EXPECT_EQ(response->Header("content-type").value_or(""), "application/json");
+  EXPECT_EQ(response->body, GetParam().body);
+  ExpectStillHealthy(port(), 200);
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, ServeTrainedModelBadRequests, ::testing::ValuesIn(BadRequests()),
+                         [](const ::testing::TestParamInfo<BadRequestCase>& param) {
+                           return param.param.name;
+                         });
+
+TEST(ServeBadRequestTable, HoldsAtLeastTwentyFiveCases) { EXPECT_GE(BadRequests().size(), 25u); }
+
+// ---- the Python service's recorded answers, over HTTP ---------------------------------------
+
+struct ReferenceCase {
+  std::string name;
+  std::string content_type;
+  std::string body;
+  int status = 0;
+  std::string response;
+};
+
+std::vector<ReferenceCase> ReferenceCases() {
+  std::vector<ReferenceCase> cases;
+  simdjson::dom::parser parser;
+  const simdjson::padded_string json(
+      ReadWholeFile(std::string(CSML_TEST_DATA_DIR) + "/serving/python_service_errors.json"));
+  simdjson::dom::element root;
+  if (parser.parse(json).get(root) != simdjson::SUCCESS) return cases;
+  for (simdjson::dom::element example : root["examples"].get_array()) {
+    ReferenceCase c;
+    c.name = std::string(example["case"].get_string().value());
+    c.content_type = std::string(example["request"]["content_type"].get_string().value());
+    c.body = std::string(example["request"]["body"].get_string().value());
+    c.status = static_cast<int>(example["status"].get_int64().value());
+    c.response = simdjson::minify(example["body"]);
+    // DESIGN section 2: numbers must be JSON numbers.
+    if (c.name == "numeric_string_is_coerced") {
+      c.status = 422;
+      c.response = FeatureError("activity_7d", "value is not a valid float", "type_error.float");
+    } else if (c.name == "bool_as_number_is_coerced") {
+      c.status = 422;
+      c.response =
+          FeatureError("failed_renewals_30d", "value is not a valid float", "type_error.float");
+    }
+    cases.push_back(std::move(c));
+  }
+  return cases;
+}
+
+class ServeTrainedModelReference : public ServeTrainedModel,
+                                   public ::testing::WithParamInterface<ReferenceCase> {};
+
+TEST_P(ServeTrainedModelReference, AnswersAsThePythonServiceDid) {
+  const ReferenceCase& c = GetParam();
+  HttpRequestSpec spec = Post(c.body);
+  spec.content_type = c.content_type;
+  auto response = Fetch(port(), spec);
+  ASSERT_TRUE(response.has_value()) << response.error().message;
+  ASSERT_EQ(response->status, c.status) << response->body;
+  if (c.status == 200) {
+    // The risk is this model's; the shape, the reasons and the version are the contract's.
+    const auto answer = ParseScore(*response);
+    ASSERT_TRUE(answer.has_value());
+    EXPECT_EQ(answer->model_version, version_);
+    EXPECT_EQ(answer->reasons, (std::vector<std::string>{"inactive_14d", "payment_issue_recent",
+                                                         "low_feature_usage"}));
+  } else {
+    EXPECT_EQ(response->body, c.response);
+  }
+  ExpectStillHealthy(port(), 200);
+}
+
+INSTANTIATE_TEST_SUITE_P(Recorded, ServeTrainedModelReference,
+                         ::testing::ValuesIn(ReferenceCases()),
+                         [](const ::testing::TestParamInfo<ReferenceCase>& param) {
+                           return param.param.name;
+                         });
+
+// ---- more of the HTTP surface ---------------------------------------------------------------
+
+TEST_F(ServeTrainedModel, HeadHealthzAnswersWithoutABody) {
+  auto conn = HttpConnection::Connect(port());
+  ASSERT_TRUE(conn.has_value());
+  HttpRequestSpec head = Get("/healthz");
+  head.method = "HEAD";
+  auto response = conn->Send(head);
+  ASSERT_TRUE(response.has_value()) << response.error().message;
+  EXPECT_EQ(response->status, 200);
+  EXPECT_TRUE(response->body.empty());
+  // The connection is still in step: the next answer is whole.
+  auto next = conn->Send(Get("/healthz"));
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->body, R"({"ok":true,"modelVersion":")" + version_ + R"("})");
+}
+
+TEST_F(ServeTrainedModel, RedirectsATrailingSlashAsFastApiDoes) {
+  auto response = Fetch(port(), Get("/healthz/"));
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 307);
+  EXPECT_EQ(response->Header("location").value_or(""), "http://127.0.0.1/healthz");
+}
+
+TEST_F(ServeTrainedModel, AnswersManyClientsAtOnce) {
+  const std::string body = ScoreBody(kSeedFeatures);
+  auto first = Fetch(port(), Post(body));
+  ASSERT_TRUE(first.has_value());
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&] {
+      auto conn = HttpConnection::Connect(port());
+      if (!conn) {
+        ++mismatches;
+        return;
+      }
+      for (int i = 0; i < 50; ++i) {
+        auto r = conn->Send(Post(body));
+        if (!r || r->status != 200 || r->body != first->body) ++mismatches;
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+// ---- suite: an empty registry ---------------------------------------------------------------
+
+class ServeEmptyRegistry : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    fs::create_directories(dir_->Join("empty"));
+    auto served = Serve(dir_->Join("empty"), dir_->Join("serve.log"));
+    if (!served) {
+      setup_error_ = served.error().message;
+      return;
+    }
+    served_ = new Served(std::move(*served));
+  }
+  static void TearDownTestSuite() {
+    if (served_ != nullptr) {
+      EXPECT_EQ(served_->process.Stop(seconds(10)), 0);
+      delete served_;
+      served_ = nullptr;
+    }
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
+
+  static inline TempDir* dir_ = nullptr;
+  static inline Served* served_ = nullptr;
+  static inline std::string setup_error_;
+};
+
+TEST_F(ServeEmptyRegistry, HealthzSaysNoModel) {
+  auto health = Fetch(served_->port, Get("/healthz"));
+  ASSERT_TRUE(health.has_value());
+  EXPECT_EQ(health->status, 503);
+  EXPECT_EQ(health->body, R"({"ok":false,"detail":"no model loaded"})");
+}
+
+TEST_F(ServeEmptyRegistry, ScoreIsUnavailableButStillValidatesAndTheServerStaysUp) {
+  auto valid = Fetch(served_->port, Post(ScoreBody(kSeedFeatures)));
+  ASSERT_TRUE(valid.has_value());
+  EXPECT_EQ(valid->status, 503);
+  EXPECT_EQ(valid->body, Detail("no model loaded"));
+  auto invalid = Fetch(served_->port, Post(R"({"userId":"u1"})"));
+  ASSERT_TRUE(invalid.has_value());
+  EXPECT_EQ(invalid->status, 422);
+  ExpectStillHealthy(served_->port, 503);
+  EXPECT_TRUE(served_->process.running());
+}
+
+// ---- suite: a hand-built registry whose thresholds sit on the fixture's risks --------------
+
+struct FixtureCase {
+  std::string features_json;
+  double rounded_risk = 0.0;
+};
+
+class ServeCraftedThresholds : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    const fs::path fixture = fs::path(CSML_TEST_DATA_DIR) / "fixtures" / "xgboost_synth";
+    const std::string model_bytes = ReadWholeFile((fixture / "model.json").string());
+    // The risks the server will print, from the same model code in this process.
+    auto predictor = MakeForestPredictor(model_bytes);
+    if (!predictor) {
+      setup_error_ = predictor.error().message;
+      return;
+    }
+    auto local = ServingModel::Create("local", FeatureEncoder::DefaultColumns(), Thresholds{},
+                                      std::move(*predictor));
+    simdjson::dom::parser parser;
+    const simdjson::padded_string cases_json(ReadWholeFile((fixture / "cases.json").string()));
+    std::vector<double> risks;
+    for (simdjson::dom::element c : parser.parse(cases_json).get_array()) {
+      RawFeatures f;
+      for (auto [key, value] : c["features"].get_object()) {
+        NumericFeature nf{};
+        if (FindNumericFeature(key, &nf)) {
+          if (!value.is_null()) f.Set(nf, value.get_double().value());
+        } else if (key == "region" && !value.is_null()) {
+          f.region = ParseRegion(value.get_string().value());
+        }
+      }
+      FixtureCase fc;
+      fc.features_json = simdjson::minify(c["features"]);
+      fc.rounded_risk = (*local)->Score(f).value().risk;
+      risks.push_back(fc.rounded_risk);
+      cases_.push_back(std::move(fc));
+    }
+    std::sort(risks.begin(), risks.end());
+    // Thresholds equal to risks that some cases have exactly, so the boundaries are hit.
+    thresholds_ = Thresholds{risks[risks.size() * 2 / 5], risks[risks.size() * 4 / 5]};
+
+    const std::string model_dir = dir_->Join("crafted");
+    auto registry = Registry::Open(model_dir, RegistryOpenMode::kCreateIfMissing);
+    if (!registry) {
+      setup_error_ = registry.error().message;
+      return;
+    }
+    ModelMeta draft;
+    draft.algo = "xgb";
+    draft.created_at = 1755853200;  // 2025-08-22T09:00:00Z
+    draft.features = FeatureEncoder::DefaultColumns();
+    draft.thresholds = thresholds_;
+    draft.threshold_method = "test: fixture risks";
+    auto meta = registry->Publish(model_bytes, draft);
+    if (!meta) {
+      setup_error_ = meta.error().message;
+      return;
+    }
+    version_ = meta->version;
+    auto served = Serve(model_dir, dir_->Join("serve.log"));
+    if (!served) {
+      setup_error_ = served.error().message;
+      return;
+    }
+    served_ = new Served(std::move(*served));
+  }
+  static void TearDownTestSuite() {
+    if (served_ != nullptr) {
+      EXPECT_EQ(served_->process.Stop(seconds(10)), 0);
+      delete served_;
+      served_ = nullptr;
+    }
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
+
+  static inline TempDir* dir_ = nullptr;
+  static inline Served* served_ = nullptr;
+  static inline std::vector<FixtureCase> cases_;
+  static inline Thresholds thresholds_;
+  static inline std::string version_;
+  static inline std::string setup_error_;
+};
+
+TEST_F(ServeCraftedThresholds, TiersFollowTheMetaThresholdsAtTheirBoundaries) {
+  ASSERT_EQ(cases_.size(), 200u);
+  auto conn = HttpConnection::Connect(served_->port);
+  ASSERT_TRUE(conn.has_value());
+  int on_medium = 0;
+  int on_high = 0;
+  std::map<std::string, int> tiers;
+  for (std::size_t i = 0; i < cases_.size(); ++i) {
+    const FixtureCase& c = cases_[i];
+    auto response = conn->Send(Post(ScoreBody(c.features_json, fmt::format("c{}", i))));
+    ASSERT_TRUE(response.has_value()) << response.error().message;
+    const auto answer = ParseScore(*response);
+    ASSERT_TRUE(answer.has_value());
+    EXPECT_EQ(answer->model_version, version_);
+    EXPECT_EQ(answer->risk_text, PythonRepr(c.rounded_risk)) << c.features_json;
+    const std::string expected = c.rounded_risk >= thresholds_.high     ? "high"
+                                 : c.rounded_risk >= thresholds_.medium ? "medium"
+                                                                        : "low";
+    EXPECT_EQ(answer->tier, expected) << "risk " << c.rounded_risk;
+    ++tiers[answer->tier];
+    if (c.rounded_risk == thresholds_.medium) ++on_medium;
+    if (c.rounded_risk == thresholds_.high) ++on_high;
+  }
+  EXPECT_GE(on_medium, 1) << "a case sits exactly on t_medium";
+  EXPECT_GE(on_high, 1) << "a case sits exactly on t_high";
+  EXPECT_EQ(tiers.size(), 3u);
+}
+
+TEST_F(ServeCraftedThresholds, HealthzNamesTheHandBuiltVersion) {
+  auto health = Fetch(served_->port, Get("/healthz"));
+  ASSERT_TRUE(health.has_value());
+  EXPECT_EQ(health->body, R"({"ok":true,"modelVersion":")" + version_ + R"("})");
+}
+
+}  // namespace
+}  // namespace csml::e2e
