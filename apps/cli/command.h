@@ -27,6 +27,8 @@ void AddSimulateCommand(CLI::App& app, CommandSlot& slot);
 void AddTrainCommand(CLI::App& app, CommandSlot& slot);
 void AddModelsCommand(CLI::App& app, CommandSlot& slot);
 void AddServeCommand(CLI::App& app, CommandSlot& slot);
+void AddCsApiCommand(CLI::App& app, CommandSlot& slot);
+void AddValidateCommand(CLI::App& app, CommandSlot& slot);
 void AddPredictCommand(CLI::App& app, CommandSlot& slot);
 // `csml models import`, registered by AddModelsCommand on its `models` subcommand.
 void AddModelsImportSubcommand(CLI::App* models, CommandSlot& slot);

@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
   csml::cli::AddTrainCommand(app, slot);
   csml::cli::AddModelsCommand(app, slot);
   csml::cli::AddServeCommand(app, slot);
+  csml::cli::AddCsApiCommand(app, slot);
+  csml::cli::AddValidateCommand(app, slot);
   csml::cli::AddPredictCommand(app, slot);
 
   try {

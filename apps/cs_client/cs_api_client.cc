@@ -68,6 +68,9 @@ std::string_view ReasonPhrase(long status) {
   }
 }
 
+// Why the last attempt failed, for the final error's code and hint.
+enum class Failure { kConnect, kTimeout, kThrottled, kServer, kTruncated };
+
 bool IsRetryableCurlCode(CURLcode code) {
   switch (code) {
     case CURLE_COULDNT_CONNECT:
@@ -177,9 +180,16 @@ Result<CsApiClient> CsApiClient::Create(CsApiClientOptions options) {
   return CsApiClient(std::move(impl));
 }
 
-std::string CsApiClient::RequestUrl(int days) const {
-  const std::string& url = impl_->options.url;
+namespace {
+
+std::string UrlForDays(const std::string& url, int days) {
   return fmt::format("{}{}days={}", url, url.find('?') == std::string::npos ? '?' : '&', days);
+}
+
+}  // namespace
+
+std::string CsApiClient::RequestUrl(int days) const {
+  return RedactUrl(UrlForDays(impl_->options.url, days));
 }
 
 Result<FetchResult> CsApiClient::FetchSnapshots(
@@ -190,7 +200,7 @@ Result<FetchResult> CsApiClient::FetchSnapshots(
     return MakeError(ErrorCode::kInvalidArgument,
                      fmt::format("days: expected a whole number >= 1, got {}", days));
   }
-  const std::string url = RequestUrl(days);
+  const std::string url = UrlForDays(opt.url, days);
   const std::string shown_url = "GET " + RedactUrl(url);
   const std::string tenant_header = "X-Tenant-Id: " + opt.tenant_id;
   CurlList headers(curl_slist_append(nullptr, tenant_header.c_str()));
@@ -198,7 +208,7 @@ Result<FetchResult> CsApiClient::FetchSnapshots(
 
   FetchResult result;
   std::string last_failure;
-  long last_status = 0;
+  Failure last_kind = Failure::kConnect;
   std::int64_t waited_ms = 0;
   for (int attempt = 1; attempt <= opt.max_attempts; ++attempt) {
     CURL* h = impl_->handle.get();
@@ -207,6 +217,7 @@ Result<FetchResult> CsApiClient::FetchSnapshots(
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opt.connect_timeout_ms));
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(opt.total_timeout_ms));
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -235,6 +246,9 @@ Result<FetchResult> CsApiClient::FetchSnapshots(
     bool retryable = false;
     if (code != CURLE_OK) {
       retryable = IsRetryableCurlCode(code);
+      last_kind = code == CURLE_OPERATION_TIMEDOUT ? Failure::kTimeout
+                  : code == CURLE_PARTIAL_FILE     ? Failure::kTruncated
+                                                   : Failure::kConnect;
       last_failure = fmt::format("{} ({})", curl_easy_strerror(code),
                                  code == CURLE_OPERATION_TIMEDOUT
                                      ? fmt::format("limit {} ms", opt.total_timeout_ms)
@@ -245,7 +259,7 @@ Result<FetchResult> CsApiClient::FetchSnapshots(
             fmt::format("{}: {}; check CS_FEATURES_URL or --url", shown_url, last_failure));
       }
     } else if (transfer.status != 200) {
-      last_status = transfer.status;
+      last_kind = transfer.status == 429 ? Failure::kThrottled : Failure::kServer;
       const bool server_side = transfer.status == 429 || transfer.status >= 500;
       last_failure = fmt::format("HTTP {} {}", transfer.status, ReasonPhrase(transfer.status));
       if (!server_side) {
@@ -271,7 +285,8 @@ Result<FetchResult> CsApiClient::FetchSnapshots(
         return result;
       }
       // A body that stops early is a transport failure: another attempt may get all of it.
-      last_failure = batch.error().message;
+      last_kind = Failure::kTruncated;
+      last_failure = fmt::format("HTTP 200 with a body cut short: {}", batch.error().message);
       retryable = true;
     }
 
@@ -296,14 +311,28 @@ Result<FetchResult> CsApiClient::FetchSnapshots(
     std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
     waited_ms = wait_ms;
   }
-  const ErrorCode code = last_failure.find("timed out") != std::string::npos ||
-                                 last_failure.find("Timeout") != std::string::npos
-                             ? ErrorCode::kTimeout
-                             : ErrorCode::kUnavailable;
-  std::string hint = last_status != 0 ? "the CS API is failing; try again later"
-                                      : "is the CS API running? check CS_FEATURES_URL or --url";
-  return MakeError(code, fmt::format("{}: {} (gave up after {} attempts); {}", shown_url,
-                                     last_failure, result.attempts.size(), hint));
+  std::string_view hint;
+  switch (last_kind) {
+    case Failure::kConnect:
+      hint = "is the CS API running? check CS_FEATURES_URL or --url";
+      break;
+    case Failure::kTimeout:
+      hint = "the CS API did not answer in time; check its health or raise --timeout-ms";
+      break;
+    case Failure::kThrottled:
+      hint = "the CS API is rate limiting this client; try again later";
+      break;
+    case Failure::kServer:
+      hint = "the CS API is failing; try again later";
+      break;
+    case Failure::kTruncated:
+      hint = "the response ended early; the CS API or a proxy in between is failing";
+      break;
+  }
+  return MakeError(
+      last_kind == Failure::kTimeout ? ErrorCode::kTimeout : ErrorCode::kUnavailable,
+      fmt::format("{}: {} (gave up after {} attempt{}); {}", shown_url, last_failure,
+                  result.attempts.size(), result.attempts.size() == 1 ? "" : "s", hint));
 }
 
 }  // namespace csml::cs_client

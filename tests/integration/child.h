@@ -1,0 +1,71 @@
+// Child processes for integration tests: the real csml binary with its output in a log file,
+// every wait bounded, and never left running (the destructor kills and reaps).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace csml::integration {
+
+using EnvOverrides = std::vector<std::pair<std::string, std::string>>;
+
+class Child {
+ public:
+  // Starts `binary args...` with stdout and stderr written to `log_path`, the environment of
+  // this process plus `env` (which replaces variables of the same name). pid -1 on failure.
+  Child(const std::string& binary, const std::vector<std::string>& args,
+        const std::string& log_path, const EnvOverrides& env = {});
+  ~Child();  // SIGKILL and reap when still running
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  bool started() const { return pid_ > 0; }
+  // The exit code (128 + signal when killed), or nullopt if still running after `timeout`.
+  std::optional<int> WaitFor(std::chrono::milliseconds timeout);
+  // SIGTERM, then SIGKILL after `grace`; the exit code.
+  int Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+struct RunResult {
+  int exit_code = -1;  // -1 when it had to be killed at the timeout
+  std::string output;  // stdout and stderr
+};
+
+// Runs to completion, killed after `timeout`.
+RunResult Run(const std::string& binary, const std::vector<std::string>& args,
+              const std::string& log_path, std::chrono::milliseconds timeout,
+              const EnvOverrides& env = {});
+
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& text);
+
+// Waits for "listening on http://HOST:PORT" in the log; the port, or -1 when the child ended
+// first or `timeout` passed.
+int WaitForPort(Child& child, const std::string& log_path, std::chrono::milliseconds timeout);
+
+// A fresh directory, removed with its content on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string Join(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// A TCP port on 127.0.0.1 that nothing listens on (bound, then released).
+int UnusedPort();
+
+}  // namespace csml::integration
