@@ -184,10 +184,40 @@ void ExpectStillHealthy(int port, int expected_status) {
 
 // ---- suite: a model trained by the real csml ------------------------------------------------
 
-class ServeTrainedModel : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = new TempDir();
+// One registry made by `csml simulate` + `csml train` and one server on it, shared by every
+// suite that needs them: started by the first such suite, stopped (and checked to exit 0 on
+// SIGTERM) when the test program ends.
+class TrainedServer {
+ public:
+  static TrainedServer& Get() {
+    static TrainedServer* instance = new TrainedServer();
+    return *instance;
+  }
+
+  const std::string& error() const { return error_; }
+  int port() const { return served_->port; }
+  const std::string& model_dir() const { return model_dir_; }
+  const std::string& version() const { return version_; }
+
+  // Stops the server and removes the directory; returns the server's exit status.
+  std::optional<int> Shutdown() {
+    std::optional<int> status;
+    if (served_) {
+      status = served_->process.Stop(seconds(10));
+      if (*status != 0) log_ = ReadWholeFile(served_->log_path);
+      served_.reset();
+    }
+    dir_.reset();
+    return status;
+  }
+  const std::string& log() const { return log_; }
+
+  static bool started() { return started_; }
+
+ private:
+  TrainedServer() {
+    started_ = true;
+    dir_ = std::make_unique<TempDir>();
     const std::string snapshots = dir_->Join("X.jsonl");
     model_dir_ = dir_->Join("D");
     auto simulate = RunCommand(
@@ -195,65 +225,75 @@ class ServeTrainedModel : public ::testing::Test {
         {"simulate", "--customers", "300", "--days", "180", "--seed", "7", "--out", snapshots},
         dir_->Join("simulate.log"), seconds(120));
     if (!simulate || simulate->exit_status != 0) {
-      setup_error_ =
-          "csml simulate failed: " + (simulate ? simulate->output : simulate.error().message);
+      error_ = "csml simulate failed: " + (simulate ? simulate->output : simulate.error().message);
       return;
     }
     auto train = RunCommand(kCsml, {"train", "--input", snapshots, "--model-dir", model_dir_},
                             dir_->Join("train.log"), seconds(300));
     if (!train || train->exit_status != 0) {
-      setup_error_ = "csml train failed: " + (train ? train->output : train.error().message);
+      error_ = "csml train failed: " + (train ? train->output : train.error().message);
       return;
     }
     version_ = OnlyVersion(model_dir_);
     auto served = Serve(model_dir_, dir_->Join("serve.log"));
     if (!served) {
-      setup_error_ = served.error().message;
+      error_ = served.error().message;
       return;
     }
-    served_ = new Served(std::move(*served));
+    served_ = std::make_unique<Served>(std::move(*served));
   }
 
-  static void TearDownTestSuite() {
-    if (served_ != nullptr) {
-      const int status = served_->process.Stop(seconds(10));
-      EXPECT_EQ(status, 0) << "csml serve did not stop cleanly on SIGTERM; log:\n"
-                           << ReadWholeFile(served_->log_path);
-      delete served_;
-      served_ = nullptr;
+  static inline bool started_ = false;
+  std::unique_ptr<TempDir> dir_;
+  std::unique_ptr<Served> served_;
+  std::string model_dir_;
+  std::string version_;
+  std::string error_;
+  std::string log_;
+};
+
+class TrainedServerEnvironment : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    if (!TrainedServer::started()) return;
+    const std::optional<int> status = TrainedServer::Get().Shutdown();
+    if (status) {
+      EXPECT_EQ(*status, 0) << "csml serve did not stop cleanly on SIGTERM; log:\n"
+                            << TrainedServer::Get().log();
     }
-    delete dir_;
-    dir_ = nullptr;
+  }
+};
+
+[[maybe_unused]] ::testing::Environment* const kTrainedServerEnvironment =
+    ::testing::AddGlobalTestEnvironment(new TrainedServerEnvironment);
+
+class ServeTrainedModel : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(TrainedServer::Get().error().empty()) << TrainedServer::Get().error();
   }
 
-  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
-
-  static int port() { return served_->port; }
+  static int port() { return TrainedServer::Get().port(); }
+  static const std::string& version() { return TrainedServer::Get().version(); }
 
   // The published model, loaded in this process: what the server must agree with.
   static std::shared_ptr<const ServingModel> LocalModel() {
     static std::shared_ptr<const ServingModel> model = [] {
-      auto registry = Registry::Open(model_dir_, RegistryOpenMode::kReadOnly);
+      auto registry = Registry::Open(TrainedServer::Get().model_dir(), RegistryOpenMode::kReadOnly);
       if (!registry) return std::shared_ptr<const ServingModel>();
-      return LoadServingModel(*registry, version_).value_or(nullptr);
+      return LoadServingModel(*registry, version()).value_or(nullptr);
     }();
     return model;
   }
-
-  static inline TempDir* dir_ = nullptr;
-  static inline Served* served_ = nullptr;
-  static inline std::string model_dir_;
-  static inline std::string version_;
-  static inline std::string setup_error_;
 };
 
 TEST_F(ServeTrainedModel, HealthzNamesThePublishedVersion) {
-  ASSERT_FALSE(version_.empty());
+  ASSERT_FALSE(version().empty());
   auto health = Fetch(port(), Get("/healthz"));
   ASSERT_TRUE(health.has_value()) << health.error().message;
   EXPECT_EQ(health->status, 200);
   EXPECT_EQ(health->Header("content-type").value_or(""), "application/json");
-  EXPECT_EQ(health->body, R"({"ok":true,"modelVersion":")" + version_ + R"("})");
+  EXPECT_EQ(health->body, R"({"ok":true,"modelVersion":")" + version() + R"("})");
 }
 
 TEST_F(ServeTrainedModel, ScoresTheSeedExampleInTheContractsShape) {
@@ -261,7 +301,7 @@ TEST_F(ServeTrainedModel, ScoresTheSeedExampleInTheContractsShape) {
   ASSERT_TRUE(response.has_value()) << response.error().message;
   const auto answer = ParseScore(*response);
   ASSERT_TRUE(answer.has_value());
-  EXPECT_EQ(answer->model_version, version_);
+  EXPECT_EQ(answer->model_version, version());
   EXPECT_EQ(answer->reasons, (std::vector<std::string>{"inactive_14d", "payment_issue_recent",
                                                        "low_feature_usage"}));
   ASSERT_NE(LocalModel(), nullptr);
@@ -530,7 +570,7 @@ TEST_P(ServeTrainedModelReference, AnswersAsThePythonServiceDid) {
     // The risk is this model's; the shape, the reasons and the version are the contract's.
     const auto answer = ParseScore(*response);
     ASSERT_TRUE(answer.has_value());
-    EXPECT_EQ(answer->model_version, version_);
+    EXPECT_EQ(answer->model_version, version());
     EXPECT_EQ(answer->reasons, (std::vector<std::string>{"inactive_14d", "payment_issue_recent",
                                                          "low_feature_usage"}));
   } else {
@@ -559,7 +599,7 @@ TEST_F(ServeTrainedModel, HeadHealthzAnswersWithoutABody) {
   // The connection is still in step: the next answer is whole.
   auto next = conn->Send(Get("/healthz"));
   ASSERT_TRUE(next.has_value());
-  EXPECT_EQ(next->body, R"({"ok":true,"modelVersion":")" + version_ + R"("})");
+  EXPECT_EQ(next->body, R"({"ok":true,"modelVersion":")" + version() + R"("})");
 }
 
 TEST_F(ServeTrainedModel, RedirectsATrailingSlashAsFastApiDoes) {
