@@ -1,59 +1,114 @@
-// The basic trainer: windowed, labeled snapshots in, an XGBoost model and its ModelMeta out.
+// The trainer: a Dataset (training/dataset.h) in, an XGBoost model, its tier thresholds,
+// metrics and ModelMeta draft out. Publishing is promotion.h's.
 //
-// It encodes every record with FeatureEncoder::DefaultColumns(), trains binary:logistic
-// trees for a fixed number of rounds with BoosterParams, uses fixed thresholds and computes
-// metrics on the training rows themselves (so they describe fit, not generalization; a
-// time-split validation set and early stopping come with the full training pipeline).
-// TrainAndPublish then writes the result to a Registry as a new version.
+//   1. Split by time with an embargo (time_split.h).
+//   2. Early stopping: boost one round at a time on the training rows, evaluate the
+//      validation rows after each, keep the best round and slice the model to it (stop when
+//      `early_stopping_rounds` rounds in a row bring no improvement, or at max_rounds).
+//   3. Evaluate the sliced model on the validation rows: metrics (evaluation/metrics.h), tier
+//      thresholds from the validation risk (tier_calibration.h) and what each tier holds.
+//   4. Refit (by default): train again on every row of the window, the validation rows
+//      included, for the chosen number of rounds, so the newest outcomes shape the served
+//      model. Its quality is the validation model's: the refit adds data, not rounds.
+//      With RefitPolicy::kNone the sliced model is the result.
 //
-// Plain functions; each call owns its booster, so concurrent calls are safe (they share the
-// machine's cores through XGBoost's threads).
+// Determinism: the same dataset, options, seed and thread count give the same model bytes.
+//
+// Memory: the dataset's matrix is shared with XGBoost for the refit; the split copies the
+// training and validation rows once, and frees them as soon as XGBoost holds its own copy.
+// Predictions are made in blocks, so no double-precision copy of a whole matrix is made.
+//
+// Plain functions; each call owns its boosters. The progress callback runs on the calling
+// thread after each round.
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "csml/core/error.h"
 #include "csml/core/time.h"
-#include "csml/data/window.h"
+#include "csml/evaluation/curves.h"
+#include "csml/evaluation/metrics.h"
+#include "csml/evaluation/tier_stats.h"
 #include "csml/model/xgboost_booster.h"
 #include "csml/registry/model_meta.h"
-#include "csml/registry/registry.h"
 #include "csml/tiering/tiers.h"
+#include "csml/training/dataset.h"
+#include "csml/training/tier_calibration.h"
+#include "csml/training/time_split.h"
 
 namespace csml {
 
-struct TrainOptions {
-  int rounds = 300;            // boosting rounds, 1..100000
-  BoosterParams booster;       // tree hyperparameters, threads and seed
-  Thresholds thresholds;       // fixed tier cut points recorded in the meta (0.4 / 0.7)
-  UnixSeconds created_at = 0;  // the version's time; 0 = now
+// The booster parameters csml trains with unless told otherwise: XGBoost hist trees grown
+// leaf-wise (lossguide). The values were chosen by bench/train_defaults_experiment.cc on
+// simulated data of several sizes and noise levels; docs/TRAINING.md has the figures.
+BoosterParams DefaultTrainingBoosterParams();
 
-  // Checks rounds, booster and thresholds once; the message names the field.
+enum class RefitPolicy {
+  kAllRows,  // refit on every row of the window with the early-stopped round count
+  kNone,     // serve the early-stopped model trained on the training split
+};
+
+struct TrainingProgress {
+  enum class Stage { kEarlyStopping, kRefit };
+  Stage stage = Stage::kEarlyStopping;
+  int round = 0;       // rounds done in this stage, from 1
+  int max_rounds = 0;  // the most this stage can run
+  // kEarlyStopping: the validation metric after this round and the best so far.
+  double value = 0;
+  double best_value = 0;
+  int best_round = 0;
+  double elapsed_seconds = 0;  // since the stage started
+  // Seconds until the stage ends if nothing improves any more (early stopping) or until
+  // the refit's last round.
+  double eta_seconds = 0;
+};
+
+struct TrainOptions {
+  BoosterParams booster = DefaultTrainingBoosterParams();
+  int max_rounds = 2000;                          // early stopping's upper bound, 1..100000
+  int early_stopping_rounds = 50;                 // patience, in rounds, 1..max_rounds
+  std::string early_stopping_metric = "logloss";  // "logloss" (lower is better) or "auc"
+  RefitPolicy refit = RefitPolicy::kAllRows;
+  TimeSplitOptions split;
+  ThresholdOptions thresholds;
+  UnixSeconds created_at = 0;                                // the version's time; 0 = now
+  std::function<void(const TrainingProgress&)> on_progress;  // may be empty
+
+  // Checks every field once; the message names the field.
   [[nodiscard]] Status Validate() const;
 };
 
-// What the trainer learns from: the window of data/window.h plus how many records the
-// reader had already dropped as invalid (recorded in the meta's row counts).
-struct TrainingData {
-  WindowedSnapshots window;
-  std::size_t invalid_records = 0;
+// What training found, beyond the model bytes; meta.json holds the same figures.
+struct TrainingReport {
+  TimeSplit split;
+  BinaryMetrics validation;  // the early-stopped model on the validation rows
+  BinaryMetrics train;       // the early-stopped model on its training rows (fit diagnostic)
+  Thresholds thresholds;
+  TierReport tiers;                         // thresholds applied to the validation rows
+  std::vector<CalibrationBin> calibration;  // 10 bins, validation rows
+  int rounds_run = 0;                       // early-stopping rounds boosted
+  int best_round = 0;                       // rounds kept (the model's size)
+  double best_value = 0;                    // the validation metric at best_round
+  bool refit = false;                       // whether the final model was refit on all rows
+  std::size_t final_rows = 0;               // rows the final model was fit on
+  std::vector<std::pair<std::string, double>> importance_gain;  // final model, largest first
+  double early_stopping_seconds = 0;
+  double evaluate_seconds = 0;
+  double refit_seconds = 0;
 };
 
 struct TrainedModel {
-  std::string model_json;  // XGBoost JSON with feature names
-  ModelMeta meta;          // everything but version, model_file and the file's hash and size
-  std::vector<std::pair<std::string, double>> importance_gain;  // largest first
+  std::string model_json;  // XGBoost JSON with feature names: the final model
+  ModelMeta meta;          // a draft: everything but version, model_file and the file's hash
+  TrainingReport report;
 };
 
-// Trains on every record of data.window. kValidation when there are fewer than two records
-// or only one label value (a model of one class cannot rank anyone).
-Result<TrainedModel> TrainModel(const TrainingData& data, const TrainOptions& options);
-
-// TrainModel, then Registry::Publish. Returns the published meta (with its version).
-Result<ModelMeta> TrainAndPublish(const TrainingData& data, const TrainOptions& options,
-                                  const Registry& registry);
+// kInvalidArgument for bad options; kValidation when the split leaves a side without both
+// labels (a model of one class cannot be trained or judged); kModel when XGBoost fails.
+Result<TrainedModel> TrainModel(const Dataset& dataset, const TrainOptions& options);
 
 }  // namespace csml

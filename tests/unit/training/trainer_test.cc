@@ -1,164 +1,253 @@
 #include "csml/training/trainer.h"
 
-#include <filesystem>
-#include <random>
+#include <cmath>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "csml/evaluation/metrics.h"
+#include "csml/evaluation/quantile.h"
 #include "csml/features/schema.h"
-#include "csml/model/xgboost_predictor.h"
+#include "csml/model/xgboost_booster.h"
+#include "synthetic_data.h"
 
 namespace csml {
 namespace {
 
-namespace fs = std::filesystem;
-
-constexpr UnixSeconds kAsOf = 1755853200;  // 2025-08-22T09:00:00Z
-
-Snapshot MakeSnapshot(double days_idle, double usage, Region region, std::int8_t label, int i) {
-  Snapshot s;
-  s.user_id = "u_" + std::to_string(i);
-  s.snapshot_ts = kAsOf - 40 * kSecondsPerDay;
-  s.features.Set(NumericFeature::kActivity7d, days_idle >= 7 ? 0 : 3);
-  s.features.Set(NumericFeature::kActivity30d, 10);
-  s.features.Set(NumericFeature::kTimeSinceLastUseDays, days_idle);
-  s.features.Set(NumericFeature::kFailedRenewals30d, 0);
-  s.features.Set(NumericFeature::kTickets7d, 0);
-  s.features.Set(NumericFeature::kPlanValue, 19.99);
-  s.features.Set(NumericFeature::kUsageScore, usage);
-  s.features.region = region;
-  s.label = label;
-  s.label_ts = kAsOf - kSecondsPerDay;
-  return s;
-}
-
-// Customers idle for more than 14 days churn; usage and region are noise.
-TrainingData MakeData(std::size_t n, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> idle(0, 30);
-  std::uniform_real_distribution<double> usage(0, 1);
-  TrainingData data;
-  for (std::size_t i = 0; i < n; ++i) {
-    const double d = idle(rng);
-    data.window.records.push_back(MakeSnapshot(d, usage(rng), static_cast<Region>(i % 6),
-                                               d > 14 ? 1 : 0, static_cast<int>(i)));
-  }
-  data.window.as_of = kAsOf;
-  data.window.start = kAsOf - 90 * kSecondsPerDay;
-  data.window.unlabeled = 5;
-  data.window.immature = 2;
-  data.window.outside_window = 11;
-  data.invalid_records = 3;
-  return data;
-}
+using testing::kTestAsOf;
+using testing::MakeDataset;
+using testing::SyntheticOptions;
 
 TrainOptions FastOptions() {
   TrainOptions o;
-  o.rounds = 30;
   o.booster.eta = 0.3;
+  o.booster.max_leaves = 8;
   o.booster.threads = 1;
-  o.created_at = kAsOf + 3600;
+  o.max_rounds = 60;
+  o.early_stopping_rounds = 10;
+  o.created_at = kTestAsOf + 3600;
   return o;
 }
 
-TEST(TrainModel, LearnsTheSignalAndFillsTheMeta) {
-  const TrainingData data = MakeData(300, 1);
-  auto trained = TrainModel(data, FastOptions());
+// Probabilities of a saved model for the given dataset rows.
+std::vector<double> Predict(const std::string& model_json, const Dataset& d,
+                            const std::vector<std::size_t>& rows) {
+  auto booster = XgboostBooster::LoadJson(model_json).value();
+  std::vector<double> x;
+  for (std::size_t r : rows) {
+    for (float v : d.data.features.Row(r)) x.push_back(v);
+  }
+  std::vector<double> out(rows.size());
+  EXPECT_TRUE(booster.PredictDense(x, d.data.features.cols, out).has_value());
+  return out;
+}
+
+std::vector<float> Labels(const Dataset& d, const std::vector<std::size_t>& rows) {
+  std::vector<float> out;
+  for (std::size_t r : rows) out.push_back(d.data.labels[r]);
+  return out;
+}
+
+TEST(TrainModel, LearnsTheSignalAndRecordsWhatTheMetaNeeds) {
+  const Dataset d = MakeDataset({});
+  auto trained = TrainModel(d, FastOptions());
   ASSERT_TRUE(trained.has_value()) << trained.error().message;
   const ModelMeta& m = trained->meta;
+  const TrainingReport& r = trained->report;
   EXPECT_EQ(m.algo, "xgb");
-  EXPECT_EQ(m.created_at, kAsOf + 3600);
+  EXPECT_EQ(m.created_at, kTestAsOf + 3600);
   EXPECT_EQ(m.features, FeatureEncoder::DefaultColumns());
-  EXPECT_EQ(m.thresholds.medium, 0.4);
-  EXPECT_EQ(m.thresholds.high, 0.7);
-  EXPECT_EQ(m.threshold_method, "fixed");
-  EXPECT_EQ(m.window.as_of, kAsOf);
-  EXPECT_EQ(m.window.to, kAsOf);
-  EXPECT_EQ(m.window.from, kAsOf - 90 * kSecondsPerDay);
-  EXPECT_EQ(m.window.days, 90);
-  EXPECT_EQ(m.rows.train, 300);
-  EXPECT_EQ(m.rows.skipped_unlabeled, 7);
-  EXPECT_EQ(m.rows.skipped_invalid, 3);
-  EXPECT_EQ(m.rows.outside_window, 11);
+  EXPECT_EQ(m.threshold_method, "validation_quantiles");
+  EXPECT_EQ(m.window.as_of, kTestAsOf);
+  EXPECT_EQ(m.window.from, kTestAsOf - 365 * kSecondsPerDay);
+  EXPECT_EQ(m.window.days, 365);
+  // Refit by default: the final model saw every row; validation rows are still counted.
+  EXPECT_TRUE(r.refit);
+  EXPECT_EQ(m.rows.train, static_cast<std::int64_t>(d.rows()));
+  EXPECT_EQ(m.rows.validation, static_cast<std::int64_t>(r.split.validation.size()));
+  EXPECT_GT(r.split.embargoed, 0u);
+  EXPECT_TRUE(m.ValidateDraft().has_value()) << m.ValidateDraft().error().message;
 
-  std::size_t positives = 0;
-  for (const Snapshot& s : data.window.records) positives += (*s.label == 1);
-  EXPECT_DOUBLE_EQ(m.base_rate, static_cast<double>(positives) / 300.0);
-  EXPECT_GT(m.train_metrics.at("auc"), 0.98);
-  EXPECT_LT(m.train_metrics.at("logloss"), 0.2);
-  EXPECT_LT(m.train_metrics.at("brier"), 0.05);
-  EXPECT_NE(m.params_json.find("\"rounds\":30"), std::string::npos) << m.params_json;
-  EXPECT_TRUE(m.ValidateDraft().has_value());
+  for (const char* key :
+       {"auc", "auc_standard_error", "pr_auc", "logloss", "brier", "base_rate", "calibration_error",
+        "top_decile_lift", "high_tier_precision", "high_tier_recall", "high_tier_lift"}) {
+    ASSERT_TRUE(m.validation_metrics.count(key)) << key;
+    EXPECT_TRUE(std::isfinite(m.validation_metrics.at(key))) << key;
+  }
+  EXPECT_GT(m.validation_metrics.at("auc"), 0.75);
+  EXPECT_GT(m.validation_metrics.at("top_decile_lift"), 2.0);
+  EXPECT_GT(m.train_metrics.at("auc"), 0.75);
+  EXPECT_LE(r.best_round, r.rounds_run);
+  EXPECT_GE(r.best_round, 1);
 
-  ASSERT_FALSE(trained->importance_gain.empty());
-  EXPECT_EQ(trained->importance_gain.front().first, "time_since_last_use_days");
-  EXPECT_NE(m.extra_json.find("feature_importance_gain"), std::string::npos);
-
-  // The saved model scores by the recorded column order.
-  auto predictor = XgboostPredictor::FromJson(trained->model_json);
-  ASSERT_TRUE(predictor.has_value()) << predictor.error().message;
-  auto encoder = FeatureEncoder::Create(m.features).value();
-  std::vector<double> idle_row(encoder.num_columns());
-  std::vector<double> active_row(encoder.num_columns());
-  encoder.Encode(MakeSnapshot(25, 0.5, Region::kUS, 1, 0).features, idle_row);
-  encoder.Encode(MakeSnapshot(2, 0.5, Region::kUS, 0, 0).features, active_row);
-  EXPECT_GT((*predictor)->PredictRisk(idle_row).value(), 0.7);
-  EXPECT_LT((*predictor)->PredictRisk(active_row).value(), 0.4);
+  // Importance puts a driver of churn first.
+  ASSERT_FALSE(r.importance_gain.empty());
+  const std::string& top = r.importance_gain.front().first;
+  EXPECT_TRUE(top == "time_since_last_use_days" || top == "activity_7d" ||
+              top == "failed_renewals_30d" || top == "usage_score")
+      << top;
+  for (const char* key :
+       {"\"split\"", "\"embargoed_rows\"", "\"early_stopping\"", "\"final_model\"", "\"tiers\"",
+        "\"churn_rate\"", "\"calibration\"", "\"feature_importance_gain\""}) {
+    EXPECT_NE(m.extra_json.find(key), std::string::npos) << key;
+  }
+  // Tier shares on validation follow the 70/20/10 quantiles.
+  EXPECT_NEAR(r.tiers.of(Tier::kHigh).share, 0.1, 0.02);
+  EXPECT_NEAR(r.tiers.of(Tier::kMedium).share, 0.2, 0.02);
 }
 
-TEST(TrainModel, IsDeterministicForAFixedSeed) {
-  const TrainingData data = MakeData(120, 2);
-  auto a = TrainModel(data, FastOptions());
-  auto b = TrainModel(data, FastOptions());
+TEST(TrainModel, ThresholdsAreTheValidationQuantilesOfTheModelsRisk) {
+  const Dataset d = MakeDataset({});
+  TrainOptions o = FastOptions();
+  o.refit = RefitPolicy::kNone;  // then the served model is the one validated
+  auto trained = TrainModel(d, o);
+  ASSERT_TRUE(trained.has_value()) << trained.error().message;
+  const std::vector<double> risk =
+      Predict(trained->model_json, d, trained->report.split.validation);
+  EXPECT_NEAR(trained->meta.thresholds.medium, Quantile(risk, 0.7).value(), 1e-9);
+  EXPECT_NEAR(trained->meta.thresholds.high, Quantile(risk, 0.9).value(), 1e-9);
+
+  // And the recorded metrics are those of the same predictions.
+  const std::vector<float> labels = Labels(d, trained->report.split.validation);
+  const BinaryMetrics expected = ComputeBinaryMetrics(risk, labels).value();
+  EXPECT_NEAR(trained->meta.validation_metrics.at("auc"), expected.auc, 1e-9);
+  EXPECT_NEAR(trained->meta.validation_metrics.at("logloss"), expected.log_loss, 1e-6);
+  EXPECT_NEAR(trained->meta.validation_metrics.at("brier"), expected.brier, 1e-6);
+  EXPECT_EQ(trained->meta.rows.train,
+            static_cast<std::int64_t>(trained->report.split.train.size()));
+  EXPECT_NE(trained->meta.extra_json.find(R"("fit_on":"training_split")"), std::string::npos);
+}
+
+TEST(TrainModel, UsesFixedThresholdsWhenAsked) {
+  TrainOptions o = FastOptions();
+  o.thresholds.method = ThresholdOptions::Method::kFixed;
+  o.thresholds.fixed = {0.4, 0.7};
+  auto trained = TrainModel(MakeDataset({}), o);
+  ASSERT_TRUE(trained.has_value()) << trained.error().message;
+  EXPECT_EQ(trained->meta.thresholds.medium, 0.4);
+  EXPECT_EQ(trained->meta.thresholds.high, 0.7);
+  EXPECT_EQ(trained->meta.threshold_method, "fixed");
+}
+
+// The newest period follows the opposite rule. A time split judges the model on that period
+// only, so the model (which learned the old rule) ranks it backwards; a random split would put
+// mostly old-rule rows into validation and report a good AUC.
+TEST(TrainModel, JudgesTheModelOnlyOnTheNewestPeriod) {
+  SyntheticOptions options;
+  options.weeks = 20;
+  options.label_rule = [](const Snapshot& s, int week) {
+    const bool idle = s.features.Get(NumericFeature::kTimeSinceLastUseDays) >= 20;
+    return (week >= 16 ? !idle : idle) ? 1 : 0;
+  };
+  TrainOptions o = FastOptions();
+  auto trained = TrainModel(MakeDataset(options), o);
+  ASSERT_TRUE(trained.has_value()) << trained.error().message;
+  EXPECT_LT(trained->meta.validation_metrics.at("auc"), 0.1);
+  EXPECT_GT(trained->meta.train_metrics.at("auc"), 0.9);
+}
+
+TEST(TrainModel, StopsEarlyAtTheBestRoundAndKeepsOnlyThoseTrees) {
+  SyntheticOptions noisy;
+  noisy.signal = 0.3;
+  TrainOptions o = FastOptions();
+  o.max_rounds = 400;
+  o.refit = RefitPolicy::kNone;
+  auto trained = TrainModel(MakeDataset(noisy), o);
+  ASSERT_TRUE(trained.has_value()) << trained.error().message;
+  const TrainingReport& r = trained->report;
+  EXPECT_LT(r.rounds_run, 400);  // eta 0.3 on weak signal overfits long before
+  EXPECT_EQ(r.rounds_run, r.best_round + o.early_stopping_rounds);
+  auto booster = XgboostBooster::LoadJson(trained->model_json).value();
+  EXPECT_EQ(booster.NumBoostedRounds().value(), r.best_round);
+}
+
+TEST(TrainModel, RefitsWithTheChosenNumberOfRounds) {
+  auto trained = TrainModel(MakeDataset({}), FastOptions());
+  ASSERT_TRUE(trained.has_value()) << trained.error().message;
+  auto booster = XgboostBooster::LoadJson(trained->model_json).value();
+  EXPECT_EQ(booster.NumBoostedRounds().value(), trained->report.best_round);
+  EXPECT_NE(trained->meta.extra_json.find(R"("fit_on":"all_rows_in_window")"), std::string::npos);
+}
+
+TEST(TrainModel, IsDeterministicForAGivenSeedAndThreadCount) {
+  const Dataset d = MakeDataset({});
+  TrainOptions o = FastOptions();
+  o.booster.threads = 2;
+  o.booster.subsample = 0.8;  // randomness that the seed must pin down
+  o.booster.seed = 42;
+  auto a = TrainModel(d, o);
+  auto b = TrainModel(d, o);
   ASSERT_TRUE(a.has_value() && b.has_value());
   EXPECT_EQ(a->model_json, b->model_json);
+  EXPECT_EQ(a->meta.thresholds.medium, b->meta.thresholds.medium);
+  o.booster.seed = 43;
+  auto c = TrainModel(d, o);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_NE(a->model_json, c->model_json);
 }
 
-TEST(TrainModel, RefusesDataWithOneClassOrTooFewRecords) {
-  TrainingData one_class = MakeData(50, 3);
-  for (Snapshot& s : one_class.window.records) s.label = 0;
-  auto r = TrainModel(one_class, FastOptions());
-  ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().code, ErrorCode::kValidation);
-  EXPECT_NE(r.error().message.find("both labels"), std::string::npos) << r.error().message;
+TEST(TrainModel, ReportsProgressEveryRound) {
+  TrainOptions o = FastOptions();
+  std::vector<TrainingProgress> seen;
+  o.on_progress = [&seen](const TrainingProgress& p) { seen.push_back(p); };
+  auto trained = TrainModel(MakeDataset({}), o);
+  ASSERT_TRUE(trained.has_value()) << trained.error().message;
+  const int es_rounds = trained->report.rounds_run;
+  const int refit_rounds = trained->report.best_round;
+  ASSERT_EQ(seen.size(), static_cast<std::size_t>(es_rounds + refit_rounds));
+  for (int i = 0; i < es_rounds; ++i) {
+    EXPECT_EQ(seen[i].stage, TrainingProgress::Stage::kEarlyStopping);
+    EXPECT_EQ(seen[i].round, i + 1);
+    EXPECT_GE(seen[i].eta_seconds, 0.0);
+  }
+  EXPECT_EQ(seen.back().stage, TrainingProgress::Stage::kRefit);
+  EXPECT_EQ(seen.back().round, refit_rounds);
+  EXPECT_EQ(seen.back().eta_seconds, 0.0);
+}
 
-  TrainingData tiny = MakeData(1, 3);
-  auto t = TrainModel(tiny, FastOptions());
-  ASSERT_FALSE(t.has_value());
-  EXPECT_NE(t.error().message.find("at least 2"), std::string::npos);
+TEST(TrainModel, RefusesAValidationPeriodWithOneClass) {
+  SyntheticOptions options;
+  options.label_rule = [](const Snapshot& s, int week) {
+    return week >= 16 ? 0 : (s.features.Get(NumericFeature::kUsageScore) < 0.3 ? 1 : 0);
+  };
+  auto trained = TrainModel(MakeDataset(options), FastOptions());
+  ASSERT_FALSE(trained.has_value());
+  EXPECT_EQ(trained.error().code, ErrorCode::kValidation);
+  EXPECT_NE(trained.error().message.find("validation split"), std::string::npos)
+      << trained.error().message;
+  EXPECT_NE(trained.error().message.find("expected both labels"), std::string::npos);
 }
 
 TEST(TrainOptions, RefusesBadValuesNamingTheField) {
+  EXPECT_TRUE(TrainOptions{}.Validate().has_value());
+  const auto message = [](const TrainOptions& o) {
+    auto s = o.Validate();
+    return s ? std::string() : s.error().message;
+  };
   TrainOptions o;
-  EXPECT_TRUE(o.Validate().has_value());
-  o.rounds = 0;
-  auto rounds = o.Validate();
-  ASSERT_FALSE(rounds.has_value());
-  EXPECT_NE(rounds.error().message.find("rounds"), std::string::npos);
+  o.max_rounds = 0;
+  EXPECT_NE(message(o).find("max rounds"), std::string::npos);
+  o = TrainOptions{};
+  o.early_stopping_rounds = o.max_rounds + 1;
+  EXPECT_NE(message(o).find("early stopping rounds"), std::string::npos);
+  o = TrainOptions{};
+  o.early_stopping_metric = "error";
+  EXPECT_NE(message(o).find("early stopping metric"), std::string::npos);
+  o = TrainOptions{};
+  o.split.validation_fraction = 0.95;
+  EXPECT_NE(message(o).find("validation fraction"), std::string::npos);
   o = TrainOptions{};
   o.booster.eta = 2;
   EXPECT_FALSE(o.Validate().has_value());
-  o = TrainOptions{};
-  o.thresholds = {0.9, 0.1};
-  EXPECT_FALSE(o.Validate().has_value());
-  EXPECT_FALSE(TrainModel(MakeData(10, 4), o).has_value());
+  EXPECT_FALSE(TrainModel(MakeDataset({}), o).has_value());
 }
 
-TEST(TrainAndPublish, PublishesAVersionTheRegistryCanServe) {
-  std::random_device rd;
-  const fs::path dir = fs::temp_directory_path() / ("csml-train-test-" + std::to_string(rd()));
-  auto registry = Registry::Open(dir, RegistryOpenMode::kCreateIfMissing);
-  ASSERT_TRUE(registry.has_value());
-  auto meta = TrainAndPublish(MakeData(100, 5), FastOptions(), *registry);
-  ASSERT_TRUE(meta.has_value()) << meta.error().message;
-  EXPECT_EQ(meta->version, "risk-xgb-2025-08-22-1000");
-  EXPECT_EQ(registry->ResolveServed().value(), meta->version);
-  auto bytes = registry->ReadModelBytes(registry->ReadMeta(meta->version).value());
-  ASSERT_TRUE(bytes.has_value()) << bytes.error().message;
-  EXPECT_TRUE(XgboostPredictor::FromJson(*bytes).has_value());
-  fs::remove_all(dir);
+TEST(DefaultTrainingBoosterParams, GrowHistTreesLeafWise) {
+  const BoosterParams p = DefaultTrainingBoosterParams();
+  EXPECT_EQ(p.tree_method, "hist");
+  EXPECT_EQ(p.grow_policy, "lossguide");
+  EXPECT_TRUE(p.Validate().has_value());
 }
 
 }  // namespace

@@ -1,0 +1,42 @@
+#include "csml/evaluation/tier_stats.h"
+
+#include <limits>
+
+#include "csml/evaluation/metrics.h"
+
+namespace csml {
+
+Result<TierReport> ComputeTierReport(std::span<const double> scores, std::span<const float> labels,
+                                     const Thresholds& thresholds) {
+  if (auto s = thresholds.Validate(); !s) return tl::unexpected(s.error());
+  if (auto s = CheckScoresAndLabels(scores, labels); !s) return tl::unexpected(s.error());
+  constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
+  TierReport report;
+  std::size_t positives = 0;
+  for (std::size_t t = 0; t < report.tiers.size(); ++t) report.tiers[t].tier = static_cast<Tier>(t);
+  for (std::size_t i = 0; i < scores.size(); ++i) {
+    TierStats& stats = report.tiers[static_cast<std::size_t>(thresholds.Classify(scores[i]))];
+    ++stats.rows;
+    if (labels[i] == 1.0f) {
+      ++stats.positives;
+      ++positives;
+    }
+  }
+  const auto rows = static_cast<double>(scores.size());
+  for (TierStats& stats : report.tiers) {
+    stats.share = static_cast<double>(stats.rows) / rows;
+    stats.churn_rate = stats.rows == 0
+                           ? kNan
+                           : static_cast<double>(stats.positives) / static_cast<double>(stats.rows);
+  }
+  report.base_rate = static_cast<double>(positives) / rows;
+  const TierStats& high = report.of(Tier::kHigh);
+  report.high_precision = high.churn_rate;
+  report.high_recall =
+      positives == 0 ? kNan : static_cast<double>(high.positives) / static_cast<double>(positives);
+  report.high_lift =
+      (positives == 0 || high.rows == 0) ? kNan : report.high_precision / report.base_rate;
+  return report;
+}
+
+}  // namespace csml
