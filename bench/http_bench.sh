@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# HTTP benchmark: `csml serve --threads 1` against nginx answering a fixed JSON body, both on
+# 127.0.0.1, driven by wrk with the same keep-alive POST of the README's /score example.
+#
+# nginx (one worker, access log off, `return 200` with the README's response body) is the
+# bar: the fastest a one-thread HTTP/1.1 server can answer this request on this machine.
+# Runs alternate A B A B (nginx, csml) for ROUNDS rounds so drift in the machine's load hits
+# both alike; the medians of requests/s and of p99 latency are compared:
+#   goal: csml >= 0.8x nginx's requests/s and csml's p99 <= 1.5x nginx's.
+#
+# Needs wrk and nginx (Debian packages, not needed to build or test):
+#   CSML_INSTALL_BENCH=1 scripts/install-deps.sh
+# Usage (from the repository root, after a release build):
+#   bench/http_bench.sh                        # 3 rounds of 10 s per server
+#   ROUNDS=5 DURATION=10 bench/http_bench.sh
+# Environment:
+#   CSML          csml binary (default build/release/apps/cli/csml)
+#   ROUNDS        rounds of A B (default 3)           DURATION  seconds per wrk run (default 10)
+#   CONNECTIONS   wrk connections (default 50)         WRK_THREADS wrk threads (default 2)
+#   MODEL_FILE    a LightGBM text / XGBoost JSON model to import and serve; default: simulate
+#                 data and train a 300-round model with csml itself (31 leaves per tree)
+#   PIN           1 (default on 2+ cores): servers on the last core, wrk on the others
+#   MAX_SECONDS   hard bound on the whole run (default: computed from the above + 120)
+# Everything it starts is stopped on exit (trap); it writes only under a mktemp directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CSML="${CSML:-build/release/apps/cli/csml}"
+ROUNDS="${ROUNDS:-3}"
+DURATION="${DURATION:-10}"
+CONNECTIONS="${CONNECTIONS:-50}"
+WRK_THREADS="${WRK_THREADS:-2}"
+MODEL_FILE="${MODEL_FILE:-}"
+CORES=$(nproc)
+PIN="${PIN:-$([[ $CORES -ge 2 ]] && echo 1 || echo 0)}"
+MAX_SECONDS="${MAX_SECONDS:-$((ROUNDS * 2 * (DURATION + 5) + 120))}"
+
+die() { echo "http_bench: $*" >&2; exit 1; }
+for tool in wrk nginx curl python3; do
+  command -v "$tool" >/dev/null || die "$tool not found (CSML_INSTALL_BENCH=1 scripts/install-deps.sh)"
+done
+[[ -x "$CSML" ]] || die "$CSML not found or not executable (build it, or set CSML=path)"
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ && "$DURATION" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS and DURATION: positive integers"
+CSML=$(realpath "$CSML")
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/csml-http-bench.XXXXXX")
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+# The whole run is bounded: a watchdog ends this script (and so, by the trap, everything it
+# started) if it overruns.
+( sleep "$MAX_SECONDS"; echo "http_bench: over ${MAX_SECONDS}s, stopping" >&2; kill -TERM $$ ) &
+watchdog=$!
+pids+=("$watchdog")
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+server_cpu=$((CORES - 1))
+client_cpus="0-$((CORES > 1 ? CORES - 2 : 0))"
+# Prefixes rather than functions, so `$!` of a server started in the background is the
+# server itself (taskset execs it).
+server_on=()
+client_on=()
+if [[ "$PIN" == "1" ]]; then
+  server_on=(taskset -c "$server_cpu")
+  client_on=(taskset -c "$client_cpus")
+fi
+
+# ---- the model ------------------------------------------------------------------------------
+models="$work/models"
+if [[ -n "$MODEL_FILE" ]]; then
+  "$CSML" models import "$MODEL_FILE" --model-dir "$models" >"$work/import.log"
+else
+  "$CSML" simulate --customers 1500 --days 120 --seed 11 --end 2025-08-01 \
+    --out "$work/snapshots.jsonl" >"$work/simulate.log"
+  "$CSML" train --input "$work/snapshots.jsonl" --model-dir "$models" --rounds 300 \
+    --threads 1 --seed 1 >"$work/train.log"
+fi
+model_version=$(basename "$(ls "$models"/*.meta.json | head -1)" .meta.json)
+
+# ---- the request and nginx's fixed answer (README / DESIGN section 3) -------------------------
+request='{"userId":"u_001","features":{"activity_7d":2,"activity_30d":6,"time_since_last_use_days":15,"failed_renewals_30d":1,"tickets_7d":0,"plan_value":49,"region":"IN","usage_score":0.2}}'
+response='{"risk":0.7312,"tier":"high","reasons":["inactive_14d","payment_issue_recent"],"modelVersion":"risk-xgb-2025-08-22-0900"}'
+cat >"$work/post.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '$request'
+wrk.headers["Content-Type"] = "application/json"
+EOF
+
+nginx_port=$(free_port)
+mkdir -p "$work/nginx"
+cat >"$work/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  keepalive_requests 1000000000;
+  keepalive_timeout 120s;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / {
+      default_type application/json;
+      return 200 '$response';
+    }
+  }
+}
+EOF
+"${server_on[@]}" nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" 2>"$work/nginx/stderr.log" &
+pids+=($!)
+
+csml_port=$(free_port)
+"${server_on[@]}" "$CSML" serve --host 127.0.0.1 --port "$csml_port" --threads 1 \
+  --model-dir "$models" >"$work/serve.log" 2>&1 &
+pids+=($!)
+
+wait_ready() {  # url name
+  local i
+  for i in $(seq 1 100); do
+    if curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' -d "$request" "$1"; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "http_bench: $2 did not answer $1; its log:" >&2
+  cat "$work/serve.log" "$work/nginx/stderr.log" "$work/nginx/error.log" 2>/dev/null >&2 || true
+  exit 1
+}
+nginx_url="http://127.0.0.1:$nginx_port/score"
+csml_url="http://127.0.0.1:$csml_port/score"
+wait_ready "$nginx_url" nginx
+wait_ready "$csml_url" "csml serve"
+csml_answer=$(curl -s -X POST -H 'Content-Type: application/json' -d "$request" "$csml_url")
+
+# ---- runs -------------------------------------------------------------------------------------
+# Prints "<requests/s> <p99 in microseconds> <non-2xx or socket errors>" of one wrk run.
+run_wrk() {
+  local out
+  out=$("${client_on[@]}" timeout $((DURATION + 15)) wrk -t"$WRK_THREADS" -c"$CONNECTIONS" \
+    -d"${DURATION}s" --latency -s "$work/post.lua" "$1")
+  echo "$out" >>"$work/wrk.log"
+  python3 - "$out" <<'PY'
+import re, sys
+out = sys.argv[1]
+rps = float(re.search(r"Requests/sec:\s*([0-9.]+)", out).group(1))
+m = re.search(r"^\s*99%\s+([0-9.]+)(us|ms|s)\s*$", out, re.M)
+p99 = float(m.group(1)) * {"us": 1, "ms": 1e3, "s": 1e6}[m.group(2)]
+bad = sum(int(x) for x in re.findall(r"Non-2xx or 3xx responses:\s*(\d+)", out))
+errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+bad += sum(int(x) for x in errs.groups()) if errs else 0
+print(f"{rps:.1f} {p99:.1f} {bad}")
+PY
+}
+
+echo "http_bench: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $CORES cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "http_bench: csml $("$CSML" --version 2>&1 | head -1) serving $model_version; nginx $(nginx -v 2>&1 | sed 's/.*\///')"
+echo "http_bench: wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s POST /score; servers pinned: $PIN"
+echo "http_bench: csml answers: $csml_answer"
+printf '%-6s %-6s %12s %10s %8s\n' round server "requests/s" "p99 (us)" errors
+results=()
+for round in $(seq 1 "$ROUNDS"); do
+  for server in nginx csml; do
+    url=$nginx_url
+    [[ $server == csml ]] && url=$csml_url
+    read -r rps p99 bad < <(run_wrk "$url")
+    printf '%-6s %-6s %12s %10s %8s\n' "$round" "$server" "$rps" "$p99" "$bad"
+    results+=("$server $rps $p99 $bad")
+  done
+done
+
+printf '%s\n' "${results[@]}" | python3 -c '
+import statistics, sys
+runs = {}
+for line in sys.stdin:
+    server, rps, p99, bad = line.split()
+    runs.setdefault(server, []).append((float(rps), float(p99), int(bad)))
+med = {s: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v),
+           sum(r[2] for r in v)) for s, v in runs.items()}
+n, c = med["nginx"], med["csml"]
+print(f"median  nginx  {n[0]:12.1f} {n[1]:10.1f} {n[2]:8d}")
+print(f"median  csml   {c[0]:12.1f} {c[1]:10.1f} {c[2]:8d}")
+rps_ratio, p99_ratio = c[0] / n[0], c[1] / n[1]
+rps_verdict = "met" if rps_ratio >= 0.8 else "MISSED"
+p99_verdict = "met" if p99_ratio <= 1.5 else "MISSED"
+print(f"csml/nginx requests/s {rps_ratio:.2f} (goal >= 0.8): {rps_verdict}")
+print(f"csml/nginx p99        {p99_ratio:.2f} (goal <= 1.5): {p99_verdict}")
+if c[2] or n[2]:
+    print("warning: some responses were errors or non-2xx; see the counts above")
+'
