@@ -68,4 +68,13 @@ class TempDir {
 // A TCP port on 127.0.0.1 that nothing listens on (bound, then released).
 int UnusedPort();
 
+struct HttpAnswer {
+  int status = 0;  // 0 when no answer came
+  std::string body;
+};
+
+// One plain HTTP/1.1 GET to 127.0.0.1:port (Connection: close, 10 s timeout), with the given
+// extra header lines ("Name: value"), to see a server's answers without a client's policy.
+HttpAnswer HttpGet(int port, const std::string& target, const std::vector<std::string>& headers);
+
 }  // namespace csml::integration
