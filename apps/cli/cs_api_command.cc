@@ -110,7 +110,7 @@ void AddCsApiCommand(CLI::App& app, CommandSlot& slot) {
   cmd->add_option("--fault-fail-rate", flags->sim.faults.fail_rate,
                   "Fault: this share of requests answers --fault-status (chosen by --fault-seed)");
   cmd->add_option("--fault-status", flags->sim.faults.fail_status,
-                  "Fault: the status of failed requests (429 or 5xx)")
+                  "Fault: the status of failed requests (400-599)")
       ->capture_default_str();
   cmd->add_option("--fault-seed", flags->sim.faults.seed, "Fault: seed of --fault-fail-rate")
       ->capture_default_str();

@@ -54,9 +54,9 @@ Status FaultOptions::Validate() const {
     return MakeError(ErrorCode::kInvalidArgument,
                      fmt::format("fault fail-rate: expected a share in [0, 1], got {}", fail_rate));
   }
-  if (fail_status != 429 && (fail_status < 500 || fail_status > 599)) {
+  if (fail_status < 400 || fail_status > 599) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     fmt::format("fault status: expected 429 or 500-599, got {}", fail_status));
+                     fmt::format("fault status: expected 400-599, got {}", fail_status));
   }
   return {};
 }

@@ -41,7 +41,7 @@ struct FaultOptions {
   std::int64_t latency_ms = 0;  // added before every answer (ms)
   int fail_first = 0;           // the first K requests answer fail_status
   double fail_rate = 0.0;       // then this share of requests does, chosen by seed
-  int fail_status = 503;        // 429 or 500-599
+  int fail_status = 503;        // 400-599: 503, 429, 500 to be retried; 401, 404 not
   std::uint64_t seed = 1;       // same seed, same requests fail (by arrival order)
   bool truncate = false;        // 200 with the JSON body cut in half
   bool hang = false;            // never answer until ReleaseWaits()

@@ -132,9 +132,16 @@ Status CsApiClientOptions::Validate() const {
         ErrorCode::kInvalidArgument,
         fmt::format("CS API url: expected an http:// or https:// URL, got '{}'", RedactUrl(url)));
   }
-  if (tenant_id.empty()) {
+  if (tenant_id.find_first_not_of(" \t") == std::string::npos) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "CS API tenant: expected a tenant id (TENANT_ID or --tenant), got nothing");
+  }
+  // A control character would end the header early and inject others; the value is not shown.
+  if (std::any_of(tenant_id.begin(), tenant_id.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "CS API tenant: expected printable characters only (check TENANT_ID or "
+                     "--tenant)");
   }
   if (connect_timeout_ms <= 0 || total_timeout_ms <= 0 || low_speed_window_s <= 0) {
     return MakeError(ErrorCode::kInvalidArgument, "CS API timeouts: expected positive values");

@@ -34,7 +34,8 @@ struct CsApiClientOptions {
   std::size_t max_response_bytes = 1u << 30;  // larger bodies are refused (bytes)
   std::uint64_t jitter_seed = 0;              // 0 = seeded from the clock
 
-  // Refuses empty or non-http(s) URLs, an empty tenant, and non-positive limits.
+  // Refuses empty or non-http(s) URLs, a blank tenant or one with control characters, and
+  // non-positive limits.
   [[nodiscard]] Status Validate() const;
 };
 

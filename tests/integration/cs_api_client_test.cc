@@ -231,19 +231,29 @@ TEST_F(CsApiClientTest, TheSimulatorAnswers401WithoutTenantAnd400ForBadDays) {
   EXPECT_EQ(ok.body.back(), ']');
 }
 
-TEST_F(CsApiClientTest, A401FromTheApiIsNotRetried) {
-  CsApiProcess api(*dir_, *data_, {});
-  ASSERT_TRUE(api.ok()) << api.log();
-  CsApiClientOptions options = Options(api);
-  options.tenant_id = " ";  // a blank TENANT_ID: the header arrives empty
-  std::vector<FetchAttempt> failed;
-  auto fetched = Fetch(options, 30, &failed);
-  ASSERT_FALSE(fetched.has_value());
-  const std::string& m = fetched.error().message;
-  EXPECT_NE(m.find("HTTP 401"), std::string::npos) << m;
-  EXPECT_NE(m.find("check TENANT_ID or --tenant"), std::string::npos) << m;
-  EXPECT_TRUE(failed.empty());
-  EXPECT_EQ(api.StopAndCountRequests(), 1);
+TEST_F(CsApiClientTest, OtherClientErrorsAreNotRetried) {
+  for (const char* status : {"401", "404", "400"}) {
+    CsApiProcess api(*dir_, *data_, {"--fault-fail-first", "100", "--fault-status", status});
+    ASSERT_TRUE(api.ok()) << api.log();
+    std::vector<FetchAttempt> failed;
+    auto fetched = Fetch(Options(api), 30, &failed);
+    ASSERT_FALSE(fetched.has_value());
+    const std::string& m = fetched.error().message;
+    EXPECT_NE(m.find(std::string("HTTP ") + status), std::string::npos) << m;
+    EXPECT_TRUE(failed.empty()) << status;
+    EXPECT_EQ(api.StopAndCountRequests(), 1) << status;
+  }
+}
+
+TEST_F(CsApiClientTest, ABlankOrMultiLineTenantIsRefusedBeforeAnyRequest) {
+  for (const char* tenant : {"", "  ", "abc\r\nX-Injected: 1"}) {
+    CsApiClientOptions options;
+    options.tenant_id = tenant;
+    auto client = CsApiClient::Create(options);
+    ASSERT_FALSE(client.has_value());
+    EXPECT_EQ(client.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(client.error().message.find("Injected"), std::string::npos);
+  }
 }
 
 TEST_F(CsApiClientTest, TheSimulatorRefusesToStartWithoutATenant) {
