@@ -181,6 +181,20 @@ void SetPort(sockaddr_storage* addr, int port) {
   }
 }
 
+// SO_REUSEPORT lets another process of the same user bind the same port and silently share
+// its connections, so a port that is already taken is detected first by binding without it.
+Status CheckPortFree(const sockaddr_storage& addr, socklen_t addr_len) {
+  const int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return MakeError(ErrorCode::kIo, fmt::format("socket: {}", std::strerror(errno)));
+  const int on = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  const bool bound = bind(fd, reinterpret_cast<const sockaddr*>(&addr), addr_len) == 0;
+  const int saved = errno;
+  close(fd);
+  if (!bound) return MakeError(ErrorCode::kIo, std::strerror(saved));
+  return {};
+}
+
 // A non-blocking listening socket with SO_REUSEPORT, so each loop can own one on the same port.
 Result<int> OpenListener(const sockaddr_storage& addr, socklen_t addr_len) {
   const int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -384,6 +398,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& optio
   std::memcpy(&addr, found->ai_addr, addr_len);
   freeaddrinfo(found);
 
+  if (options.port != 0) {
+    if (Status free = CheckPortFree(addr, addr_len); !free) {
+      return MakeError(ErrorCode::kIo, fmt::format("cannot listen on {}:{}: {}", options.host,
+                                                   options.port, free.error().message));
+    }
+  }
   const int num_threads = options.threads > 0
                               ? options.threads
                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -430,8 +450,10 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& optio
   }
   const std::string shown_host =
       raw->host.find(':') != std::string::npos ? fmt::format("[{}]", raw->host) : raw->host;
-  spdlog::info("listening on http://{}:{} ({} threads, max body {} bytes)", shown_host, raw->port,
-               num_threads, options.max_body_bytes);
+  // Scripts and tests read this line: keep it exactly "listening on http://HOST:PORT".
+  spdlog::info("listening on http://{}:{}", shown_host, raw->port);
+  spdlog::info("{} event-loop threads, request bodies up to {} bytes", num_threads,
+               options.max_body_bytes);
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 

@@ -143,6 +143,18 @@ TEST_F(HttpServerTest, StopsAcceptingAndClosesIdleConnectionsPromptly) {
   server_.reset();
 }
 
+TEST_F(HttpServerTest, RefusesAPortAnotherServerHolds) {
+  // SO_REUSEPORT would let a second server share the port silently; it must fail instead.
+  ServerOptions options;
+  options.port = server_->port();
+  options.threads = 1;
+  auto second = HttpServer::Start(options, TestRoutes());
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().code, ErrorCode::kIo);
+  EXPECT_NE(second.error().message.find(std::to_string(server_->port())), std::string::npos)
+      << second.error().message;
+}
+
 TEST(ServerOptions, RefusesValuesOutsideTheirRanges) {
   EXPECT_TRUE(ServerOptions{}.Validate());
   ServerOptions bad_port;
