@@ -31,15 +31,16 @@ class TrainCommandTest : public ::testing::Test {
 
   RunResult Csml(std::vector<std::string> args) {
     static int runs = 0;
-    return integration::Run(CsmlBinary(), args, dir_->Join("run-" + std::to_string(++runs) + ".log"), kTimeout);
+    return integration::Run(CsmlBinary(), args,
+                            dir_->Join("run-" + std::to_string(++runs) + ".log"), kTimeout);
   }
 
   // csml train against the CS API at `url` into `model_dir`, one thread, fixed as-of.
   RunResult Train(const std::string& url, const std::string& model_dir,
                   const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {"train",     "--days",   "90",      "--url",    url,
-                                     "--tenant",  kTenant,    "--as-of", kAsOf,      "--model-dir",
-                                     model_dir,   "--threads", "1"};
+    std::vector<std::string> args = {"train",    "--days",    "90",      "--url", url,
+                                     "--tenant", kTenant,     "--as-of", kAsOf,   "--model-dir",
+                                     model_dir,  "--threads", "1"};
     args.insert(args.end(), extra.begin(), extra.end());
     return Csml(args);
   }
@@ -99,13 +100,12 @@ TEST_F(TrainCommandTest, TrainsFromTheCsApiAndPublishesThresholdsAndMetrics) {
   EXPECT_GT(number("/extra/tiers/validation/high/churn_rate"),
             number("/extra/tiers/validation/low/churn_rate"));
   // Metrics.
-  for (const char* key : {"/validation_metrics/auc", "/validation_metrics/pr_auc",
-                          "/validation_metrics/logloss", "/validation_metrics/brier",
-                          "/validation_metrics/base_rate", "/validation_metrics/calibration_error",
-                          "/validation_metrics/top_decile_lift",
-                          "/validation_metrics/high_tier_precision",
-                          "/validation_metrics/high_tier_recall",
-                          "/validation_metrics/high_tier_lift", "/train_metrics/auc"}) {
+  for (const char* key :
+       {"/validation_metrics/auc", "/validation_metrics/pr_auc", "/validation_metrics/logloss",
+        "/validation_metrics/brier", "/validation_metrics/base_rate",
+        "/validation_metrics/calibration_error", "/validation_metrics/top_decile_lift",
+        "/validation_metrics/high_tier_precision", "/validation_metrics/high_tier_recall",
+        "/validation_metrics/high_tier_lift", "/train_metrics/auc"}) {
     EXPECT_GT(number(key), 0.0) << key;
   }
   EXPECT_GT(number("/validation_metrics/auc"), 0.7);
@@ -119,7 +119,7 @@ TEST_F(TrainCommandTest, TrainsFromTheCsApiAndPublishesThresholdsAndMetrics) {
   EXPECT_EQ(text("/extra/promotion/decision"), "promoted");
 }
 
-TEST_F(TrainCommandTest, GatesPromotionOnValidationAucAndModelsStearsTheRegistry) {
+TEST_F(TrainCommandTest, GatesPromotionOnValidationAucAndModelsSteersTheRegistry) {
   ASSERT_FALSE(data_->empty());
   CsApiProcess api(*dir_, *data_, {"--as-of", kAsOf});
   ASSERT_TRUE(api.ok()) << api.log();
@@ -128,8 +128,9 @@ TEST_F(TrainCommandTest, GatesPromotionOnValidationAucAndModelsStearsTheRegistry
   const std::string good = Versions(store).back();
 
   // One round of depth-1 trees ranks worse than the full model by far more than 0.01.
-  const RunResult weak = Train(api.url(), store, {"--max-rounds", "1", "--early-stopping-rounds",
-                                                  "1", "--max-leaves", "2", "--quiet"});
+  const RunResult weak =
+      Train(api.url(), store,
+            {"--max-rounds", "1", "--early-stopping-rounds", "1", "--max-leaves", "2", "--quiet"});
   ASSERT_EQ(weak.exit_code, 0) << weak.output;
   EXPECT_NE(weak.output.find("not_promoted"), std::string::npos) << weak.output;
   EXPECT_NE(weak.output.find("served=" + good), std::string::npos) << weak.output;
@@ -172,7 +173,8 @@ TEST_F(TrainCommandTest, GatesPromotionOnValidationAucAndModelsStearsTheRegistry
     }
   }
   EXPECT_EQ(ReadFile(store + "/SERVING"), weak_version + "\n");
-  const RunResult missing = Csml({"models", "show", "risk-xgb-1999-01-01-0000", "--model-dir", store});
+  const RunResult missing =
+      Csml({"models", "show", "risk-xgb-1999-01-01-0000", "--model-dir", store});
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.output.find("not found"), std::string::npos) << missing.output;
 }
