@@ -108,8 +108,10 @@ void AddSnapshotSourceFlags(CLI::App* command, SnapshotSourceFlags* flags, int d
   command->add_option("--as-of", flags->as_of,
                       "As-of time, RFC 3339 (default: the newest label_ts of --input, now for the "
                       "CS API)");
-  command->add_option("--url", flags->url, "CS API features URL (env CS_FEATURES_URL)")
-      ->capture_default_str();
+  // The default is not echoed: a URL from the environment may carry user:password@.
+  command->add_option("--url", flags->url,
+                      fmt::format("CS API features URL (env CS_FEATURES_URL, else {})",
+                                  Environment{}.cs_features_url));
   // No default shown: the tenant id is a credential.
   command->add_option("--tenant", flags->tenant, "CS API tenant id (env TENANT_ID)");
   command
