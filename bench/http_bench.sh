@@ -55,7 +55,15 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 # The whole run is bounded: a watchdog ends this script (and so, by the trap, everything it
 # started) if it overruns.
-( sleep "$MAX_SECONDS"; echo "http_bench: over ${MAX_SECONDS}s, stopping" >&2; kill -TERM $$ ) &
+# (Its sleep runs in the background and is waited for, so a TERM at cleanup ends both at once.)
+(
+  trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+  sleep "$MAX_SECONDS" &
+  nap=$!
+  wait "$nap"
+  echo "http_bench: over ${MAX_SECONDS}s, stopping" >&2
+  kill -TERM $$
+) &
 watchdog=$!
 pids+=("$watchdog")
 
