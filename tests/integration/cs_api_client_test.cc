@@ -160,8 +160,11 @@ TEST_F(CsApiClientTest, AHangingApiTimesOutOnEveryAttempt) {
   EXPECT_EQ(failed.size(), 2u);
   EXPECT_GE(elapsed, std::chrono::milliseconds(600));
   EXPECT_LT(elapsed, std::chrono::seconds(5));
-  // The simulator still stops promptly: the hung requests are released.
-  EXPECT_EQ(api.StopAndCountRequests(), 2);
+  // The simulator still stops (the hung requests are released). A second connection that the
+  // kernel gave to the loop thread already hung is read only then, or never: 1 or 2 requests.
+  const int served = api.StopAndCountRequests();
+  EXPECT_GE(served, 1);
+  EXPECT_LE(served, 2);
 }
 
 TEST_F(CsApiClientTest, LatencyWithinTheTimeoutIsWaitedForAndBeyondItTimesOut) {
