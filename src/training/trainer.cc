@@ -299,13 +299,17 @@ std::map<std::string, double> ValidationMetricsMap(const TrainingReport& r) {
 }  // namespace
 
 BoosterParams DefaultTrainingBoosterParams() {
+  // docs/TRAINING.md has the experiment: the best settings (4 to 7 leaves, eta 0.05 to 0.1)
+  // are within 0.001 AUC of each other on next-month outcomes; 7 leaves leave room for
+  // interactions real data has, eta 0.1 needs half the rounds of 0.05, and a minimum hessian
+  // of 10 keeps small windows from fitting leaves to a handful of customers.
   BoosterParams p;
   p.tree_method = "hist";
   p.grow_policy = "lossguide";
-  p.eta = 0.05;
-  p.max_leaves = 31;
+  p.eta = 0.1;
+  p.max_leaves = 7;
   p.max_depth = 0;
-  p.min_child_weight = 1.0;
+  p.min_child_weight = 10.0;
   p.subsample = 1.0;
   p.colsample_bytree = 1.0;
   p.lambda = 1.0;
