@@ -17,8 +17,9 @@
 #   CSML          csml binary (default build/release/apps/cli/csml)
 #   ROUNDS        rounds of A B (default 3)           DURATION  seconds per wrk run (default 10)
 #   CONNECTIONS   wrk connections (default 50)         WRK_THREADS wrk threads (default 2)
-#   MODEL_FILE    a LightGBM text / XGBoost JSON model to import and serve; default: simulate
-#                 data and train a 300-round model with csml itself (31 leaves per tree)
+#   MODEL_FILE    a LightGBM text / XGBoost JSON model to import and serve; default: the
+#                 300-tree x 31-leaf model predict_compare_bench trains (same seed, same model)
+#   PREDICT_BENCH predict_compare_bench binary (default: next to CSML's build, bench/)
 #   PIN           1 (default on 2+ cores): servers on the last core, wrk on the others
 #   MAX_SECONDS   hard bound on the whole run (default: computed from the above + 120)
 # Everything it starts is stopped on exit (trap); it writes only under a mktemp directory.
@@ -31,6 +32,7 @@ DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-50}"
 WRK_THREADS="${WRK_THREADS:-2}"
 MODEL_FILE="${MODEL_FILE:-}"
+PREDICT_BENCH="${PREDICT_BENCH:-$(dirname "$CSML")/../../bench/predict_compare_bench}"
 CORES=$(nproc)
 PIN="${PIN:-$([[ $CORES -ge 2 ]] && echo 1 || echo 0)}"
 MAX_SECONDS="${MAX_SECONDS:-$((ROUNDS * 2 * (DURATION + 5) + 120))}"
@@ -83,14 +85,13 @@ fi
 
 # ---- the model ------------------------------------------------------------------------------
 models="$work/models"
-if [[ -n "$MODEL_FILE" ]]; then
-  "$CSML" models import "$MODEL_FILE" --model-dir "$models" >"$work/import.log"
-else
-  "$CSML" simulate --customers 1500 --days 120 --seed 11 --end 2025-08-01 \
-    --out "$work/snapshots.jsonl" >"$work/simulate.log"
-  "$CSML" train --input "$work/snapshots.jsonl" --model-dir "$models" --rounds 300 \
-    --threads 1 --seed 1 >"$work/train.log"
+if [[ -z "$MODEL_FILE" ]]; then
+  [[ -x "$PREDICT_BENCH" ]] || die "$PREDICT_BENCH not found (build predict_compare_bench, or set MODEL_FILE)"
+  MODEL_FILE="$work/model.json"
+  CSML_BENCH_SAVE_MODEL="$MODEL_FILE" "$PREDICT_BENCH" --benchmark_filter=none >"$work/train.log" 2>&1 ||
+    die "training the bench model failed: $(tail -3 "$work/train.log")"
 fi
+"$CSML" models import "$MODEL_FILE" --model-dir "$models" >"$work/import.log"
 model_version=$(basename "$(ls "$models"/*.meta.json | head -1)" .meta.json)
 
 # ---- the request and nginx's fixed answer (README / DESIGN section 3) -------------------------

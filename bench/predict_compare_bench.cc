@@ -1,9 +1,13 @@
 // csml's flat forest against XGBoost's C API (in-place prediction, XgboostPredictor) on the
 // same model: one row at a time (the server's path) and 10,000-row batches (csml predict),
-// one thread each. The model is trained in the setup the way csml trains (XgboostBooster,
-// the trainer's hyperparameters: 31 leaves leaf-wise, eta 0.05) for 300 rounds on simulated
-// CS data, so it is 300 trees x 31 leaves over the 12 default columns; the rows are 10,000
-// snapshots of another simulation (nulls and unknown regions included).
+// one thread each. The model is trained in the setup through csml's XgboostBooster (hist,
+// leaf-wise, 31 leaves, eta 0.05, min_child_weight 1) for 300 rounds on simulated CS data, so
+// it is 300 trees x 31 leaves over the 12 default columns; the rows are 10,000 snapshots of
+// another simulation (nulls and unknown regions included).
+//
+// CSML_BENCH_SAVE_MODEL=PATH also writes the model (XGBoost JSON) there, so
+// bench/http_bench.sh can serve the very same model: add --benchmark_filter=none to only
+// train and save.
 //
 // Run with (a release build; the setup trains for a few seconds first):
 //   ninja -C build/release predict_compare_bench
@@ -86,7 +90,13 @@ Workload MakeWorkload() {
     encoder->Encode(s.features, train.features.Row(r++));
     train.labels.push_back(static_cast<float>(*s.label));
   }
-  BoosterParams params;  // the trainer's defaults: 31 leaves, lossguide, eta 0.05, hist
+  BoosterParams params;
+  params.tree_method = "hist";
+  params.grow_policy = "lossguide";
+  params.max_leaves = 31;
+  params.max_depth = 0;
+  params.eta = 0.05;
+  params.min_child_weight = 1.0;
   params.threads = 1;
   auto booster = XgboostBooster::Create(params, train, nullptr);
   if (!booster) Die(booster.error().message);
@@ -98,6 +108,14 @@ Workload MakeWorkload() {
 
   Workload w;
   w.model_json = std::move(*json);
+  if (const char* save = std::getenv("CSML_BENCH_SAVE_MODEL"); save != nullptr && *save != 0) {
+    std::FILE* out = std::fopen(save, "wb");
+    if (out == nullptr ||
+        std::fwrite(w.model_json.data(), 1, w.model_json.size(), out) != w.model_json.size() ||
+        std::fclose(out) != 0) {
+      Die(std::string("cannot write the model to ") + save);
+    }
+  }
   auto forest = LoadXgboostJson(w.model_json);
   if (!forest) Die(forest.error().message);
   // Splits + leaves = 2 * leaves - 1 per tree.
