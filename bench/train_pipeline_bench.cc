@@ -6,14 +6,15 @@
 // simulator when missing and reused after). Not a Google Benchmark program: each phase runs
 // once, in order, on the previous phase's output, as `csml train --input` runs them.
 //
-// Phases: parse (ReadSnapshotFile), validate (the data validator), encode (DatasetBuilder:
-// window and float rows; the parsed records are freed at its end), train (early stopping +
-// refit), evaluate (validation predictions, metrics, thresholds), publish (registry write and
-// promotion). The same data also goes through the streaming path (the file parsed in 4 MiB
-// pieces straight into the DatasetBuilder, no full batch held) to show what memory the
-// batch costs. Peak RSS per phase comes from resetting the kernel's high-water mark
-// (/proc/self/clear_refs) before the phase and reading VmHWM after it.
+// Phases: parse and encode (ReadDatasetFile: JSON Lines parsed in 4 MiB pieces straight into
+// the DatasetBuilder, so the parsed records of the whole file are never held), train (early
+// stopping + refit), evaluate (validation predictions, metrics, thresholds), publish (registry
+// write and promotion). Then, for comparison, the reading path `csml train --input` takes
+// today: the whole file parsed into one batch, the data validator on it, then encoding. Peak
+// RSS per phase comes from resetting the kernel's high-water mark (/proc/self/clear_refs)
+// before the phase and reading VmHWM after it; CPU time is the process's user + system time.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -31,6 +32,7 @@
 #include "csml/registry/registry.h"
 #include "csml/simulate/simulator.h"
 #include "csml/training/dataset.h"
+#include "csml/training/dataset_file.h"
 #include "csml/training/promotion.h"
 #include "csml/training/trainer.h"
 #include "csml/validation/data_validator.h"
@@ -53,6 +55,13 @@ double StatusMiB(const char* key) {
   return -1;
 }
 
+double CpuSeconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
 // Resets VmHWM to the current RSS (Linux >= 4.0), so the next reading is this phase's peak.
 void ResetPeak() {
   const int fd = ::open("/proc/self/clear_refs", O_WRONLY);
@@ -64,6 +73,7 @@ void ResetPeak() {
 struct Phase {
   std::string name;
   double seconds = 0;
+  double cpu_seconds = 0;  // user + system time of this process
   double rss_before_mib = 0;
   double peak_mib = 0;
   double rss_after_mib = 0;
@@ -76,10 +86,12 @@ class PhaseTimer {
     phase_.name = std::move(name);
     ResetPeak();
     phase_.rss_before_mib = StatusMiB("VmRSS:");
+    cpu_start_ = CpuSeconds();
     start_ = Clock::now();
   }
   Phase Stop(std::string note = {}) {
     phase_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+    phase_.cpu_seconds = CpuSeconds() - cpu_start_;
     phase_.peak_mib = StatusMiB("VmHWM:");
     phase_.rss_after_mib = StatusMiB("VmRSS:");
     phase_.note = std::move(note);
@@ -89,6 +101,7 @@ class PhaseTimer {
  private:
   Phase phase_;
   Clock::time_point start_;
+  double cpu_start_ = 0;
 };
 
 // Simulates at least `records` snapshots into `path` (JSON Lines) unless it exists.
@@ -115,15 +128,15 @@ void EnsureFile(const fs::path& path, std::size_t records) {
 
 void PrintPhases(const std::vector<Phase>& phases) {
   fmt::print(
-      "| phase | wall s | RSS before MiB | peak RSS MiB | RSS after MiB | note |\n"
-      "|---|---|---|---|---|---|\n");
+      "| phase | wall s | CPU s | RSS before MiB | peak RSS MiB | RSS after MiB | note |\n"
+      "|---|---|---|---|---|---|---|\n");
   double total = 0;
   for (const Phase& p : phases) {
-    fmt::print("| {} | {:.2f} | {:.0f} | {:.0f} | {:.0f} | {} |\n", p.name, p.seconds,
-               p.rss_before_mib, p.peak_mib, p.rss_after_mib, p.note);
+    fmt::print("| {} | {:.2f} | {:.2f} | {:.0f} | {:.0f} | {:.0f} | {} |\n", p.name, p.seconds,
+               p.cpu_seconds, p.rss_before_mib, p.peak_mib, p.rss_after_mib, p.note);
     total += p.seconds;
   }
-  fmt::print("| **total** | **{:.2f}** | | | | |\n", total);
+  fmt::print("| **total** | **{:.2f}** | | | | | |\n", total);
 }
 
 int Main(std::size_t records, int threads, fs::path file) {
@@ -133,52 +146,52 @@ int Main(std::size_t records, int threads, fs::path file) {
   const fs::path store = fs::temp_directory_path() / fmt::format("csml-bench-store-{}", ::getpid());
   fmt::print("# train_pipeline_bench: {} ({:.0f} MB), XGBoost threads {}\n\n", file.string(),
              file_bytes / 1e6, threads);
-
-  std::vector<Phase> phases;
-  PhaseTimer parse_timer("parse");
-  SnapshotReadOptions read;
-  read.on_invalid = SnapshotReadOptions::OnInvalid::kSkip;
-  SnapshotBatch batch = ReadSnapshotFile(file, read).value();
-  phases.push_back(parse_timer.Stop());
-  phases.back().note = fmt::format("{} records, {:.0f} MB/s", batch.records_seen,
-                                   file_bytes / 1e6 / phases.back().seconds);
-
-  PhaseTimer validate_timer("validate");
-  ValidationOptions vo;
-  vo.days = 90;
-  auto report = ValidateSnapshots(batch, vo).value();
-  phases.push_back(validate_timer.Stop(
-      fmt::format("{} errors, {} warnings", report.errors(), report.warnings())));
-
-  PhaseTimer encode_timer("encode");
-  DatasetBuilder builder;
-  builder.Add(batch.records);
-  builder.AddInvalid(batch.records_invalid);
-  batch = SnapshotBatch();
   WindowOptions window;
   window.days = 90;
-  Dataset dataset = builder.Finish(window).value();
+
+  // ---- the pipeline: file -> dataset in pieces -> train -> evaluate -> publish
+  std::vector<Phase> phases;
+  PhaseTimer read_timer("parse + encode");
+  DatasetFile read = ReadDatasetFile(file, window).value();
+  const Phase read_phase = read_timer.Stop();
+  const Dataset& dataset = read.dataset;
   const double matrix_mib =
       static_cast<double>(dataset.data.features.values.size() * sizeof(float)) / (1 << 20);
-  phases.push_back(encode_timer.Stop(
-      fmt::format("{} rows in the window; float matrix {:.0f} MiB", dataset.rows(), matrix_mib)));
+  Phase parse = read_phase;
+  parse.name = "parse";
+  parse.seconds = read.parse_seconds;
+  parse.cpu_seconds =
+      read_phase.cpu_seconds * read.parse_seconds / (read.parse_seconds + read.encode_seconds);
+  parse.note = fmt::format("{} records, {:.0f} MB/s (4 MiB pieces; peak shared with encode)",
+                           dataset.counts.records_seen, file_bytes / 1e6 / read.parse_seconds);
+  Phase encode = read_phase;
+  encode.name = "encode";
+  encode.seconds = read.encode_seconds;
+  encode.cpu_seconds = read_phase.cpu_seconds - parse.cpu_seconds;
+  encode.note =
+      fmt::format("{} rows in the window; float matrix {:.0f} MiB", dataset.rows(), matrix_mib);
+  phases.push_back(parse);
+  phases.push_back(encode);
 
   TrainOptions options;
   options.booster.threads = threads;
   options.created_at = kEnd;
   PhaseTimer train_timer("train + evaluate");
   TrainedModel trained = TrainModel(dataset, options).value();
-  Phase train_phase = train_timer.Stop();
+  const Phase train_phase = train_timer.Stop();
   const TrainingReport& r = trained.report;
   // TrainModel runs early stopping, evaluation, then the refit; its report splits the time.
+  const double train_share = (r.early_stopping_seconds + r.refit_seconds) / train_phase.seconds;
   Phase train = train_phase;
   train.name = "train";
   train.seconds = r.early_stopping_seconds + r.refit_seconds;
+  train.cpu_seconds = train_phase.cpu_seconds * train_share;
   train.note = fmt::format("{} rounds run, {} kept, refit on {} rows; validation AUC {:.4f}",
                            r.rounds_run, r.best_round, r.final_rows, r.validation.auc);
   Phase evaluate = train_phase;
   evaluate.name = "evaluate";
   evaluate.seconds = r.evaluate_seconds;
+  evaluate.cpu_seconds = train_phase.cpu_seconds - train.cpu_seconds;
   evaluate.note = fmt::format("{} validation + {} training rows scored (peak shared with train)",
                               r.split.validation.size(), r.split.train.size());
   phases.push_back(train);
@@ -190,50 +203,42 @@ int Main(std::size_t records, int threads, fs::path file) {
   phases.push_back(publish_timer.Stop(
       fmt::format("{} ({} KB model)", outcome.meta.version, outcome.meta.model_size_bytes / 1000)));
   PrintPhases(phases);
-  const double rss_at_train = train_phase.rss_before_mib;
   double process_peak = 0;
   for (const Phase& p : phases) process_peak = std::max(process_peak, p.peak_mib);
   fmt::print(
-      "\nencoded matrix {:.0f} MiB (x3 = {:.0f} MiB); RSS entering training {:.0f} MiB; "
-      "training peak {:.0f} MiB, of which the split copies and XGBoost {:.0f} MiB; "
-      "process peak {:.0f} MiB\n",
-      matrix_mib, 3 * matrix_mib, rss_at_train, train_phase.peak_mib,
-      train_phase.peak_mib - rss_at_train, process_peak);
+      "\nencoded matrix {:.0f} MiB (x3 = {:.0f} MiB). Before reading: {:.0f} MiB. Reading "
+      "peak {:.0f} MiB (+{:.0f}). Entering training {:.0f} MiB; training peak {:.0f} MiB "
+      "(+{:.0f}: the split copies and XGBoost's matrices). Process peak {:.0f} MiB.\n",
+      matrix_mib, 3 * matrix_mib, read_phase.rss_before_mib, read_phase.peak_mib,
+      read_phase.peak_mib - read_phase.rss_before_mib, train_phase.rss_before_mib,
+      train_phase.peak_mib, train_phase.peak_mib - train_phase.rss_before_mib, process_peak);
   fs::remove_all(store);
-
-  // The streaming path: 4 MiB line-aligned pieces parsed and encoded, never a full batch.
-  dataset = Dataset();
+  read = DatasetFile();
   trained = TrainedModel();
-  fmt::print("\n## streaming parse + encode (no full batch)\n\n");
-  PhaseTimer stream_timer("parse + encode, streaming");
-  DatasetBuilder streaming;
-  {
-    std::ifstream in(file, std::ios::binary);
-    std::string carry;
-    std::vector<char> chunk(4 << 20);
-    std::size_t first = 0;
-    SnapshotReadOptions piece_read = read;
-    while (in) {
-      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-      carry.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
-      // Whole lines only, except at the end of the file.
-      const std::size_t newline = in ? carry.rfind('\n') : carry.size();
-      if (newline == std::string::npos || newline == 0) continue;
-      const std::size_t cut = in ? newline + 1 : newline;
-      piece_read.first_record_index = first;
-      SnapshotBatch piece =
-          ParseSnapshots(std::string_view(carry).substr(0, cut), piece_read).value();
-      first += piece.records_seen;
-      streaming.Add(piece.records);
-      streaming.AddInvalid(piece.records_invalid);
-      carry.erase(0, cut);
-    }
-  }
-  Dataset streamed = streaming.Finish(window).value();
-  std::vector<Phase> stream_phases = {stream_timer.Stop()};
-  stream_phases.back().note = fmt::format("{} rows, {:.0f} MB/s of file", streamed.rows(),
-                                          file_bytes / 1e6 / stream_phases.back().seconds);
-  PrintPhases(stream_phases);
+
+  // ---- for comparison: what `csml train --input` does before training (whole batch, validator)
+  fmt::print("\n## csml train's reading path: whole batch, validator, then encode\n\n");
+  std::vector<Phase> cli;
+  PhaseTimer whole_timer("parse (whole file)");
+  SnapshotReadOptions whole;
+  whole.on_invalid = SnapshotReadOptions::OnInvalid::kSkip;
+  SnapshotBatch batch = ReadSnapshotFile(file, whole).value();
+  cli.push_back(whole_timer.Stop());
+  cli.back().note = fmt::format("{} records, {:.0f} MB/s", batch.records_seen,
+                                file_bytes / 1e6 / cli.back().seconds);
+  PhaseTimer validate_timer("validate");
+  ValidationOptions vo;
+  vo.days = 90;
+  const ValidationReport report = ValidateSnapshots(batch, vo).value();
+  cli.push_back(validate_timer.Stop(
+      fmt::format("{} errors, {} warnings", report.errors(), report.warnings())));
+  PhaseTimer encode_timer("encode (whole batch)");
+  DatasetBuilder builder;
+  builder.Add(batch.records);
+  batch = SnapshotBatch();
+  const Dataset whole_dataset = builder.Finish(window).value();
+  cli.push_back(encode_timer.Stop(fmt::format("{} rows", whole_dataset.rows())));
+  PrintPhases(cli);
   return 0;
 }
 
