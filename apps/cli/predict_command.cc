@@ -79,8 +79,8 @@ Result<int> RunPredict(const PredictFlags& flags) {
     summary = scorer->WriteJsonLinesFile(batch->records, options, flags.out);
   }
   if (!summary) return tl::unexpected(summary.error());
-  fmt::print(stderr, "csml predict: scored {} snapshots with {} on {} threads -> {}\n",
-             summary->rows, scorer->version(), summary->threads,
+  fmt::print(stderr, "csml predict: scored {} snapshots with {} on {} thread{} -> {}\n",
+             summary->rows, scorer->version(), summary->threads, summary->threads == 1 ? "" : "s",
              flags.out.empty() ? std::string("stdout") : flags.out);
   return 0;
 }
