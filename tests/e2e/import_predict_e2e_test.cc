@@ -1,0 +1,228 @@
+// End to end through the real binary: `csml models import` of the LightGBM fixture, then
+// `csml serve` answers with LightGBM's own probabilities and `csml predict` scores a snapshot
+// file with them at full precision; a model whose features do not match is refused.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include "child_process.h"
+#include "csml/core/json_writer.h"
+#include "http_client.h"
+
+namespace csml::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::seconds;
+
+const std::string kCsml = CSML_BINARY;
+const fs::path kLightgbm = fs::path(CSML_TEST_DATA_DIR) / "fixtures" / "lightgbm_synth";
+
+struct Case {
+  std::string features_json;  // the fixture's features object, minified
+  double expected_risk = 0.0;
+};
+
+std::vector<Case> LoadCases() {
+  simdjson::dom::parser parser;
+  const simdjson::padded_string json(ReadWholeFile((kLightgbm / "cases.json").string()));
+  std::vector<Case> cases;
+  for (simdjson::dom::element c : parser.parse(json).get_array()) {
+    cases.push_back(Case{simdjson::minify(c["features"]), c["expected_risk"].get_double().value()});
+  }
+  return cases;
+}
+
+class ImportedLightgbmModel : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    cases_ = LoadCases();
+    model_dir_ = dir_->Join("models");
+    auto imported = RunCommand(
+        kCsml, {"models", "import", (kLightgbm / "model.txt").string(), "--model-dir", model_dir_},
+        dir_->Join("import.log"), seconds(30));
+    if (!imported || imported->exit_status != 0) {
+      setup_error_ = imported ? imported->output : imported.error().message;
+      return;
+    }
+    import_output_ = imported->output;
+    auto process = ChildProcess::Start(
+        kCsml, {"serve", "--port", "0", "--model-dir", model_dir_, "--threads", "1"},
+        dir_->Join("serve.log"));
+    if (!process) {
+      setup_error_ = process.error().message;
+      return;
+    }
+    auto port = WaitForListeningPort(*process, dir_->Join("serve.log"), seconds(20));
+    if (!port) {
+      setup_error_ = port.error().message;
+      return;
+    }
+    port_ = *port;
+    server_ = new ChildProcess(std::move(*process));
+  }
+  static void TearDownTestSuite() {
+    if (server_ != nullptr) {
+      EXPECT_EQ(server_->Stop(seconds(10)), 0);
+      delete server_;
+      server_ = nullptr;
+    }
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
+
+  // The fixture cases as JSON Lines snapshots u_0 .. u_199, unlabeled (predict scores those too).
+  static std::string SnapshotLines() {
+    std::string text;
+    for (std::size_t i = 0; i < cases_.size(); ++i) {
+      text += fmt::format(
+          R"({{"userId":"u_{}","snapshot_ts":"2025-08-{:02}T00:00:00Z","features":{},"label":null}})",
+          i, 1 + i % 28, cases_[i].features_json);
+      text += '\n';
+    }
+    return text;
+  }
+
+  static inline TempDir* dir_ = nullptr;
+  static inline ChildProcess* server_ = nullptr;
+  static inline std::vector<Case> cases_;
+  static inline std::string model_dir_;
+  static inline std::string import_output_;
+  static inline int port_ = 0;
+  static inline std::string setup_error_;
+};
+
+TEST_F(ImportedLightgbmModel, TheImportReportsAnLgbmVersionThatIsServed) {
+  EXPECT_NE(import_output_.find("as risk-lgbm-"), std::string::npos) << import_output_;
+  EXPECT_NE(import_output_.find("73 trees, 12 features"), std::string::npos) << import_output_;
+  EXPECT_NE(import_output_.find("served:  risk-lgbm-"), std::string::npos) << import_output_;
+}
+
+TEST_F(ImportedLightgbmModel, ServeAnswersWithLightgbmsProbabilities) {
+  auto connection = HttpConnection::Connect(port_);
+  ASSERT_TRUE(connection.has_value()) << connection.error().message;
+  simdjson::dom::parser parser;
+  for (std::size_t i = 0; i < cases_.size(); ++i) {
+    HttpRequestSpec post;
+    post.method = "POST";
+    post.path = "/score";
+    post.body = R"({"userId":"u_1","features":)" + cases_[i].features_json + "}";
+    auto response = connection->Send(post);
+    ASSERT_TRUE(response.has_value()) << response.error().message;
+    ASSERT_EQ(response->status, 200) << "case " << i << ": " << response->body;
+    simdjson::dom::element body;
+    ASSERT_EQ(parser.parse(response->body).get(body), simdjson::SUCCESS) << response->body;
+    EXPECT_EQ(body["risk"].get_double().value(), RoundTo(cases_[i].expected_risk, 4))
+        << "case " << i << ": " << response->body;
+    EXPECT_TRUE(
+        std::string_view(body["modelVersion"].get_string().value()).starts_with("risk-lgbm-"));
+  }
+}
+
+TEST_F(ImportedLightgbmModel, PredictWritesEveryRiskAtFullPrecisionAndSkipsAnInvalidRecord) {
+  const std::string input = dir_->Join("snapshots.jsonl");
+  std::ofstream(input)
+      << SnapshotLines()
+      << R"({"userId":"broken","snapshot_ts":"2025-08-01T00:00:00Z","features":{"activity_7d":-1}})"
+      << '\n';
+  const std::string out = dir_->Join("scores.jsonl");
+  auto run =
+      RunCommand(kCsml, {"predict", "--input", input, "--model-dir", model_dir_, "--out", out},
+                 dir_->Join("predict.log"), seconds(60));
+  ASSERT_TRUE(run.has_value()) << run.error().message;
+  ASSERT_EQ(run->exit_status, 0) << run->output;
+  EXPECT_NE(run->output.find("skipped 1 of 201 records"), std::string::npos) << run->output;
+  EXPECT_NE(run->output.find("scored 200 snapshots"), std::string::npos) << run->output;
+
+  std::istringstream lines(ReadWholeFile(out));
+  simdjson::dom::parser parser;
+  std::string line;
+  std::size_t i = 0;
+  for (; std::getline(lines, line); ++i) {
+    ASSERT_LT(i, cases_.size());
+    simdjson::dom::element record;
+    ASSERT_EQ(parser.parse(line).get(record), simdjson::SUCCESS) << line;
+    EXPECT_EQ(std::string(record["userId"].get_string().value()), fmt::format("u_{}", i));
+    // LightGBM's probabilities are reproduced exactly, and printed so they read back exactly.
+    EXPECT_EQ(record["risk"].get_double().value(), cases_[i].expected_risk) << line;
+  }
+  EXPECT_EQ(i, cases_.size());
+}
+
+TEST_F(ImportedLightgbmModel, PredictStrictRefusesTheFileAndWritesNothing) {
+  const std::string input = dir_->Join("strict.jsonl");
+  std::ofstream(input)
+      << SnapshotLines()
+      << R"({"userId":"broken","snapshot_ts":"2025-08-01T00:00:00Z","features":{"activity_7d":-1}})"
+      << '\n';
+  const std::string out = dir_->Join("strict-scores.jsonl");
+  auto run = RunCommand(
+      kCsml, {"predict", "--input", input, "--model-dir", model_dir_, "--out", out, "--strict"},
+      dir_->Join("strict.log"), seconds(60));
+  ASSERT_TRUE(run.has_value()) << run.error().message;
+  EXPECT_EQ(run->exit_status, 2) << run->output;
+  EXPECT_NE(run->output.find("record 200"), std::string::npos) << run->output;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(ImportedLightgbmModel, PredictToStdoutWritesTheSameLines) {
+  const std::string input = dir_->Join("stdout.jsonl");
+  std::ofstream(input) << SnapshotLines();
+  const std::string out = dir_->Join("stdout-scores.jsonl");
+  auto to_file =
+      RunCommand(kCsml, {"predict", "--input", input, "--model-dir", model_dir_, "--out", out},
+                 dir_->Join("to-file.log"), seconds(60));
+  ASSERT_TRUE(to_file.has_value() && to_file->exit_status == 0);
+  auto to_stdout = RunCommand(kCsml, {"predict", "--input", input, "--model-dir", model_dir_},
+                              dir_->Join("to-stdout.log"), seconds(60));
+  ASSERT_TRUE(to_stdout.has_value() && to_stdout->exit_status == 0);
+  // stdout and stderr share the log: the scores come first, the summary line last.
+  const std::string lines = ReadWholeFile(out);
+  EXPECT_TRUE(to_stdout->output.starts_with(lines)) << to_stdout->output.substr(0, 300);
+}
+
+TEST(ModelsImport, AModelWithAFeatureOutsideTheSchemaIsRefusedNamingItsLine) {
+  TempDir dir;
+  std::string text = ReadWholeFile((kLightgbm / "model.txt").string());
+  const std::size_t at = text.find(" plan_value ");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, std::string(" plan_value ").size(), " plan_tier ");
+  const std::string path = dir.Join("model.txt");
+  std::ofstream(path) << text;
+  std::size_t line = 1;
+  for (std::size_t i = 0; i < text.find("feature_names="); ++i) line += text[i] == '\n' ? 1 : 0;
+
+  auto run = RunCommand(kCsml, {"models", "import", path, "--model-dir", dir.Join("models")},
+                        dir.Join("import.log"), seconds(30));
+  ASSERT_TRUE(run.has_value()) << run.error().message;
+  EXPECT_EQ(run->exit_status, 2) << run->output;
+  EXPECT_NE(run->output.find(fmt::format("line {} (feature_names=): feature 6 'plan_tier'", line)),
+            std::string::npos)
+      << run->output;
+  EXPECT_FALSE(fs::exists(dir.Join("models"))) << "nothing is created for a refused model";
+}
+
+TEST(ModelsImport, AFileThatIsNoModelIsRefused) {
+  TempDir dir;
+  const std::string path = dir.Join("notes.txt");
+  std::ofstream(path) << "these are not trees\n";
+  auto run = RunCommand(kCsml, {"models", "import", path, "--model-dir", dir.Join("models")},
+                        dir.Join("import.log"), seconds(30));
+  ASSERT_TRUE(run.has_value()) << run.error().message;
+  EXPECT_EQ(run->exit_status, 2) << run->output;
+  EXPECT_NE(run->output.find("expected an XGBoost JSON model"), std::string::npos) << run->output;
+}
+
+}  // namespace
+}  // namespace csml::e2e
