@@ -92,7 +92,8 @@ if [[ -z "$MODEL_FILE" ]]; then
     die "training the bench model failed: $(tail -3 "$work/train.log")"
 fi
 "$CSML" models import "$MODEL_FILE" --model-dir "$models" >"$work/import.log"
-model_version=$(basename "$(ls "$models"/*.meta.json | head -1)" .meta.json)
+metas=("$models"/*.meta.json)
+model_version=$(basename "${metas[0]}" .meta.json)
 
 # ---- the request and nginx's fixed answer (README / DESIGN section 3) -------------------------
 request='{"userId":"u_001","features":{"activity_7d":2,"activity_30d":6,"time_since_last_use_days":15,"failed_renewals_30d":1,"tickets_7d":0,"plan_value":49,"region":"IN","usage_score":0.2}}'
@@ -138,8 +139,8 @@ csml_port=$(free_port)
 pids+=($!)
 
 wait_ready() {  # url name
-  local i
-  for i in $(seq 1 100); do
+  local _
+  for _ in $(seq 1 100); do
     if curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' -d "$request" "$1"; then
       return 0
     fi
