@@ -15,9 +15,9 @@ namespace {
 constexpr int kMaxWindowDays = 3'650'000;
 
 const FeatureEncoder& DefaultEncoder() {
-  static const FeatureEncoder encoder = FeatureEncoder::Create(FeatureEncoder::DefaultColumns())
-                                            .value();  // the default columns are valid
-  return encoder;
+  static const FeatureEncoder kEncoder = FeatureEncoder::Create(FeatureEncoder::DefaultColumns())
+                                             .value();  // the default columns are valid
+  return kEncoder;
 }
 
 }  // namespace

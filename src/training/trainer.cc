@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -380,7 +381,8 @@ Result<TrainedModel> TrainModel(const Dataset& dataset, const TrainOptions& opti
     booster.emplace(std::move(*created));
   }
   const Clock::time_point es_start = Clock::now();
-  double best = higher_is_better ? -INFINITY : INFINITY;
+  double best = higher_is_better ? -std::numeric_limits<double>::infinity()
+                                 : std::numeric_limits<double>::infinity();
   int best_round = 0;
   int round = 0;
   while (round < options.max_rounds) {
