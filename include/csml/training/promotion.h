@@ -2,11 +2,12 @@
 //
 // The gate: a new version is promoted unless its validation AUC is more than
 // `max_auc_drop` below the validation AUC recorded by the version served now. The default
-// of 0.01 is about two standard errors of the AUC measured on a validation set of the usual
-// size (20% of 90 days of a few thousand customers), so a gap inside it is noise rather than
-// a worse model. Each version is compared by the AUC it earned on its own out-of-time
-// validation set: scoring the served model on the new validation rows instead would flatter
-// it, since a model refit on all rows of its window has usually seen some of them.
+// of 0.01 is about one standard error of the AUC on a validation set of the usual size
+// (Hanley-McNeil: 0.009 for 8,000 rows at 12% churn), so a smaller gap is noise rather than
+// a worse model, and a wider gate would let real regressions through. Each version is compared by
+// the AUC it earned on its own out-of-time validation set: scoring the served model on the new
+// validation rows instead would flatter it, since a model refit on all rows of its window has
+// usually seen some of them.
 //
 // The decision is recorded in the new version's meta.json (extra.promotion) and printed by
 // the CLI; the pointer moves are in SERVING.history. When the new version is not promoted and
