@@ -23,11 +23,24 @@ function(csml_add_module name)
   set_target_properties(csml_${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
 endfunction()
 
+# GoogleTest and GoogleMock are parsed once for all tests: every test target reuses this
+# precompiled header (the compile options below must stay identical to csml_add_test's).
+function(csml_add_test_pch)
+  add_library(csml_test_pch OBJECT ${PROJECT_SOURCE_DIR}/tests/testing/pch_anchor.cc)
+  target_link_libraries(csml_test_pch PRIVATE csml_options GTest::gtest GTest::gmock)
+  target_compile_definitions(csml_test_pch PRIVATE
+                             CSML_TEST_DATA_DIR="${PROJECT_SOURCE_DIR}/tests/data"
+                             CSML_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared")
+  target_precompile_headers(csml_test_pch PRIVATE <gtest/gtest.h> <gmock/gmock.h> <string>
+                            <vector> <filesystem>)
+endfunction()
+
 # Adds one GoogleTest executable registered with CTest; LABELS defaults to "unit".
 function(csml_add_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE csml_options ${ARG_DEPS} GTest::gtest_main GTest::gmock)
+  target_precompile_headers(${name} REUSE_FROM csml_test_pch)
   target_compile_definitions(${name} PRIVATE CSML_TEST_DATA_DIR="${PROJECT_SOURCE_DIR}/tests/data"
                                              CSML_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared")
   if(NOT ARG_LABELS)

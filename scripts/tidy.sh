@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Runs clang-tidy (.clang-tidy: naming and bug-prone patterns) over the project's sources,
-# using the compile database of a configured build (default build/release).
+# using the compile database of a configured build (default build/release), one process per
+# core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 db="${1:-build/release}"
-mapfile -t sources < <(git ls-files 'src/*.cc' 'apps/*.cc')
-log=$(mktemp)
-if ! clang-tidy -p "$db" --quiet "${sources[@]}" >"$log" 2>&1; then
+jobs="${CSML_JOBS:-$(nproc)}"
+logdir=$(mktemp -d)
+trap 'rm -rf "$logdir"' EXIT
+git ls-files 'src/*.cc' 'apps/*.cc' |
+  xargs -P "$jobs" -n 4 sh -c 'clang-tidy -p "$0" --quiet "$@" >"'"$logdir"'/$$.log" 2>&1 || touch "'"$logdir"'/failed"' "$db"
+count=$(git ls-files 'src/*.cc' 'apps/*.cc' | wc -l)
+if [[ -e "$logdir/failed" ]]; then
   echo "tidy: clang-tidy found problems:"
-  grep -E 'error:' "$log" | sort -u | head -60
-  rm -f "$log"
+  cat "$logdir"/*.log | grep -E 'error:' | sort -u | head -60
   exit 1
 fi
-rm -f "$log"
-echo "tidy: ok (${#sources[@]} files)"
+echo "tidy: ok ($count files)"
