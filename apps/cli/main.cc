@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   csml::cli::AddCsApiCommand(app, slot);
   csml::cli::AddValidateCommand(app, slot);
   csml::cli::AddPredictCommand(app, slot);
+  csml::cli::AddTestCommand(app, slot);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,554 @@
+#include "csml/reporting/evaluation_report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include "csml/evaluation/quantile.h"
+
+namespace csml {
+namespace {
+
+constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
+
+double Ratio(std::size_t part, std::size_t whole) {
+  return whole == 0 ? kNan : static_cast<double>(part) / static_cast<double>(whole);
+}
+
+Status CheckTolerance(double value, std::string_view name) {
+  if (!std::isfinite(value) || value < 0) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("evaluation options: {}: expected a finite number >= 0, got {}", name, value));
+  }
+  return {};
+}
+
+// A number of a JSON object: NaN when the key is absent or null (a figure not recorded);
+// kParse when it holds something else.
+Result<double> OptionalNumber(simdjson::dom::object object, std::string_view key,
+                              std::string_view path) {
+  simdjson::dom::element value;
+  if (object.at_key(key).get(value) != simdjson::SUCCESS || value.is_null()) return kNan;
+  double number = 0;
+  if (value.get(number) == simdjson::SUCCESS) return number;
+  std::int64_t integer = 0;
+  if (value.get(integer) == simdjson::SUCCESS) return static_cast<double>(integer);
+  std::uint64_t unsigned_integer = 0;
+  if (value.get(unsigned_integer) == simdjson::SUCCESS) {
+    return static_cast<double>(unsigned_integer);
+  }
+  return MakeError(ErrorCode::kParse,
+                   fmt::format("meta.json extra.{}.{}: expected a number or null, got {}", path,
+                               key, simdjson::to_string(value)));
+}
+
+// An object member that may be absent; kParse when present but not an object.
+Result<std::optional<simdjson::dom::object>> OptionalObject(simdjson::dom::object object,
+                                                            std::string_view key,
+                                                            std::string_view path) {
+  simdjson::dom::element value;
+  if (object.at_key(key).get(value) != simdjson::SUCCESS || value.is_null()) {
+    return std::optional<simdjson::dom::object>();
+  }
+  simdjson::dom::object out;
+  if (value.get(out) != simdjson::SUCCESS) {
+    return MakeError(
+        ErrorCode::kParse,
+        fmt::format("meta.json extra{}{}: expected an object, got {}", path.empty() ? "" : ".",
+                    path.empty() ? std::string(key) : fmt::format("{}.{}", path, key),
+                    simdjson::to_string(value)));
+  }
+  return std::optional<simdjson::dom::object>(out);
+}
+
+std::size_t CountOf(double value) {
+  return std::isfinite(value) && value > 0 ? static_cast<std::size_t>(std::llround(value)) : 0;
+}
+
+Status ReadTrainingTiers(simdjson::dom::object tiers, TrainingFigures* out) {
+  auto validation = OptionalObject(tiers, "validation", "tiers");
+  if (!validation) return tl::unexpected(validation.error());
+  if (!validation->has_value()) return {};
+  TierReport report;
+  for (const Tier tier : {Tier::kLow, Tier::kMedium, Tier::kHigh}) {
+    const std::string path = "tiers.validation";
+    auto entry = OptionalObject(**validation, TierName(tier), path);
+    if (!entry) return tl::unexpected(entry.error());
+    if (!entry->has_value()) return {};  // a partial table is no reference
+    const std::string tier_path = fmt::format("{}.{}", path, TierName(tier));
+    TierStats& stats = report.tiers[static_cast<std::size_t>(tier)];
+    stats.tier = tier;
+    auto rows = OptionalNumber(**entry, "rows", tier_path);
+    auto churned = OptionalNumber(**entry, "churned", tier_path);
+    auto share = OptionalNumber(**entry, "share", tier_path);
+    auto rate = OptionalNumber(**entry, "churn_rate", tier_path);
+    for (const auto* r : {&rows, &churned, &share, &rate}) {
+      if (!*r) return tl::unexpected(r->error());
+    }
+    stats.rows = CountOf(*rows);
+    stats.positives = CountOf(*churned);
+    stats.share = *share;
+    stats.churn_rate = *rate;
+  }
+  report.base_rate = out->base_rate;
+  auto high = OptionalObject(tiers, "high_tier", "tiers");
+  if (!high) return tl::unexpected(high.error());
+  report.high_precision = report.of(Tier::kHigh).churn_rate;
+  report.high_recall = kNan;
+  report.high_lift = kNan;
+  if (high->has_value()) {
+    auto recall = OptionalNumber(**high, "recall", "tiers.high_tier");
+    auto lift = OptionalNumber(**high, "lift", "tiers.high_tier");
+    if (!recall) return tl::unexpected(recall.error());
+    if (!lift) return tl::unexpected(lift.error());
+    report.high_recall = *recall;
+    report.high_lift = *lift;
+  }
+  out->tiers = report;
+  return {};
+}
+
+Status ReadTrainingCalibration(simdjson::dom::object calibration, TrainingFigures* out) {
+  simdjson::dom::element table_element;
+  if (calibration.at_key("table").get(table_element) != simdjson::SUCCESS) return {};
+  simdjson::dom::array table;
+  if (table_element.get(table) != simdjson::SUCCESS) {
+    return MakeError(ErrorCode::kParse,
+                     fmt::format("meta.json extra.calibration.table: expected an array, got {}",
+                                 simdjson::to_string(table_element)));
+  }
+  std::size_t index = 0;
+  for (simdjson::dom::element item : table) {
+    const std::string path = fmt::format("calibration.table[{}]", index++);
+    simdjson::dom::object bin_object;
+    if (item.get(bin_object) != simdjson::SUCCESS) {
+      return MakeError(ErrorCode::kParse,
+                       fmt::format("meta.json extra.{}: expected an object, got {}", path,
+                                   simdjson::to_string(item)));
+    }
+    CalibrationBin bin;
+    auto lower = OptionalNumber(bin_object, "lower", path);
+    auto upper = OptionalNumber(bin_object, "upper", path);
+    auto rows = OptionalNumber(bin_object, "rows", path);
+    auto churned = OptionalNumber(bin_object, "churned", path);
+    auto mean = OptionalNumber(bin_object, "mean_risk", path);
+    auto rate = OptionalNumber(bin_object, "churn_rate", path);
+    for (const auto* r : {&lower, &upper, &rows, &churned, &mean, &rate}) {
+      if (!*r) return tl::unexpected(r->error());
+    }
+    bin.lower = *lower;
+    bin.upper = *upper;
+    bin.rows = CountOf(*rows);
+    bin.positives = CountOf(*churned);
+    bin.mean_score = *mean;
+    bin.observed_rate = *rate;
+    out->calibration.push_back(bin);
+  }
+  return {};
+}
+
+Status ReadTrainingImportance(simdjson::dom::object importance, TrainingFigures* out) {
+  for (auto [key, value] : importance) {
+    double gain = 0;
+    if (value.get(gain) != simdjson::SUCCESS) {
+      std::int64_t integer = 0;
+      if (value.get(integer) != simdjson::SUCCESS) {
+        return MakeError(ErrorCode::kParse,
+                         fmt::format("meta.json extra.feature_importance_gain.{}: expected a "
+                                     "number, got {}",
+                                     key, simdjson::to_string(value)));
+      }
+      gain = static_cast<double>(integer);
+    }
+    if (!std::isfinite(gain) || gain < 0) {
+      return MakeError(ErrorCode::kParse,
+                       fmt::format("meta.json extra.feature_importance_gain.{}: expected a "
+                                   "finite number >= 0, got {}",
+                                   key, gain));
+    }
+    out->importance_gain.emplace_back(std::string(key), gain);
+  }
+  std::stable_sort(out->importance_gain.begin(), out->importance_gain.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  return {};
+}
+
+double MetaMetric(const ModelMeta& meta, const char* key) {
+  const auto it = meta.validation_metrics.find(key);
+  return it == meta.validation_metrics.end() ? kNan : it->second;
+}
+
+MetricComparison Compare(std::string key, std::string label, double test, double training,
+                         bool higher_is_better, ToleranceKind kind, double tolerance) {
+  MetricComparison c;
+  c.key = std::move(key);
+  c.label = std::move(label);
+  c.test = test;
+  c.training = training;
+  c.higher_is_better = higher_is_better;
+  c.kind = kind;
+  c.tolerance = tolerance;
+  c.checked = kind != ToleranceKind::kNone && std::isfinite(test) && std::isfinite(training);
+  if (c.checked) {
+    const double worsening = higher_is_better ? training - test : test - training;
+    // A hair of slack so a figure equal to the limit in decimal is not failed by rounding.
+    c.degraded = worsening > c.allowed_worsening() + 1e-12;
+  }
+  return c;
+}
+
+std::string Fixed(double v, int decimals) {
+  return std::isfinite(v) ? fmt::format("{:.{}f}", v, decimals) : std::string("n/a");
+}
+
+std::string ComparisonDetail(const MetricComparison& c) {
+  const double worsening = c.higher_is_better ? c.training - c.test : c.test - c.training;
+  const char* direction = c.higher_is_better ? "below" : "above";
+  const std::string allowed =
+      c.kind == ToleranceKind::kAbsolute
+          ? fmt::format("{} {}", Fixed(c.tolerance, 4), direction)
+          : fmt::format("{} {}, {:.0f}% of training", Fixed(c.allowed_worsening(), 4), direction,
+                        c.tolerance * 100);
+  if (worsening <= 0) {
+    return fmt::format("{} {} is not worse than training {} (allowed: {})", c.label,
+                       Fixed(c.test, 4), Fixed(c.training, 4), allowed);
+  }
+  return fmt::format("{} {} is {} {} training {} (allowed: {})", c.label, Fixed(c.test, 4),
+                     Fixed(worsening, 4), direction, Fixed(c.training, 4), allowed);
+}
+
+std::array<double, 5> QuantilesOf(std::vector<double> values) {
+  std::array<double, 5> out;
+  out.fill(kNan);
+  if (values.empty()) return out;
+  auto qs = Quantiles(values, ScoreQuantiles::kLevels);
+  if (!qs) return out;
+  std::copy(qs->begin(), qs->end(), out.begin());
+  return out;
+}
+
+ScoreHistogram MakeHistogram(std::span<const double> scores, std::span<const float> labels,
+                             int bins) {
+  // The axis ends at the highest score rounded up to a tenth: churn scores crowd the low
+  // end, and a [0, 1] axis would squeeze them into two bins.
+  const double max_score = *std::max_element(scores.begin(), scores.end());
+  const double upper = std::clamp(std::ceil(max_score * 10.0 - 1e-9) / 10.0, 0.1, 1.0);
+  ScoreHistogram h;
+  const auto n = static_cast<std::size_t>(bins);
+  h.edges.resize(n + 1);
+  for (std::size_t i = 0; i <= n; ++i) {
+    h.edges[i] = upper * static_cast<double>(i) / static_cast<double>(bins);
+  }
+  h.edges[n] = upper;
+  h.retained.assign(n, 0);
+  h.churned.assign(n, 0);
+  for (std::size_t i = 0; i < scores.size(); ++i) {
+    const double position = scores[i] / upper * static_cast<double>(bins);
+    const auto bin = std::min(n - 1, static_cast<std::size_t>(std::max(0.0, position)));
+    (labels[i] > 0.5f ? h.churned : h.retained)[bin] += 1;
+  }
+  return h;
+}
+
+}  // namespace
+
+Status EvaluationOptions::Validate() const {
+  if (!(min_auc >= 0.0 && min_auc <= 1.0)) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("evaluation options: min_auc: expected a number in [0, 1], got {}", min_auc));
+  }
+  if (auto s = CheckTolerance(max_auc_drop, "max_auc_drop"); !s) return s;
+  if (auto s = CheckTolerance(max_calibration_error_rise, "max_calibration_error_rise"); !s) {
+    return s;
+  }
+  if (auto s = CheckTolerance(max_relative_change, "max_relative_change"); !s) return s;
+  if (calibration_bins < 1 || calibration_bins > 1000) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("evaluation options: calibration_bins: expected an integer in "
+                                 "[1, 1000], got {}",
+                                 calibration_bins));
+  }
+  if (score_histogram_bins < 1 || score_histogram_bins > 1000) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("evaluation options: score_histogram_bins: expected an integer "
+                                 "in [1, 1000], got {}",
+                                 score_histogram_bins));
+  }
+  if (max_curve_points < 2 || max_curve_points > 100'000) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("evaluation options: max_curve_points: expected an integer in "
+                                 "[2, 100000], got {}",
+                                 max_curve_points));
+  }
+  return {};
+}
+
+double MetricComparison::allowed_worsening() const {
+  switch (kind) {
+    case ToleranceKind::kAbsolute:
+      return tolerance;
+    case ToleranceKind::kRelative:
+      return tolerance * std::fabs(training);
+    case ToleranceKind::kNone:
+      break;
+  }
+  return kNan;
+}
+
+const MetricComparison* EvaluationReport::FindComparison(std::string_view key) const {
+  for (const MetricComparison& c : comparisons) {
+    if (c.key == key) return &c;
+  }
+  return nullptr;
+}
+
+std::vector<std::size_t> ThinnedIndices(std::size_t points, std::size_t max_points) {
+  std::vector<std::size_t> out;
+  if (points == 0) return out;
+  const std::size_t keep = std::min(points, std::max<std::size_t>(max_points, 2));
+  out.reserve(keep);
+  if (keep == points || points == 1) {
+    for (std::size_t i = 0; i < points; ++i) out.push_back(i);
+    return out;
+  }
+  for (std::size_t k = 0; k < keep; ++k) {
+    // Rounded to the nearest index; strictly increasing because keep <= points.
+    const std::size_t index = (k * (points - 1) + (keep - 1) / 2) / (keep - 1);
+    if (out.empty() || index > out.back()) out.push_back(index);
+  }
+  return out;
+}
+
+Result<std::vector<EvaluatedRow>> ScoreLabeledSnapshots(const BatchScorer& scorer,
+                                                        std::span<const Snapshot> labeled,
+                                                        const BatchScoringOptions& options) {
+  for (std::size_t i = 0; i < labeled.size(); ++i) {
+    const Snapshot& s = labeled[i];
+    if (!s.label.has_value() || (*s.label != 0 && *s.label != 1) || !s.label_ts.has_value()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       fmt::format("snapshot {} (userId {}): expected a label 0 or 1 and a "
+                                   "label_ts, got {}",
+                                   i, s.user_id, s.label.has_value() ? "no label_ts" : "no label"));
+    }
+  }
+  std::vector<BatchScore> scores(labeled.size());
+  if (auto s = scorer.Score(labeled, scores, options); !s) return tl::unexpected(s.error());
+  std::vector<EvaluatedRow> rows(labeled.size());
+  for (std::size_t i = 0; i < labeled.size(); ++i) {
+    rows[i].risk = scores[i].risk;
+    rows[i].tier = scores[i].tier;
+    rows[i].reasons = scores[i].reasons;
+    rows[i].label = *labeled[i].label;
+    rows[i].label_ts = *labeled[i].label_ts;
+  }
+  return rows;
+}
+
+Result<TrainingFigures> ReadTrainingFigures(const ModelMeta& meta) {
+  TrainingFigures f;
+  f.validation_rows = meta.rows.validation;
+  f.auc = MetaMetric(meta, "auc");
+  f.pr_auc = MetaMetric(meta, "pr_auc");
+  f.log_loss = MetaMetric(meta, "logloss");
+  f.brier = MetaMetric(meta, "brier");
+  f.calibration_error = MetaMetric(meta, "calibration_error");
+  f.top_decile_lift = MetaMetric(meta, "top_decile_lift");
+  f.base_rate = MetaMetric(meta, "base_rate");
+
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (const auto error = parser.parse(simdjson::padded_string(meta.extra_json)).get(root);
+      error != simdjson::SUCCESS) {
+    return MakeError(ErrorCode::kParse, fmt::format("meta.json extra: expected a JSON object: {}",
+                                                    simdjson::error_message(error)));
+  }
+  simdjson::dom::object extra;
+  if (root.get(extra) != simdjson::SUCCESS) {
+    return MakeError(
+        ErrorCode::kParse,
+        fmt::format("meta.json extra: expected a JSON object, got {}", simdjson::to_string(root)));
+  }
+  auto tiers = OptionalObject(extra, "tiers", "");
+  if (!tiers) return tl::unexpected(tiers.error());
+  if (tiers->has_value()) {
+    if (auto s = ReadTrainingTiers(**tiers, &f); !s) return tl::unexpected(s.error());
+  }
+  auto calibration = OptionalObject(extra, "calibration", "");
+  if (!calibration) return tl::unexpected(calibration.error());
+  if (calibration->has_value()) {
+    if (auto s = ReadTrainingCalibration(**calibration, &f); !s) return tl::unexpected(s.error());
+  }
+  auto importance = OptionalObject(extra, "feature_importance_gain", "");
+  if (!importance) return tl::unexpected(importance.error());
+  if (importance->has_value()) {
+    if (auto s = ReadTrainingImportance(**importance, &f); !s) return tl::unexpected(s.error());
+  }
+  return f;
+}
+
+Result<EvaluationReport> BuildEvaluationReport(std::span<const EvaluatedRow> rows,
+                                               const ModelMeta& model,
+                                               const EvaluationSource& source,
+                                               const EvaluationOptions& options) {
+  if (auto s = options.Validate(); !s) return tl::unexpected(s.error());
+  if (rows.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "evaluation: expected at least one labeled row, got none");
+  }
+  if (auto s = model.thresholds.Validate(); !s) {
+    return tl::unexpected(s.error().WithContext("evaluation: model thresholds"));
+  }
+  EvaluationReport r;
+  r.model = model;
+  r.source = source;
+  r.options = options;
+
+  std::vector<double> scores(rows.size());
+  std::vector<float> labels(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    scores[i] = rows[i].risk;
+    labels[i] = static_cast<float>(rows[i].label);
+  }
+  auto metrics = ComputeBinaryMetrics(scores, labels);
+  if (!metrics) return tl::unexpected(metrics.error().WithContext("evaluation"));
+  r.metrics = *metrics;
+
+  auto training = ReadTrainingFigures(model);
+  if (!training) return tl::unexpected(training.error().WithContext(model.version));
+  r.training = std::move(*training);
+
+  if (model.window.to > 0) {
+    for (const EvaluatedRow& row : rows) {
+      if (row.label_ts > model.window.from && row.label_ts <= model.window.to) {
+        ++r.rows_in_training_window;
+      }
+    }
+  }
+
+  // Tiers as each row was tiered (from the rounded risk, as /score answers).
+  const std::size_t positives = r.metrics.positives;
+  for (const Tier tier : {Tier::kLow, Tier::kMedium, Tier::kHigh}) {
+    r.tiers.tiers[static_cast<std::size_t>(tier)].tier = tier;
+  }
+  for (const EvaluatedRow& row : rows) {
+    TierStats& t = r.tiers.tiers[static_cast<std::size_t>(row.tier)];
+    ++t.rows;
+    t.positives += static_cast<std::size_t>(row.label);
+  }
+  for (TierStats& t : r.tiers.tiers) {
+    t.share = Ratio(t.rows, rows.size());
+    t.churn_rate = Ratio(t.positives, t.rows);
+  }
+  r.tiers.base_rate = r.metrics.base_rate;
+  r.tiers.high_precision = r.tiers.of(Tier::kHigh).churn_rate;
+  r.tiers.high_recall = Ratio(r.tiers.of(Tier::kHigh).positives, positives);
+  r.tiers.high_lift = r.tiers.high_precision / r.metrics.base_rate;
+  if (!std::isfinite(r.tiers.high_lift)) r.tiers.high_lift = kNan;
+
+  // Reasons, in the contract's order.
+  for (std::uint8_t i = 0; i < kNumReasons; ++i) {
+    ReasonStats stats;
+    stats.reason = static_cast<Reason>(i);
+    for (const EvaluatedRow& row : rows) {
+      if (row.reasons.Contains(stats.reason)) {
+        ++stats.rows;
+        stats.churned += static_cast<std::size_t>(row.label);
+      }
+    }
+    stats.share = Ratio(stats.rows, rows.size());
+    stats.churn_rate = Ratio(stats.churned, stats.rows);
+    stats.share_of_churned = Ratio(stats.churned, positives);
+    r.reasons.push_back(stats);
+  }
+
+  double total_gain = 0;
+  for (const auto& [name, gain] : r.training.importance_gain) total_gain += gain;
+  for (const auto& [name, gain] : r.training.importance_gain) {
+    r.importance.push_back({name, gain, total_gain > 0 ? gain / total_gain : kNan});
+  }
+
+  // Curves.
+  auto roc = RocCurve(scores, labels);
+  auto pr = PrecisionRecallCurve(scores, labels);
+  auto calibration = CalibrationBins(scores, labels, options.calibration_bins);
+  auto gain = GainCurve(scores, labels, 10);
+  if (!roc) return tl::unexpected(roc.error().WithContext("evaluation"));
+  if (!pr) return tl::unexpected(pr.error().WithContext("evaluation"));
+  if (!calibration) return tl::unexpected(calibration.error().WithContext("evaluation"));
+  if (!gain) return tl::unexpected(gain.error().WithContext("evaluation"));
+  r.roc_points_total = roc->size();
+  for (std::size_t i : ThinnedIndices(roc->size(), options.max_curve_points)) {
+    r.roc.push_back((*roc)[i]);
+  }
+  r.precision_recall_points_total = pr->size();
+  for (std::size_t i : ThinnedIndices(pr->size(), options.max_curve_points)) {
+    r.precision_recall.push_back((*pr)[i]);
+  }
+  r.calibration = std::move(*calibration);
+  r.gain = std::move(*gain);
+  double previous = 0;
+  for (std::size_t i = 0; i < r.gain.size(); ++i) {
+    const GainPoint& g = r.gain[i];
+    DecileLift d;
+    d.decile = static_cast<int>(i + 1);
+    d.captured = g.positives_captured;
+    d.cumulative_lift = g.lift;
+    d.lift = (g.positives_captured - previous) * static_cast<double>(r.gain.size());
+    previous = g.positives_captured;
+    r.deciles.push_back(d);
+  }
+  r.histogram = MakeHistogram(scores, labels, options.score_histogram_bins);
+
+  std::vector<double> retained;
+  std::vector<double> churned;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    (rows[i].label == 1 ? churned : retained).push_back(scores[i]);
+  }
+  r.quantiles.all = QuantilesOf(scores);
+  r.quantiles.retained = QuantilesOf(std::move(retained));
+  r.quantiles.churned = QuantilesOf(std::move(churned));
+
+  // Beside training, and the verdict.
+  const TrainingFigures& t = r.training;
+  const BinaryMetrics& m = r.metrics;
+  const double rel = options.max_relative_change;
+  r.comparisons = {
+      Compare("auc", "AUC", m.auc, t.auc, true, ToleranceKind::kAbsolute, options.max_auc_drop),
+      Compare("pr_auc", "PR-AUC", m.pr_auc, t.pr_auc, true, ToleranceKind::kRelative, rel),
+      Compare("logloss", "log loss", m.log_loss, t.log_loss, false, ToleranceKind::kRelative, rel),
+      Compare("brier", "Brier score", m.brier, t.brier, false, ToleranceKind::kRelative, rel),
+      Compare("calibration_error", "calibration error", m.calibration_error, t.calibration_error,
+              false, ToleranceKind::kAbsolute, options.max_calibration_error_rise),
+      Compare("top_decile_lift", "top-decile lift", m.top_decile_lift, t.top_decile_lift, true,
+              ToleranceKind::kRelative, rel),
+      Compare("base_rate", "base rate", m.base_rate, t.base_rate, true, ToleranceKind::kNone, 0),
+  };
+
+  EvaluationCheck min_auc{"min_auc", true, ""};
+  if (std::isnan(m.auc)) {
+    min_auc.passed = false;
+    min_auc.detail =
+        fmt::format("AUC is undefined: all {} evaluated rows are {}, so ranking cannot be measured",
+                    m.rows, m.positives == 0 ? "retained (label 0)" : "churned (label 1)");
+  } else {
+    min_auc.passed = m.auc >= options.min_auc;
+    min_auc.detail = fmt::format("AUC {} {} the minimum {}", Fixed(m.auc, 4),
+                                 min_auc.passed ? ">=" : "is below", Fixed(options.min_auc, 4));
+  }
+  r.checks.push_back(std::move(min_auc));
+  for (const MetricComparison& c : r.comparisons) {
+    if (!c.checked) continue;
+    r.checks.push_back({c.key + "_vs_training", !c.degraded, ComparisonDetail(c)});
+  }
+  r.passed = std::all_of(r.checks.begin(), r.checks.end(),
+                         [](const EvaluationCheck& c) { return c.passed; });
+  return r;
+}
+
+}  // namespace csml
