@@ -233,7 +233,7 @@ void Chart(std::string& out, const std::string& svg, std::string_view caption) {
 std::string RenderEvaluationHtml(const EvaluationReport& r) {
   namespace ri = reporting_internal;
   std::string out;
-  out.reserve(256 * 1024);
+  out.reserve(std::size_t{256} * 1024);
   out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   out +=
       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
