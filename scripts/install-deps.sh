@@ -9,6 +9,7 @@ packages=(
   libexpected-dev libh2o-evloop-dev libssl-dev zlib1g-dev libuv1-dev libwslay-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy
+  chromium
 )
 # Optional extras: load-test and benchmark tools (bench/), not needed to build or test.
 if [[ "${CSML_INSTALL_BENCH:-0}" == "1" ]]; then
