@@ -15,6 +15,10 @@ packages=(
 if [[ "${CSML_INSTALL_BENCH:-0}" == "1" ]]; then
   packages+=(wrk nginx-light)
 fi
+# Optional extras: build and test the container image without a Docker engine (deploy/).
+if [[ "${CSML_INSTALL_DEPLOY:-0}" == "1" ]]; then
+  packages+=(podman debootstrap)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

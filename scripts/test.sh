@@ -18,5 +18,5 @@ if [[ "${CSML_SKIP_ASAN:-0}" != "1" ]]; then
   echo "== ASan + UBSan build and tests"
   scripts/build.sh asan
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --preset asan -j "$jobs"
+    ctest --preset asan -j "$jobs" -LE image
 fi
