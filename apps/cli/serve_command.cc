@@ -1,98 +1,263 @@
 // csml serve: the churn-risk HTTP API (DESIGN section 3), the seed's
-// `uvicorn app.main:app --host 0.0.0.0 --port 8000`.
+// `uvicorn app.main:app --host 0.0.0.0 --port 8000`, with hot reload and operations
+// endpoints (docs/OPERATIONS.md).
 //
 // It loads the version the registry says to serve and listens. With no model (an empty or
-// missing registry, or a version that fails to load) it still starts: /healthz and /score
-// answer 503 until a model is there. SIGINT or SIGTERM stop it cleanly (exit 0): no new
-// connections, responses in progress finish.
+// missing registry, or a version that fails its checks) it still starts: /healthz, /readyz
+// and /score answer 503 until a model is there. A reload thread then follows the registry:
+// every --reload-interval-ms, on SIGHUP and on POST /admin/reload it loads a newly promoted
+// version off the request path and swaps it in; a version that fails a check is refused and
+// the old one keeps serving. SIGINT or SIGTERM stop it cleanly (exit 0): /readyz turns 503,
+// after --drain-delay-ms no new connections are taken, requests already read are answered.
+//
+// Secrets come from the environment only (a flag would show in `ps`): CSML_SCORE_TOKEN and
+// CSML_ADMIN_TOKEN. CSML_ACCESS_LOG and CSML_ACCESS_LOG_SAMPLE set the flags' defaults.
 #include <pthread.h>
+#include <signal.h>
 
-#include <csignal>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "access_log.h"
 #include "command.h"
 #include "csml/registry/registry.h"
 #include "csml/serving/model_loader.h"
 #include "csml/serving/model_manager.h"
+#include "csml/serving/model_reloader.h"
+#include "csml/serving/model_source.h"
 #include "environment.h"
+#include "http_metrics.h"
 #include "http_server.h"
-#include "score_routes.h"
+#include "serve_routes.h"
 
 namespace csml::cli {
 namespace {
 
 struct ServeFlags {
   server::ServerOptions server;
+  server::ServeRoutesOptions routes;
+  server::AccessLogOptions access_log;
+  ModelReloaderOptions reload;
   std::string model_dir;
+  std::string access_log_destination = "stdout";
+  int drain_delay_ms = 0;
 };
 
-// Loads the served version into the manager, or explains why there is none.
-void LoadInitialModel(const std::string& model_dir, ModelManager& models) {
-  if (!std::filesystem::is_directory(model_dir)) {
-    spdlog::warn("model dir {} does not exist; serving without a model (503)", model_dir);
-    return;
-  }
-  Result<Registry> registry = Registry::Open(model_dir, RegistryOpenMode::kReadOnly);
-  if (!registry) {
-    spdlog::error("model dir {}: {}; serving without a model (503)", model_dir,
-                  registry.error().message);
-    return;
-  }
-  const Status loaded = models.Load([&] { return LoadServedModel(*registry); });
-  if (!loaded) {
-    if (loaded.error().code == ErrorCode::kNotFound) {
-      spdlog::warn("model dir {} holds no model; serving without one (503)", model_dir);
-    } else {
-      spdlog::error("{}; serving without a model (503)", loaded.error().message);
-    }
-    return;
-  }
-  spdlog::info("serving model {} from {}", models.Current()->version(), model_dir);
+// The serve-only environment, read where it is used: the tokens are secrets that no other
+// command needs. Unset or empty variables keep the defaults.
+std::string EnvOr(const char* name, std::string fallback) {
+  const char* v = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): read once at start-up
+  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
 }
 
-Result<int> RunServe(const ServeFlags& flags) {
-  if (Status valid = flags.server.Validate(); !valid) return tl::unexpected(valid.error());
+Result<int> ParseIntEnv(const char* name, int fallback) {
+  const std::string text = EnvOr(name, "");
+  if (text.empty()) return fallback;
+  int value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("{}: expected a whole number, got '{}'", name, text.substr(0, 40)));
+  }
+  return value;
+}
 
-  // Block the stop signals before any server thread exists, so every thread inherits the
-  // mask and only sigwait() below receives them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  if (const int rc = pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr); rc != 0) {
+std::string Ms(std::chrono::microseconds d) {
+  return fmt::format("{:.1f} ms", static_cast<double>(d.count()) / 1000.0);
+}
+
+// The reload thread's reports, in the log (the domain does not log).
+void LogReload(const ReloadReport& report, const std::string& model_dir) {
+  const std::string_view trigger = ReloadTriggerName(report.trigger);
+  switch (report.outcome) {
+    case ReloadOutcome::kLoaded:
+      if (report.previous_version.empty()) {
+        spdlog::info("serving model {} from {} ({}, loaded and checked in {})", report.version,
+                     model_dir, trigger, Ms(report.load_duration));
+      } else {
+        spdlog::info("reload ({}): now serving {} instead of {} (loaded and checked in {})",
+                     trigger, report.version, report.previous_version, Ms(report.load_duration));
+      }
+      return;
+    case ReloadOutcome::kFailed:
+      spdlog::error("reload ({}): refused: {}; {}", trigger, report.error,
+                    report.previous_version.empty()
+                        ? std::string("serving without a model (503)")
+                        : fmt::format("still serving {}", report.previous_version));
+      return;
+    case ReloadOutcome::kUnchanged:
+      spdlog::info("reload ({}): {} is already serving", trigger, report.version);
+      return;
+    case ReloadOutcome::kNoVersion:
+      spdlog::warn("model dir {} holds no model{}", model_dir,
+                   report.previous_version.empty()
+                       ? std::string("; serving without one (503)")
+                       : fmt::format("; still serving {}", report.previous_version));
+      return;
+  }
+}
+
+// The registry as a reload source. The directory may not exist yet (a fresh deployment
+// whose first model is published later), so it is opened on first use.
+ModelReloader::Source MakeSource(const std::string& model_dir) {
+  auto source = std::make_shared<std::optional<ModelSource>>();
+  return [source, model_dir]() -> Result<ServableId> {
+    if (!source->has_value()) {
+      if (!std::filesystem::is_directory(model_dir)) {
+        return MakeError(ErrorCode::kNotFound,
+                         fmt::format("model dir {} does not exist", model_dir));
+      }
+      Result<Registry> registry = Registry::Open(model_dir, RegistryOpenMode::kReadOnly);
+      if (!registry) return tl::unexpected(registry.error());
+      source->emplace(std::move(*registry));
+    }
+    return (*source)->Poll();
+  };
+}
+
+ModelReloader::Loader MakeLoader(const std::string& model_dir) {
+  return [model_dir](const ServableId& id) -> Result<std::shared_ptr<const ServingModel>> {
+    Result<Registry> registry = Registry::Open(model_dir, RegistryOpenMode::kReadOnly);
+    if (!registry) return tl::unexpected(registry.error());
+    return LoadServingModel(*registry, id.version);
+  };
+}
+
+// Waits for a signal in `set` for up to `timeout` (forever when nullopt); 0 on timeout.
+int WaitForSignal(const sigset_t& set, std::optional<std::chrono::milliseconds> timeout) {
+  while (true) {
+    int number = 0;
+    if (!timeout) {
+      if (sigwait(&set, &number) == 0) return number;
+      continue;
+    }
+    const timespec ts{static_cast<time_t>(timeout->count() / 1000),
+                      static_cast<long>((timeout->count() % 1000) * 1'000'000)};
+    number = sigtimedwait(&set, nullptr, &ts);
+    if (number > 0) return number;
+    if (errno == EAGAIN) return 0;
+  }
+}
+
+const char* SignalName(int number) {
+  switch (number) {
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGHUP:
+      return "SIGHUP";
+    default:
+      return "a signal";
+  }
+}
+
+Result<int> RunServe(ServeFlags flags) {
+  flags.routes.score_token = EnvOr("CSML_SCORE_TOKEN", "");
+  flags.routes.admin_token = EnvOr("CSML_ADMIN_TOKEN", "");
+  Result<server::AccessLogDestination> destination =
+      server::ParseAccessLogDestination(flags.access_log_destination);
+  if (!destination) return tl::unexpected(destination.error().WithContext("--access-log"));
+  flags.access_log.destination = *destination;
+  if (Status valid = flags.server.Validate(); !valid) return tl::unexpected(valid.error());
+  if (Status valid = flags.routes.Validate(); !valid) return tl::unexpected(valid.error());
+  if (Status valid = flags.access_log.Validate(); !valid) return tl::unexpected(valid.error());
+  if (Status valid = flags.reload.Validate(); !valid) return tl::unexpected(valid.error());
+  if (flags.drain_delay_ms < 0 || flags.drain_delay_ms > 600'000) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("--drain-delay-ms: expected 0 to 600000, got {}", flags.drain_delay_ms));
+  }
+
+  // Block the signals before any thread exists, so every thread inherits the mask and only
+  // this thread receives them, by sigwait (no work ever runs in a signal handler).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  if (const int rc = pthread_sigmask(SIG_BLOCK, &signals, nullptr); rc != 0) {
     return MakeError(ErrorCode::kInternal, fmt::format("pthread_sigmask: {}", std::strerror(rc)));
   }
 
   ModelManager models;
-  LoadInitialModel(flags.model_dir, models);
+  const std::string model_dir = flags.model_dir;
+  Result<std::unique_ptr<ModelReloader>> reloader = ModelReloader::Create(
+      flags.reload, MakeSource(model_dir), MakeLoader(model_dir), models,
+      [model_dir](const ReloadReport& report) { LogReload(report, model_dir); });
+  if (!reloader) return tl::unexpected(reloader.error());
+  (*reloader)->ReloadNow(ReloadTrigger::kStartup);
 
-  server::ScoreRouteStats stats;
+  Result<std::unique_ptr<server::AccessLog>> access_log =
+      server::AccessLog::Create(flags.access_log);
+  if (!access_log) return tl::unexpected(access_log.error());
+  server::HttpMetrics http_metrics;
+  Result<std::unique_ptr<server::ServeRoutes>> routes = server::ServeRoutes::Create(
+      flags.routes,
+      server::ServeRoutesDeps{&models, reloader->get(), &http_metrics, access_log->get()});
+  if (!routes) return tl::unexpected(routes.error());
   server::Router router;
-  server::AddScoreRoutes(router, models, stats);
-  Result<std::unique_ptr<server::HttpServer>> http =
-      server::HttpServer::Start(flags.server, std::move(router));
+  (*routes)->AddTo(router);
+  Result<std::unique_ptr<server::HttpServer>> http = server::HttpServer::Start(
+      flags.server, std::move(router), server::ServerObservers{&http_metrics, access_log->get()});
   if (!http) return tl::unexpected(http.error());
+  (*reloader)->Start();
+  spdlog::info(
+      "hot reload: {}, SIGHUP{}; scoring {}; access log {}",
+      flags.reload.poll_interval_ms > 0
+          ? fmt::format("registry polled every {} ms", flags.reload.poll_interval_ms)
+          : std::string("polling off"),
+      flags.routes.admin_token.empty() ? "" : ", POST /admin/reload",
+      flags.routes.score_token.empty() ? "open (CSML_SCORE_TOKEN not set)" : "needs the token",
+      flags.access_log_destination == "off"
+          ? std::string("off")
+          : fmt::format("to {} (1 in {} successes)", flags.access_log_destination,
+                        flags.access_log.sample_every));
 
   int signal_number = 0;
-  if (const int rc = sigwait(&stop_signals, &signal_number); rc != 0) {
-    (*http)->Stop();
-    (*http)->Wait();
-    return MakeError(ErrorCode::kInternal, fmt::format("sigwait: {}", std::strerror(rc)));
+  while (true) {
+    signal_number = WaitForSignal(signals, std::nullopt);
+    if (signal_number != SIGHUP) break;
+    spdlog::info("received SIGHUP; reloading");
+    (*reloader)->RequestReload();
   }
-  spdlog::info("received {}; stopping", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  spdlog::info("received {}; stopping", SignalName(signal_number));
+  (*routes)->SetDraining();
+  if (flags.drain_delay_ms > 0) {
+    // Load balancers see /readyz fail and stop sending; a second stop signal cuts this short.
+    spdlog::info("draining for {} ms before closing the listeners", flags.drain_delay_ms);
+    const auto until =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(flags.drain_delay_ms);
+    while (true) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      const int again = WaitForSignal(signals, left);
+      if (again == SIGINT || again == SIGTERM) break;
+    }
+  }
   (*http)->Stop();
   (*http)->Wait();
+  http->reset();
+  (*reloader)->Stop();
+  const server::ScoreTotals totals = (*routes)->Totals();
   spdlog::info(
-      "stopped: {} scored, {} rejected, {} without a model, {} failed, {} unknown "
-      "feature keys",
-      stats.scored.load(), stats.rejected.load(), stats.unavailable.load(), stats.failed.load(),
-      stats.unknown_feature_keys.load());
+      "stopped: {} requests answered; {} scored, {} rejected, {} without a model, {} failed, {} "
+      "unauthorized, {} unknown feature keys",
+      http_metrics.TotalRequests(), totals.scored, totals.rejected, totals.unavailable,
+      totals.failed, totals.unauthorized, totals.unknown_feature_keys);
+  access_log->reset();  // writes out every line still buffered
   return 0;
 }
 
@@ -102,6 +267,7 @@ void AddServeCommand(CLI::App& app, CommandSlot& slot) {
   const Environment env = ReadEnvironment();
   auto flags = std::make_shared<ServeFlags>();
   flags->model_dir = env.model_dir;
+  flags->access_log_destination = EnvOr("CSML_ACCESS_LOG", "stdout");
   auto* cmd = app.add_subcommand("serve", "Serve churn-risk scores over HTTP (POST /score)");
   cmd->add_option("--host", flags->server.host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", flags->server.port, "Port to listen on (0 = any free port)")
@@ -113,9 +279,56 @@ void AddServeCommand(CLI::App& app, CommandSlot& slot) {
   cmd->add_option("--max-body-bytes", flags->server.max_body_bytes,
                   "Largest request body accepted; larger ones get 413")
       ->capture_default_str();
-  cmd->callback([&slot, flags] {
+  cmd->add_option("--max-batch-items", flags->routes.max_batch_items,
+                  "Most items one POST /score/batch may hold")
+      ->capture_default_str();
+  cmd->add_option("--reload-interval-ms", flags->reload.poll_interval_ms,
+                  "How often the registry pointer is checked for a new version (0 = only on "
+                  "SIGHUP or POST /admin/reload)")
+      ->capture_default_str();
+  cmd->add_option("--header-timeout-ms", flags->server.header_timeout_ms,
+                  "Time a client has to send a request's headers (and a new connection its "
+                  "first byte)")
+      ->capture_default_str();
+  cmd->add_option("--body-timeout-ms", flags->server.body_timeout_ms,
+                  "Time a client has to send a whole request body")
+      ->capture_default_str();
+  cmd->add_option("--idle-timeout-ms", flags->server.idle_timeout_ms,
+                  "Time a kept-alive connection may stay idle between requests")
+      ->capture_default_str();
+  cmd->add_option("--write-timeout-ms", flags->server.write_timeout_ms,
+                  "Time a response may make no progress (a client that stopped reading)")
+      ->capture_default_str();
+  cmd->add_option("--max-connections", flags->server.max_connections,
+                  "Open connections over all threads; at the cap the longest-idle one is closed")
+      ->capture_default_str();
+  cmd->add_option("--shutdown-grace-ms", flags->server.shutdown_grace_ms,
+                  "On SIGTERM: time left to requests in progress")
+      ->capture_default_str();
+  cmd->add_option("--drain-delay-ms", flags->drain_delay_ms,
+                  "On SIGTERM: time /readyz answers 503 while still serving, before the "
+                  "listeners close")
+      ->capture_default_str();
+  cmd->add_option("--access-log", flags->access_log_destination,
+                  "JSON access log: stdout, stderr or off (env CSML_ACCESS_LOG)")
+      ->capture_default_str();
+  CLI::Option* sample =
+      cmd->add_option("--access-log-sample", flags->access_log.sample_every,
+                      "Log 1 in N requests answered below 400; 4xx and 5xx always (env "
+                      "CSML_ACCESS_LOG_SAMPLE)")
+          ->capture_default_str();
+  cmd->callback([&slot, flags, sample] {
     slot.name = "serve";
-    slot.run = [flags]() -> Result<int> { return RunServe(*flags); };
+    const bool sample_given = sample->count() > 0;
+    slot.run = [flags, sample_given]() -> Result<int> {
+      if (!sample_given) {
+        Result<int> from_env =
+            ParseIntEnv("CSML_ACCESS_LOG_SAMPLE", flags->access_log.sample_every);
+        if (!from_env) return tl::unexpected(from_env.error());
+        flags->access_log.sample_every = *from_env;
+      }
+      return RunServe(*flags);
+    };
   });
 }
 

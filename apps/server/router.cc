@@ -26,6 +26,14 @@ std::string_view Trim(std::string_view s) {
 
 }  // namespace
 
+Responder Request::Defer() const { return defer == nullptr ? Responder() : defer(defer_source); }
+
+Response DeferredResponse() {
+  Response response;
+  response.deferred = true;
+  return response;
+}
+
 Response DetailResponse(int status, std::string_view detail) {
   Response response;
   response.status = status;
@@ -51,6 +59,24 @@ void Router::Add(std::string method, std::string path, Handler handler) {
   it->methods.emplace_back(std::move(method), std::move(handler));
 }
 
+std::vector<std::string> Router::Paths() const {
+  std::vector<std::string> paths;
+  paths.reserve(routes_.size());
+  for (const Route& route : routes_) paths.push_back(route.path);
+  return paths;
+}
+
+std::vector<std::string> Router::Methods(std::string_view path) const {
+  std::vector<std::string> methods;
+  if (const Route* route = Find(path)) {
+    for (const auto& entry : route->methods) {
+      methods.push_back(entry.first);
+      if (entry.first == "GET") methods.emplace_back("HEAD");
+    }
+  }
+  return methods;
+}
+
 const Router::Route* Router::Find(std::string_view path) const {
   for (const Route& route : routes_) {
     if (route.path == path) return &route;
@@ -58,7 +84,7 @@ const Router::Route* Router::Find(std::string_view path) const {
   return nullptr;
 }
 
-Response Router::Handle(const Request& request) const {
+Router::Outcome Router::Handle(const Request& request) const {
   const Route* route = Find(request.path);
   if (route == nullptr) {
     // Starlette's redirect_slashes: the same path with the trailing slash added or removed.
@@ -72,15 +98,16 @@ Response Router::Handle(const Request& request) const {
       if (!other.empty() && Find(other) != nullptr) {
         Response redirect;
         redirect.status = 307;
-        redirect.content_type.clear();
+        redirect.content_type = {};
         std::string location = fmt::format("http://{}{}", request.authority, other);
         if (!request.query.empty()) location += fmt::format("?{}", request.query);
         redirect.headers.emplace_back("location", std::move(location));
-        return redirect;
+        return {std::move(redirect), kNoRoute};
       }
     }
-    return DetailResponse(404, "Not Found");
+    return {DetailResponse(404, "Not Found"), kNoRoute};
   }
+  const int route_id = static_cast<int>(route - routes_.data());
 
   const Handler* handler = nullptr;
   const Handler* get_handler = nullptr;
@@ -98,18 +125,20 @@ Response Router::Handle(const Request& request) const {
     }
     Response response = DetailResponse(405, "Method Not Allowed");
     response.headers.emplace_back("allow", std::move(allow));
-    return response;
+    return {std::move(response), route_id};
   }
 
   if (const auto encoding = request.Header("content-encoding")) {
     const std::string coding = Lower(Trim(*encoding));
     if (!coding.empty() && coding != "identity") {
-      return DetailResponse(
-          415, fmt::format("Content-Encoding '{}' is not supported; send the body uncompressed",
-                           Trim(*encoding)));
+      return {
+          DetailResponse(415, fmt::format("Content-Encoding '{}' is not supported; send the body "
+                                          "uncompressed",
+                                          Trim(*encoding))),
+          route_id};
     }
   }
-  return (*handler)(request);
+  return {(*handler)(request), route_id};
 }
 
 }  // namespace csml::server

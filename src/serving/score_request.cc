@@ -168,7 +168,10 @@ bool FastFeatures(simdjson::dom::object object, ScoreRequest* out) {
   return true;
 }
 
-bool TryFastDecode(std::string_view body, ScoreRequest* out) {
+bool FastRequestObject(simdjson::dom::object top, ScoreRequest* out);
+
+// Parses `body` with this thread's fast parser; false when the fast path declines it.
+bool FastParse(std::string_view body, simdjson::dom::element* root) {
   thread_local FastParser fast;
   if (fast.allocated != simdjson::SUCCESS) return false;
   // Python decodes a body that starts with a UTF-8 BOM as utf-8-sig; one with a NUL among the
@@ -178,12 +181,19 @@ bool TryFastDecode(std::string_view body, ScoreRequest* out) {
   const std::size_t needed = body.size() + simdjson::SIMDJSON_PADDING;
   if (fast.buffer.size() < needed) fast.buffer.resize(needed);
   std::memcpy(fast.buffer.data(), body.data(), body.size());
+  return fast.parser.parse(fast.buffer.data(), body.size(), false).get(*root) == simdjson::SUCCESS;
+}
+
+bool TryFastDecode(std::string_view body, ScoreRequest* out) {
   simdjson::dom::element root;
-  if (fast.parser.parse(fast.buffer.data(), body.size(), false).get(root) != simdjson::SUCCESS) {
-    return false;
-  }
+  if (!FastParse(body, &root)) return false;
   simdjson::dom::object top;
   if (root.get_object().get(top) != simdjson::SUCCESS) return false;
+  return FastRequestObject(top, out);
+}
+
+// One request object (a whole /score body, or an item of a batch).
+bool FastRequestObject(simdjson::dom::object top, ScoreRequest* out) {
   bool have_user = false;
   bool have_features = false;
   for (const auto field : top) {
@@ -427,11 +437,18 @@ void ValidateFeatures(const std::vector<DictEntry>& entries, ScoreRequest* reque
   request->unknown_feature_keys = unknown;
 }
 
+ScoreRequestResult ValidateRequestValue(const PyValue& body);
+
 // FastAPI's request_body_to_args for a single body model: None is a missing body, anything
 // else goes through the model's validator.
 ScoreRequestResult ValidateBody(const PyJsonDocument& doc) {
   const PyValue body{&doc, 0, std::nullopt};
   if (body.kind() == PyJsonKind::kNull) return tl::unexpected(Invalid({Missing(BodyLoc())}));
+  return ValidateRequestValue(body);
+}
+
+// The request model's validator on one value (not None): dict coercion, then the fields.
+ScoreRequestResult ValidateRequestValue(const PyValue& body) {
   std::vector<DictEntry> top;
   switch (ToPyDict(body, &top)) {
     case DictOutcome::kDict:
@@ -562,6 +579,134 @@ void AppendScoreRequestErrorJson(std::string* out, const ScoreRequestError& erro
     out->push_back('}');
   }
   out->append("]}");
+}
+
+// ---- POST /score/batch ----------------------------------------------------------------------
+
+namespace {
+
+std::vector<ErrorLocPart> ItemsLoc() { return {std::string("body"), std::string("items")}; }
+
+ValidationError NotAList(std::vector<ErrorLocPart> loc) {
+  return MakeValidationError(std::move(loc), "value is not a valid list", "type_error.list");
+}
+
+ValidationError TooManyItems(std::size_t max_items) {
+  return MakeValidationError(
+      ItemsLoc(), fmt::format("ensure this value has at most {} items", max_items),
+      "value_error.list.max_items", fmt::format("{{\"limit_value\":{}}}", max_items));
+}
+
+// Moves an item's error locations from ["body", ...] to ["body", "items", index, ...], where
+// pydantic puts the errors of one element of a list field.
+ScoreRequestResult AsBatchItem(ScoreRequestResult item, std::size_t index) {
+  if (item) return item;
+  for (ValidationError& e : item.error().errors) {
+    std::vector<ErrorLocPart> loc = {std::string("body"), std::string("items"),
+                                     static_cast<std::int64_t>(index)};
+    if (!e.loc.empty()) loc.insert(loc.end(), e.loc.begin() + 1, e.loc.end());
+    e.loc = std::move(loc);
+  }
+  return item;
+}
+
+// The fast path of a batch: taken only when the outer document parses with simdjson, `items`
+// appears once, and every item takes the single-request fast path; the reference path
+// decides everything else (so a batch reads exactly as its items would one by one).
+enum class FastBatch : std::uint8_t { kDecoded, kTooMany, kDeclined };
+
+FastBatch TryFastDecodeBatch(std::string_view body, std::size_t max_items, BatchScoreRequest* out) {
+  simdjson::dom::element root;
+  if (!FastParse(body, &root)) return FastBatch::kDeclined;
+  simdjson::dom::object top;
+  if (root.get_object().get(top) != simdjson::SUCCESS) return FastBatch::kDeclined;
+  simdjson::dom::array items;
+  bool have_items = false;
+  for (const auto field : top) {
+    if (field.key != "items") continue;
+    if (have_items || field.value.get_array().get(items) != simdjson::SUCCESS) {
+      return FastBatch::kDeclined;
+    }
+    have_items = true;
+  }
+  if (!have_items) return FastBatch::kDeclined;
+  if (items.size() > max_items) return FastBatch::kTooMany;
+  out->items.clear();
+  out->items.reserve(items.size());
+  for (const simdjson::dom::element item : items) {
+    simdjson::dom::object object;
+    if (item.get_object().get(object) != simdjson::SUCCESS) return FastBatch::kDeclined;
+    ScoreRequest request;
+    if (!FastRequestObject(object, &request)) return FastBatch::kDeclined;
+    out->items.emplace_back(std::move(request));
+  }
+  return FastBatch::kDecoded;
+}
+
+BatchScoreRequestResult DecodeBatchReference(std::string_view body, BodyFormat format,
+                                             std::size_t max_items) {
+  if (body.empty()) return tl::unexpected(Invalid({Missing(BodyLoc())}));
+  if (format == BodyFormat::kNotJson) return tl::unexpected(Invalid({NotADict(BodyLoc())}));
+  auto doc = PyJsonLoads(body);
+  if (!doc) {
+    const PyJsonError& e = doc.error();
+    if (e.kind == PyJsonError::Kind::kNotDecodable) {
+      return tl::unexpected(ScoreRequestError{ScoreRequestError::Kind::kUnparseable, {}, e.msg});
+    }
+    return tl::unexpected(Invalid({JsonDecodeError(e)}));
+  }
+  const PyValue root{&*doc, 0, std::nullopt};
+  if (root.kind() == PyJsonKind::kNull) return tl::unexpected(Invalid({Missing(BodyLoc())}));
+  std::vector<DictEntry> top;
+  switch (ToPyDict(root, &top)) {
+    case DictOutcome::kDict:
+      break;
+    case DictOutcome::kNotADict:
+      return tl::unexpected(Invalid({NotADict(BodyLoc())}));
+    case DictOutcome::kNonStringKeys:
+      return tl::unexpected(Invalid({NonStringKeys(BodyLoc())}));
+  }
+  const PyValue* items = Find(top, "items");
+  if (items == nullptr) return tl::unexpected(Invalid({Missing(ItemsLoc())}));
+  if (items->kind() == PyJsonKind::kNull) {
+    return tl::unexpected(Invalid({NoneNotAllowed(ItemsLoc())}));
+  }
+  if (items->kind() != PyJsonKind::kArray) return tl::unexpected(Invalid({NotAList(ItemsLoc())}));
+  const std::uint32_t count = items->node().size;
+  if (count > max_items) return tl::unexpected(Invalid({TooManyItems(max_items)}));
+
+  BatchScoreRequest batch;
+  batch.items.reserve(count);
+  std::uint32_t element = items->index + 1;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const PyValue item{&*doc, element, std::nullopt};
+    if (item.kind() == PyJsonKind::kNull) {
+      batch.items.emplace_back(tl::unexpected(Invalid({NoneNotAllowed(
+          {std::string("body"), std::string("items"), static_cast<std::int64_t>(i)})})));
+    } else {
+      batch.items.push_back(AsBatchItem(ValidateRequestValue(item), i));
+    }
+    element = doc->node(element).end;
+  }
+  return batch;
+}
+
+}  // namespace
+
+BatchScoreRequestResult DecodeBatchScoreRequest(std::string_view body, BodyFormat format,
+                                                std::size_t max_items) {
+  if (format == BodyFormat::kJson && !body.empty()) {
+    BatchScoreRequest batch;
+    switch (TryFastDecodeBatch(body, max_items, &batch)) {
+      case FastBatch::kDecoded:
+        return batch;
+      case FastBatch::kTooMany:
+        return tl::unexpected(Invalid({TooManyItems(max_items)}));
+      case FastBatch::kDeclined:
+        break;
+    }
+  }
+  return DecodeBatchReference(body, format, max_items);
 }
 
 }  // namespace csml

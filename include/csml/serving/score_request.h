@@ -37,6 +37,7 @@
 // its own parser buffers (allocated on first use, grown to the largest body seen).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -97,6 +98,30 @@ ScoreRequestResult DecodeScoreRequest(std::string_view body, BodyFormat format);
 // The same contract through CPython-faithful parsing only (PyJsonLoads) and the pydantic
 // rules above: slower, and the definition DecodeScoreRequest's fast path must agree with.
 ScoreRequestResult DecodeScoreRequestReference(std::string_view body, BodyFormat format);
+
+// ---- POST /score/batch ----------------------------------------------------------------------
+//
+// The batch body is {"items": [<a /score body>, ...]}, read as the Python service would read
+// a model `items: conlist(ScoreRequest, max_items=N)`: the body-level rules above apply to
+// the whole body (empty, not JSON, malformed, not a dict); then `items` absent is field
+// required, null is none is not an allowed value, anything but an array is `value is not a
+// valid list` (type_error.list), more than N items is `ensure this value has at most N items`
+// (value_error.list.max_items, ctx limit_value). Those fail the whole batch. Each item is
+// then decoded exactly as a /score body (a null item is none is not an allowed value) and
+// succeeds or fails on its own, its error locations under ["body", "items", <index>, ...].
+
+struct BatchScoreRequest {
+  // One entry per item, in order: the decoded request, or its kInvalid errors.
+  std::vector<ScoreRequestResult> items;
+};
+
+using BatchScoreRequestResult = tl::expected<BatchScoreRequest, ScoreRequestError>;
+
+// Well-formed batches of well-formed items take the simdjson path; anything else is read
+// through the CPython-faithful reference path. The item limit is checked before any item is
+// decoded.
+BatchScoreRequestResult DecodeBatchScoreRequest(std::string_view body, BodyFormat format,
+                                                std::size_t max_items);
 
 // The error's response body: {"detail":[{"loc":[...],"msg":...,"type":...,"ctx":{...}}]} for
 // kInvalid, {"detail":"There was an error parsing the body"} for kUnparseable. Compact, keys in

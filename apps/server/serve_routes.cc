@@ -1,0 +1,527 @@
+#include "serve_routes.h"
+
+#include <algorithm>
+#include <array>
+#include <string>
+#include <utility>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "csml/core/json_writer.h"
+#include "csml/core/time.h"
+#include "csml/serving/score_request.h"
+#include "openapi.h"
+#include "per_thread.h"
+#include "prometheus_text.h"
+
+#ifndef CSML_VERSION
+#define CSML_VERSION "unknown"
+#endif
+
+namespace csml::server {
+namespace {
+
+constexpr std::string_view kNoModel = "no model loaded";
+constexpr std::size_t kMaxBatchItemsLimit = 100'000;
+// Risk histogram buckets: the API prints risk in [0, 1].
+constexpr std::array<double, 10> kRiskBounds = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
+constexpr std::array<std::string_view, 10> kRiskBoundLabels = {"0.1", "0.2", "0.3", "0.4", "0.5",
+                                                               "0.6", "0.7", "0.8", "0.9", "1"};
+constexpr std::array<Tier, 3> kTiers = {Tier::kLow, Tier::kMedium, Tier::kHigh};
+
+// The score routes' counters, one slot per thread (per_thread.h).
+struct alignas(64) ScoreSlot {
+  std::array<Counter, kRiskBounds.size() + 1> risk;  // the last bucket (+Inf) stays empty
+  Counter risk_sum_micros;                           // sum of risk * 1e6
+  std::array<Counter, kTiers.size()> tiers;
+  Counter scored;  // /score 200s
+  Counter rejected;
+  Counter unavailable;
+  Counter failed;
+  Counter unauthorized;
+  Counter unknown_keys;
+  Counter requests_with_unknown_keys;
+  Counter batches;  // /score/batch 200s
+  Counter batch_items_scored;
+  Counter batch_items_rejected;
+  Counter batch_items_failed;
+};
+
+Response JsonResponse(int status, std::string body) {
+  Response response;
+  response.status = status;
+  response.body = std::move(body);
+  return response;
+}
+
+// FastAPI answers validation errors with 422 and bodies it could not read at all with 400.
+int StatusFor(const ScoreRequestError& error) {
+  return error.kind == ScoreRequestError::Kind::kUnparseable ? 400 : 422;
+}
+
+Response RejectionResponse(const ScoreRequestError& error, std::string_view route) {
+  if (error.kind == ScoreRequestError::Kind::kUnparseable) {
+    spdlog::debug("POST {}: unreadable body: {}", route, error.reason);
+  }
+  std::string body;
+  AppendScoreRequestErrorJson(&body, error);
+  return JsonResponse(StatusFor(error), std::move(body));
+}
+
+// True when the query has name=1, name=true or name=yes (any case).
+bool QueryFlag(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const std::size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != name || eq == std::string_view::npos) continue;
+    std::string value(pair.substr(eq + 1));
+    std::transform(value.begin(), value.end(), value.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return value == "1" || value == "true" || value == "yes";
+  }
+  return false;
+}
+
+std::int64_t UnixSecondsOf(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+void WriteReport(JsonWriter& json, const ReloadReport& report) {
+  json.BeginObject();
+  json.Key("outcome").String(ReloadOutcomeName(report.outcome));
+  json.Key("trigger").String(ReloadTriggerName(report.trigger));
+  if (!report.version.empty()) json.Key("version").String(report.version);
+  if (!report.previous_version.empty()) json.Key("previousVersion").String(report.previous_version);
+  json.Key("at").String(FormatRfc3339(UnixSecondsOf(report.finished_at)));
+  json.Key("loadMs").Double(static_cast<double>(report.load_duration.count()) / 1000.0);
+  if (!report.error.empty()) json.Key("error").String(report.error);
+  json.EndObject();
+}
+
+// The answer to POST /admin/reload once the attempt ran.
+Response ReloadResponse(const ReloadReport& report, const ModelManager& models) {
+  const bool ok =
+      report.outcome == ReloadOutcome::kLoaded || report.outcome == ReloadOutcome::kUnchanged;
+  std::string body;
+  JsonWriter json(&body);
+  json.BeginObject();
+  json.Key("outcome").String(ReloadOutcomeName(report.outcome));
+  if (!report.version.empty()) json.Key("version").String(report.version);
+  if (!report.previous_version.empty()) json.Key("previousVersion").String(report.previous_version);
+  if (const auto model = models.Current()) json.Key("modelVersion").String(model->version());
+  json.Key("loadMs").Double(static_cast<double>(report.load_duration.count()) / 1000.0);
+  if (!report.error.empty()) json.Key("error").String(report.error);
+  json.EndObject();
+  return JsonResponse(ok ? 200 : 409, std::move(body));
+}
+
+// Appends `item` (a JSON object text) with its leading '{' replaced by `prefix`.
+void AppendObjectWithPrefix(std::string* out, std::string_view prefix, std::string_view item) {
+  out->append(prefix);
+  out->append(item.substr(1));
+}
+
+}  // namespace
+
+Status ServeRoutesOptions::Validate() const {
+  if (max_batch_items < 1 || max_batch_items > kMaxBatchItemsLimit) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("max batch items: expected 1 to {}, got {}", kMaxBatchItemsLimit,
+                                 max_batch_items));
+  }
+  Result<BearerToken> score = BearerToken::Create(score_token, "CSML_SCORE_TOKEN");
+  if (!score) return tl::unexpected(score.error());
+  Result<BearerToken> admin = BearerToken::Create(admin_token, "CSML_ADMIN_TOKEN");
+  if (!admin) return tl::unexpected(admin.error());
+  if (score->SameAs(*admin)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "CSML_ADMIN_TOKEN: expected a token different from CSML_SCORE_TOKEN, got "
+                     "the same one (a scoring client must not be able to reload models)");
+  }
+  return {};
+}
+
+struct ServeRoutes::Impl {
+  ServeRoutesOptions options;
+  ServeRoutesDeps deps;
+  BearerToken score_token;
+  BearerToken admin_token;
+  std::string openapi;
+  std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
+  std::atomic<bool> draining{false};
+  PerThread<ScoreSlot> slots;
+
+  const ModelManager& models() const { return *deps.models; }
+
+  static void RecordScore(ScoreSlot& slot, const ScoreResult& result) {
+    std::size_t bucket = 0;
+    while (bucket + 1 < kRiskBounds.size() && result.risk > kRiskBounds[bucket]) ++bucket;
+    if (result.risk > kRiskBounds.back()) bucket = kRiskBounds.size();
+    slot.risk[bucket].Add();
+    slot.risk_sum_micros.Add(static_cast<std::uint64_t>(result.risk * 1e6 + 0.5));
+    slot.tiers[static_cast<std::size_t>(result.tier)].Add();
+  }
+
+  static void RecordUnknownKeys(ScoreSlot& slot, std::uint32_t unknown) {
+    if (unknown == 0) return;
+    slot.unknown_keys.Add(unknown);
+    slot.requests_with_unknown_keys.Add();
+  }
+
+  // nullopt when the request may score; else the 401 to answer.
+  std::optional<Response> CheckScoreToken(const Request& request, ScoreSlot& slot) const {
+    if (!score_token.configured()) return std::nullopt;
+    const BearerCheck check = score_token.Check(request);
+    if (check == BearerCheck::kOk) return std::nullopt;
+    slot.unauthorized.Add();
+    return UnauthorizedResponse(check);
+  }
+
+  Response Score(const Request& request) {
+    ScoreSlot& slot = slots.Local();
+    if (auto denied = CheckScoreToken(request, slot)) return std::move(*denied);
+    const ScoreRequestResult decoded = DecodeScoreRequest(
+        request.body, BodyFormatFromContentType(request.Header("content-type").value_or("")));
+    if (!decoded) {
+      slot.rejected.Add();
+      return RejectionResponse(decoded.error(), "/score");
+    }
+    // The request holds this model until it is answered, whatever a reload does meanwhile.
+    std::shared_ptr<const ServingModel> model = models().Current();
+    if (model == nullptr) {
+      slot.unavailable.Add();
+      return DetailResponse(503, kNoModel);
+    }
+    const Result<ScoreResult> scored = model->Score(decoded->features);
+    if (!scored) {
+      slot.failed.Add();
+      spdlog::error("POST /score: userId {}: {}", decoded->user_id, scored.error().message);
+      return DetailResponse(500, "Internal Server Error");
+    }
+    slot.scored.Add();
+    RecordScore(slot, *scored);
+    RecordUnknownKeys(slot, decoded->unknown_feature_keys);
+    Response response;
+    response.body.reserve(160);
+    AppendScoreResponseJson(&response.body, *scored, model->version());
+    response.log_model_version = model->version();
+    response.log_keep_alive = std::move(model);
+    return response;
+  }
+
+  Response ScoreBatch(const Request& request) {
+    ScoreSlot& slot = slots.Local();
+    if (auto denied = CheckScoreToken(request, slot)) return std::move(*denied);
+    const BatchScoreRequestResult decoded = DecodeBatchScoreRequest(
+        request.body, BodyFormatFromContentType(request.Header("content-type").value_or("")),
+        options.max_batch_items);
+    if (!decoded) {
+      slot.rejected.Add();
+      return RejectionResponse(decoded.error(), "/score/batch");
+    }
+    // One model for the whole batch.
+    std::shared_ptr<const ServingModel> model = models().Current();
+    if (model == nullptr) {
+      slot.unavailable.Add();
+      return DetailResponse(503, kNoModel);
+    }
+    Response response;
+    std::string& body = response.body;
+    body.reserve(64 + decoded->items.size() * 200);
+    body.append("{\"modelVersion\":");
+    AppendJsonString(&body, model->version());
+    body.append(",\"results\":[");
+    std::string item_json;
+    for (std::size_t i = 0; i < decoded->items.size(); ++i) {
+      if (i > 0) body.push_back(',');
+      const ScoreRequestResult& item = decoded->items[i];
+      item_json.clear();
+      if (!item) {
+        slot.batch_items_rejected.Add();
+        AppendScoreRequestErrorJson(&item_json, item.error());
+        AppendObjectWithPrefix(&body, "{\"status\":422,", item_json);
+        continue;
+      }
+      const Result<ScoreResult> scored = model->Score(item->features);
+      if (!scored) {
+        slot.batch_items_failed.Add();
+        spdlog::error("POST /score/batch: item {}, userId {}: {}", i, item->user_id,
+                      scored.error().message);
+        body.append(R"({"status":500,"detail":"Internal Server Error"})");
+        continue;
+      }
+      slot.batch_items_scored.Add();
+      RecordScore(slot, *scored);
+      RecordUnknownKeys(slot, item->unknown_feature_keys);
+      AppendScoreResponseJson(&item_json, *scored, model->version());
+      body.append("{\"status\":200,\"userId\":");
+      AppendJsonString(&body, item->user_id);
+      AppendObjectWithPrefix(&body, ",", item_json);
+    }
+    body.append("]}");
+    slot.batches.Add();
+    response.log_model_version = model->version();
+    response.log_keep_alive = std::move(model);
+    return response;
+  }
+
+  void WriteReloadState(JsonWriter& json) const {
+    json.BeginObject();
+    json.Key("enabled").Bool(deps.reloader != nullptr);
+    if (deps.reloader != nullptr) {
+      const ReloaderState state = deps.reloader->State();
+      if (state.serving_since) {
+        json.Key("servingSince").String(FormatRfc3339(UnixSecondsOf(*state.serving_since)));
+      }
+      json.Key("degraded").Bool(state.degraded);
+      json.Key("loaded").Uint(state.loaded);
+      json.Key("failed").Uint(state.failed);
+      json.Key("unchanged").Uint(state.unchanged);
+      json.Key("polls").Uint(state.polls);
+      json.Key("retired").Uint(state.retired);
+      json.Key("retiredInUse").Uint(state.retired_in_use);
+      if (state.last_attempt) {
+        json.Key("lastAttempt");
+        WriteReport(json, *state.last_attempt);
+      }
+      if (state.last_failure) {
+        json.Key("lastFailure");
+        WriteReport(json, *state.last_failure);
+      }
+    }
+    json.EndObject();
+  }
+
+  Response Healthz(const Request& request) const {
+    const std::shared_ptr<const ServingModel> model = models().Current();
+    std::string body;
+    if (model == nullptr) {
+      body = "{\"ok\":false,\"detail\":";
+      AppendJsonString(&body, kNoModel);
+    } else {
+      body = "{\"ok\":true,\"modelVersion\":";
+      AppendJsonString(&body, model->version());
+    }
+    if (QueryFlag(request.query, "detail")) {
+      body.append(",\"reload\":");
+      JsonWriter json(&body);
+      WriteReloadState(json);
+    }
+    body.push_back('}');
+    return JsonResponse(model == nullptr ? 503 : 200, std::move(body));
+  }
+
+  Response Readyz() const {
+    const std::shared_ptr<const ServingModel> model = models().Current();
+    std::string body;
+    JsonWriter json(&body);
+    json.BeginObject();
+    const bool draining_now = draining.load(std::memory_order_relaxed);
+    json.Key("ready").Bool(model != nullptr && !draining_now);
+    if (model != nullptr) json.Key("modelVersion").String(model->version());
+    if (draining_now) {
+      json.Key("detail").String("shutting down");
+    } else if (model == nullptr) {
+      json.Key("detail").String(kNoModel);
+    }
+    json.EndObject();
+    return JsonResponse(model != nullptr && !draining_now ? 200 : 503, std::move(body));
+  }
+
+  Response AdminReload(const Request& request) {
+    if (!admin_token.configured()) {
+      return DetailResponse(403,
+                            "Admin endpoints are disabled: set CSML_ADMIN_TOKEN to enable them");
+    }
+    if (const BearerCheck check = admin_token.Check(request); check != BearerCheck::kOk) {
+      return UnauthorizedResponse(check);
+    }
+    if (deps.reloader == nullptr) return DetailResponse(503, "hot reload is not running");
+    spdlog::info("POST /admin/reload: reload requested");
+    Responder responder = request.Defer();
+    if (!responder)
+      return ReloadResponse(deps.reloader->ReloadNow(ReloadTrigger::kRequest), models());
+    // The reload thread answers when the attempt has run; the loop thread is not held.
+    auto shared = std::make_shared<Responder>(std::move(responder));
+    const ModelManager* manager = deps.models;
+    deps.reloader->RequestReload([shared, manager](const ReloadReport& report) {
+      shared->Send(ReloadResponse(report, *manager));
+    });
+    return DeferredResponse();
+  }
+
+  void AppendScoreMetrics(std::string* out) const {
+    std::array<std::uint64_t, kRiskBounds.size() + 1> risk{};
+    std::uint64_t risk_sum_micros = 0;
+    std::array<std::uint64_t, kTiers.size()> tiers{};
+    std::uint64_t unknown_keys = 0;
+    std::uint64_t with_unknown = 0;
+    std::uint64_t batches = 0;
+    std::array<std::uint64_t, 3> items{};
+    std::uint64_t unauthorized = 0;
+    slots.ForEach([&](const ScoreSlot& slot) {
+      for (std::size_t b = 0; b < risk.size(); ++b) risk[b] += slot.risk[b].Get();
+      risk_sum_micros += slot.risk_sum_micros.Get();
+      for (std::size_t t = 0; t < tiers.size(); ++t) tiers[t] += slot.tiers[t].Get();
+      unknown_keys += slot.unknown_keys.Get();
+      with_unknown += slot.requests_with_unknown_keys.Get();
+      batches += slot.batches.Get();
+      items[0] += slot.batch_items_scored.Get();
+      items[1] += slot.batch_items_rejected.Get();
+      items[2] += slot.batch_items_failed.Get();
+      unauthorized += slot.unauthorized.Get();
+    });
+    AppendPromHeader(out, "csml_score_risk", "histogram",
+                     "Risk scores answered (by /score and /score/batch items).");
+    AppendPromHistogram(out, "csml_score_risk", {}, kRiskBoundLabels, risk,
+                        static_cast<double>(risk_sum_micros) / 1e6);
+    AppendPromHeader(out, "csml_score_tier_total", "counter", "Scores answered, by tier.");
+    for (std::size_t t = 0; t < kTiers.size(); ++t) {
+      AppendPromSample(out, "csml_score_tier_total", {{"tier", TierName(kTiers[t])}}, tiers[t]);
+    }
+    AppendPromHeader(out, "csml_score_unknown_feature_keys_total", "counter",
+                     "Keys inside features that are not contract fields (ignored), summed.");
+    AppendPromSample(out, "csml_score_unknown_feature_keys_total", {}, unknown_keys);
+    AppendPromHeader(out, "csml_score_requests_with_unknown_feature_keys_total", "counter",
+                     "Scored requests that carried at least one unknown feature key.");
+    AppendPromSample(out, "csml_score_requests_with_unknown_feature_keys_total", {}, with_unknown);
+    AppendPromHeader(out, "csml_score_batches_total", "counter", "Batches answered with 200.");
+    AppendPromSample(out, "csml_score_batches_total", {}, batches);
+    AppendPromHeader(out, "csml_score_batch_items_total", "counter",
+                     "Items of answered batches, by outcome.");
+    AppendPromSample(out, "csml_score_batch_items_total", {{"outcome", "scored"}}, items[0]);
+    AppendPromSample(out, "csml_score_batch_items_total", {{"outcome", "rejected"}}, items[1]);
+    AppendPromSample(out, "csml_score_batch_items_total", {{"outcome", "failed"}}, items[2]);
+    AppendPromHeader(out, "csml_auth_refused_total", "counter",
+                     "Scoring requests refused for a missing or wrong bearer token.");
+    AppendPromSample(out, "csml_auth_refused_total", {}, unauthorized);
+  }
+
+  void AppendModelMetrics(std::string* out) const {
+    const std::shared_ptr<const ServingModel> model = models().Current();
+    AppendPromHeader(out, "csml_model_loaded", "gauge", "1 when a model is serving.");
+    AppendPromSample(out, "csml_model_loaded", {}, std::uint64_t{model != nullptr ? 1u : 0u});
+    AppendPromHeader(out, "csml_model_info", "gauge", "The serving model version (value 1).");
+    if (model != nullptr) {
+      AppendPromSample(out, "csml_model_info", {{"version", model->version()}}, std::uint64_t{1});
+    }
+    if (deps.reloader == nullptr) return;
+    const ReloaderState state = deps.reloader->State();
+    AppendPromHeader(out, "csml_model_reloads_total", "counter",
+                     "Reload attempts that loaded a version, failed, or (when asked) found "
+                     "nothing new.");
+    AppendPromSample(out, "csml_model_reloads_total", {{"outcome", "loaded"}}, state.loaded);
+    AppendPromSample(out, "csml_model_reloads_total", {{"outcome", "failed"}}, state.failed);
+    AppendPromSample(out, "csml_model_reloads_total", {{"outcome", "unchanged"}}, state.unchanged);
+    AppendPromHeader(out, "csml_model_registry_polls_total", "counter",
+                     "Times the registry pointer was read.");
+    AppendPromSample(out, "csml_model_registry_polls_total", {}, state.polls);
+    AppendPromHeader(out, "csml_model_reload_degraded", "gauge",
+                     "1 while the registry names a version that was refused (an older one "
+                     "serves).");
+    AppendPromSample(out, "csml_model_reload_degraded", {},
+                     std::uint64_t{state.degraded ? 1u : 0u});
+    if (state.serving_since) {
+      AppendPromHeader(out, "csml_model_serving_since_seconds", "gauge",
+                       "When the serving model was swapped in (Unix time).");
+      AppendPromSample(out, "csml_model_serving_since_seconds", {},
+                       static_cast<double>(UnixSecondsOf(*state.serving_since)));
+    }
+    if (state.last_attempt) {
+      AppendPromHeader(out, "csml_model_last_reload_timestamp_seconds", "gauge",
+                       "When the last reload attempt finished (Unix time).");
+      AppendPromSample(out, "csml_model_last_reload_timestamp_seconds", {},
+                       static_cast<double>(UnixSecondsOf(state.last_attempt->finished_at)));
+      AppendPromHeader(out, "csml_model_last_load_duration_seconds", "gauge",
+                       "How long the last load and its checks took.");
+      AppendPromSample(out, "csml_model_last_load_duration_seconds", {},
+                       static_cast<double>(state.last_attempt->load_duration.count()) / 1e6);
+    }
+    AppendPromHeader(out, "csml_model_retired_total", "counter",
+                     "Replaced models destroyed on the reload thread.");
+    AppendPromSample(out, "csml_model_retired_total", {}, state.retired);
+    AppendPromHeader(out, "csml_model_retired_in_use", "gauge",
+                     "Replaced models still held by requests in flight.");
+    AppendPromSample(out, "csml_model_retired_in_use", {},
+                     static_cast<std::uint64_t>(state.retired_in_use));
+  }
+
+  Response Metrics() const {
+    Response response;
+    response.content_type = kPrometheusContentType;
+    std::string& out = response.body;
+    out.reserve(16 * 1024);
+    if (deps.http_metrics != nullptr) deps.http_metrics->AppendPrometheus(&out);
+    AppendScoreMetrics(&out);
+    AppendModelMetrics(&out);
+    if (deps.access_log != nullptr) {
+      AppendPromHeader(&out, "csml_access_log_lines_total", "counter",
+                       "Access log lines written, and dropped because the writer fell behind.");
+      AppendPromSample(&out, "csml_access_log_lines_total", {{"outcome", "written"}},
+                       deps.access_log->written_lines());
+      AppendPromSample(&out, "csml_access_log_lines_total", {{"outcome", "dropped"}},
+                       deps.access_log->dropped_lines());
+    }
+    AppendPromHeader(&out, "csml_build_info", "gauge", "The csml version (value 1).");
+    AppendPromSample(&out, "csml_build_info", {{"version", CSML_VERSION}}, std::uint64_t{1});
+    AppendPromHeader(&out, "csml_process_start_time_seconds", "gauge",
+                     "When the server started (Unix time).");
+    AppendPromSample(&out, "csml_process_start_time_seconds", {},
+                     static_cast<double>(UnixSecondsOf(started_at)));
+    return response;
+  }
+};
+
+Result<std::unique_ptr<ServeRoutes>> ServeRoutes::Create(const ServeRoutesOptions& options,
+                                                         const ServeRoutesDeps& deps) {
+  if (Status valid = options.Validate(); !valid) return tl::unexpected(valid.error());
+  if (deps.models == nullptr) {
+    return MakeError(ErrorCode::kInvalidArgument, "serve routes: expected a model manager");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->deps = deps;
+  impl->score_token = BearerToken::Create(options.score_token, "CSML_SCORE_TOKEN").value();
+  impl->admin_token = BearerToken::Create(options.admin_token, "CSML_ADMIN_TOKEN").value();
+  impl->openapi = BuildOpenApiDocument(
+      OpenApiParams{CSML_VERSION, options.max_batch_items, impl->score_token.configured()});
+  return std::unique_ptr<ServeRoutes>(new ServeRoutes(std::move(impl)));
+}
+
+ServeRoutes::ServeRoutes(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ServeRoutes::~ServeRoutes() = default;
+
+void ServeRoutes::AddTo(Router& router) {
+  Impl* impl = impl_.get();
+  router.Add("POST", "/score", [impl](const Request& r) { return impl->Score(r); });
+  router.Add("POST", "/score/batch", [impl](const Request& r) { return impl->ScoreBatch(r); });
+  router.Add("GET", "/healthz", [impl](const Request& r) { return impl->Healthz(r); });
+  router.Add("GET", "/readyz", [impl](const Request&) { return impl->Readyz(); });
+  router.Add("GET", "/metrics", [impl](const Request&) { return impl->Metrics(); });
+  router.Add("GET", "/openapi.json", [impl](const Request&) {
+    Response response;
+    response.body = impl->openapi;
+    return response;
+  });
+  router.Add("POST", "/admin/reload", [impl](const Request& r) { return impl->AdminReload(r); });
+}
+
+void ServeRoutes::SetDraining() { impl_->draining.store(true, std::memory_order_relaxed); }
+
+ScoreTotals ServeRoutes::Totals() const {
+  ScoreTotals totals;
+  impl_->slots.ForEach([&](const ScoreSlot& slot) {
+    totals.scored += slot.scored.Get() + slot.batch_items_scored.Get();
+    totals.rejected += slot.rejected.Get() + slot.batch_items_rejected.Get();
+    totals.unavailable += slot.unavailable.Get();
+    totals.failed += slot.failed.Get() + slot.batch_items_failed.Get();
+    totals.unauthorized += slot.unauthorized.Get();
+    totals.unknown_feature_keys += slot.unknown_keys.Get();
+  });
+  return totals;
+}
+
+}  // namespace csml::server
