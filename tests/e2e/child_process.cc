@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -35,7 +36,7 @@ int StatusFromWait(int wstatus) {
 
 Result<ChildProcess> ChildProcess::Start(const std::string& binary,
                                          const std::vector<std::string>& args,
-                                         const std::string& log_path) {
+                                         const std::string& log_path, const Environment& env) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
@@ -50,6 +51,7 @@ Result<ChildProcess> ChildProcess::Start(const std::string& binary,
   sigaddset(&defaults, SIGPIPE);
   sigaddset(&defaults, SIGTERM);
   sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGHUP);
   sigset_t no_mask;
   sigemptyset(&no_mask);
   posix_spawnattr_setsigdefault(&attr, &defaults);
@@ -63,8 +65,24 @@ Result<ChildProcess> ChildProcess::Start(const std::string& binary,
   for (std::string& s : argv_strings) argv.push_back(s.data());
   argv.push_back(nullptr);
 
+  // This process's environment with `env` replacing (or, when empty, removing) variables.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    const std::string_view name = entry.substr(0, entry.find('='));
+    const bool replaced =
+        std::any_of(env.begin(), env.end(), [&](const auto& kv) { return kv.first == name; });
+    if (!replaced) env_strings.emplace_back(entry);
+  }
+  for (const auto& [name, value] : env) {
+    if (!value.empty()) env_strings.push_back(name + "=" + value);
+  }
+  std::vector<char*> envp;
+  for (std::string& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, binary.c_str(), &actions, &attr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, binary.c_str(), &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
@@ -122,6 +140,11 @@ int ChildProcess::Stop(std::chrono::milliseconds grace) {
   if (auto status = WaitFor(grace)) return *status;
   kill(pid_, SIGKILL);
   return WaitFor(std::chrono::seconds(10)).value_or(-1);
+}
+
+bool ChildProcess::Signal(int signal_number) {
+  if (status_ || pid_ <= 0) return false;
+  return kill(pid_, signal_number) == 0;
 }
 
 std::string ReadWholeFile(const std::string& path) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "csml/core/error.h"
@@ -15,9 +16,12 @@ namespace csml::e2e {
 
 class ChildProcess {
  public:
-  // Starts `binary args...` with stdout and stderr appended to `log_path`.
+  using Environment = std::vector<std::pair<std::string, std::string>>;
+
+  // Starts `binary args...` with stdout and stderr appended to `log_path`, in this process's
+  // environment with `env` set on top (an empty value unsets the variable).
   static Result<ChildProcess> Start(const std::string& binary, const std::vector<std::string>& args,
-                                    const std::string& log_path);
+                                    const std::string& log_path, const Environment& env = {});
 
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess& operator=(ChildProcess&& other) noexcept;
@@ -34,6 +38,9 @@ class ChildProcess {
 
   // SIGTERM, then SIGKILL when it has not ended within `grace`; returns the exit status.
   int Stop(std::chrono::milliseconds grace);
+
+  // Sends a signal (false when the process has already ended).
+  bool Signal(int signal_number);
 
  private:
   explicit ChildProcess(pid_t pid) : pid_(pid) {}
