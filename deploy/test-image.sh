@@ -14,9 +14,13 @@
 #   5. in it: csml simulate + csml train write a model into the mounted directory; the image's
 #      default command (csml serve on 0.0.0.0:8000) serves it read-only, and the image's own
 #      HEALTHCHECK passes; GET /healthz, GET /readyz, POST /score (a score and a 422) answer
-#      as DESIGN section 3 says; SIGTERM stops it with exit code 0; with an empty model
-#      directory /healthz answers 503 and the HEALTHCHECK fails;
-#   6. removes what it made: containers, the image and the base image it built, the folders.
+#      as DESIGN section 3 says; a second training container publishes a new version and the
+#      server reloads it by itself; SIGTERM stops it with exit code 0;
+#   6. the Kubernetes Deployment's command (deploy/kubernetes/deployment.yaml's args) on an
+#      empty registry: 503 on /healthz and /readyz, the HEALTHCHECK fails; a published model
+#      makes it ready by itself; SIGTERM turns /readyz 503 while /score still answers (the
+#      drain), then it exits 0;
+#   7. removes what it made: containers, the image and the base image it built, the folders.
 #
 # Usage: deploy/test-image.sh [--context DIR] [--image NAME] [--no-build] [--keep]
 #   --context DIR  build from DIR (default: the committed tree, `git archive HEAD`, so files
@@ -94,8 +98,7 @@ cleanup() {
   if [[ -n "$container" ]]; then podman rm -f "$container" >/dev/null 2>&1 || true; fi
   if [[ $keep -eq 0 ]]; then
     if [[ $made_image -eq 1 ]]; then
-      podman rmi -f "$image" >/dev/null 2>&1 || true
-      podman image prune -f >/dev/null 2>&1 || true  # the build stage's untagged layers
+      podman rmi -f "$image" "$image-build" >/dev/null 2>&1 || true
     fi
     if [[ $made_base -eq 1 ]]; then podman rmi -f "$base_image" >/dev/null 2>&1 || true; fi
   fi
@@ -198,12 +201,18 @@ if [[ $build -eq 1 ]]; then
   log "podman build -t $image (compiles csml; several minutes on 2 cores)"
   build_started=$(date +%s)
   made_image=1
-  if ! podman build --pull=never --isolation=chroot --format docker \
-      --build-arg DEBIAN_IMAGE="$base_image" --build-arg BUILD_JOBS="$build_jobs" \
-      -t "$image" "$context" >"$work/build.log" 2>&1; then
-    tail -40 "$work/build.log" >&2
-    fail "podman build"
-  fi
+  # The build stage gets a tag of its own so that cleanup removes it (and the cached layers
+  # under it) by name; the second build reuses its layers.
+  for target in build runtime; do
+    tag="$image"
+    [[ $target == build ]] && tag="$image-build"
+    if ! podman build --pull=never --isolation=chroot --format docker --target "$target" \
+        --build-arg DEBIAN_IMAGE="$base_image" --build-arg BUILD_JOBS="$build_jobs" \
+        -t "$tag" "$context" >>"$work/build.log" 2>&1; then
+      tail -40 "$work/build.log" >&2
+      fail "podman build --target $target"
+    fi
+  done
   log "built $image in $(( $(date +%s) - build_started ))s"
 fi
 podman image exists "$image" || fail "no image $image"
@@ -314,8 +323,9 @@ server_log="$work/serve.log"
 # server_pid: unshare (env execs into it), in the host's PID namespace;
 # server_child: its child, PID 1 of the new namespace, which becomes csml once the wrapper has
 # mounted and chrooted (the comm check waits for that exec).
-start_server() {
-  image_command ro "${entrypoint[@]}" "${cmd[@]}"
+start_server() {  # [argv: the image's entrypoint and command by default]
+  if [[ $# -eq 0 ]]; then set -- "${entrypoint[@]}" "${cmd[@]}"; fi
+  image_command ro "$@"
   "${image_cmd[@]}" >"$server_log" 2>&1 &
   server_pid=$!
   server_child=""
@@ -346,6 +356,9 @@ wait_listening() {
 }
 stop_server() {  # SIGTERM as `docker stop` sends it; the exit code of csml (PID 1) must be 0
   kill -TERM "$server_child"
+  exits_cleanly
+}
+exits_cleanly() {  # within 30 s of the SIGTERM
   local rc
   for _ in $(seq 1 300); do
     if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
@@ -420,11 +433,45 @@ check "SIGTERM stops csml serve with exit code 0" stop_server
 log_tells_stop() { grep -q "received SIGTERM" "$server_log" && grep -q "stopped" "$server_log"; }
 check "the log tells the SIGTERM and the clean stop" log_tells_stop
 
-log "again with an empty model directory"
+# ---- 6. the Kubernetes Deployment's command ------------------------------------------------
+# A fresh deployment: the registry is empty, the replica runs but is not ready; the training
+# job publishes the first model and the replica becomes ready by itself; on SIGTERM it fails
+# /readyz while it keeps answering for the drain (--drain-delay-ms), then exits 0.
+mapfile -t deployment_args < <(awk '/^ *args:$/ { on = 1; next }
+  on && /^ *- / { sub(/^ *- /, ""); print; next }
+  on { exit }' "$repo/deploy/kubernetes/deployment.yaml")
+log "the Deployment's command (csml ${deployment_args[*]}) on an empty model directory"
+check "deployment.yaml runs csml serve" test "${deployment_args[0]:-}" = serve
 find "$models" -mindepth 1 -delete
-check "the default command starts without a model" start_server
+check "the Deployment's command starts without a model" \
+  start_server "${entrypoint[@]}" "${deployment_args[@]}"
 check "csml serve listens without a model" wait_listening
 check "GET /healthz -> 503 without a model" \
   expect "$(status_and_body GET /healthz)" '^503 \{"ok":false'
+check "GET /readyz -> 503 without a model (no traffic for it)" \
+  expect "$(status_and_body GET /readyz)" '^503 \{"ready":false'
 check "the image's HEALTHCHECK fails without a model" healthcheck_fails
-check "SIGTERM stops it with exit code 0" stop_server
+check "the training job publishes the first model" train_in_image
+becomes_ready() {
+  for _ in $(seq 1 100); do
+    [[ "$(status_and_body GET /readyz)" == "200 "* ]] && return 0
+    sleep 0.1
+  done
+  echo "  still $(status_and_body GET /readyz) after 10 s" >&2
+  return 1
+}
+check "the replica becomes ready by itself within 10 s" becomes_ready
+drains() {  # SIGTERM, then /readyz 503 while POST /score still answers 200
+  kill -TERM "$server_child"
+  local ready score
+  for _ in $(seq 1 20); do
+    ready="$(status_and_body GET /readyz)"
+    [[ "$ready" == "503 "* ]] && break
+    sleep 0.1
+  done
+  score="$(status_and_body POST /score "$readme_request")"
+  [[ "$ready" == "503 "* && "$score" == "200 "* ]] ||
+    { echo "  /readyz: $ready; /score: $score" >&2; return 1; }
+}
+check "SIGTERM: /readyz turns 503 while POST /score still answers (the drain)" drains
+check "after the drain it exits with code 0" exits_cleanly
