@@ -9,6 +9,7 @@ packages=(
   libexpected-dev libh2o-evloop-dev libssl-dev zlib1g-dev libuv1-dev libwslay-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy
+  clang libclang-rt-14-dev
   chromium
 )
 # Optional extras: load-test and benchmark tools (bench/), not needed to build or test.
