@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -57,7 +58,7 @@ struct ServeFlags {
 // command needs. Unset or empty variables keep the defaults.
 std::string EnvOr(const char* name, std::string fallback) {
   const char* v = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): read once at start-up
-  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
+  return v != nullptr && *v != '\0' ? std::string(v) : std::move(fallback);
 }
 
 Result<int> ParseIntEnv(const char* name, int fallback) {

@@ -40,7 +40,7 @@ enum class AccessLogDestination : std::uint8_t { kOff, kStdout, kStderr };
 struct AccessLogOptions {
   AccessLogDestination destination = AccessLogDestination::kStdout;
   int sample_every = 1;                     // log 1 in N requests answered below 400, >= 1
-  std::size_t flush_bytes = 16 * 1024;      // a thread's buffer goes to the writer at this size
+  std::size_t flush_bytes = 16384;          // a thread's buffer goes to the writer at this size
   std::size_t max_pending_bytes = 4 << 20;  // queued for the writer; beyond it lines are dropped
 
   // sample_every 1 to 1,000,000; flush_bytes 256 B to 1 MiB; max_pending_bytes >= flush_bytes.

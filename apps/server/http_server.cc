@@ -492,10 +492,12 @@ void Record(LoopState& loop, h2o_req_t* req, int route, const Response& response
   log->Record(entry);
 }
 
+// Counts and logs the request before sending it, so a client that has its answer finds it
+// in /metrics; the latency therefore ends where the response is handed to h2o.
 void Finish(LoopState& loop, h2o_req_t* req, int route, const Response& response,
             std::chrono::steady_clock::time_point started, std::string_view request_id) {
-  SendResponse(req, response, request_id);
   Record(loop, req, route, response, std::chrono::steady_clock::now() - started, request_id);
+  SendResponse(req, response, request_id);
 }
 
 // What Request::Defer needs from the request being handled.

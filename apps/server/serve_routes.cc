@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <string>
 #include <utility>
 
@@ -161,7 +162,7 @@ struct ServeRoutes::Impl {
     while (bucket + 1 < kRiskBounds.size() && result.risk > kRiskBounds[bucket]) ++bucket;
     if (result.risk > kRiskBounds.back()) bucket = kRiskBounds.size();
     slot.risk[bucket].Add();
-    slot.risk_sum_micros.Add(static_cast<std::uint64_t>(result.risk * 1e6 + 0.5));
+    slot.risk_sum_micros.Add(static_cast<std::uint64_t>(std::llround(result.risk * 1e6)));
     slot.tiers[static_cast<std::size_t>(result.tier)].Add();
   }
 
@@ -453,7 +454,7 @@ struct ServeRoutes::Impl {
     Response response;
     response.content_type = kPrometheusContentType;
     std::string& out = response.body;
-    out.reserve(16 * 1024);
+    out.reserve(std::size_t{16} * 1024);
     if (deps.http_metrics != nullptr) deps.http_metrics->AppendPrometheus(&out);
     AppendScoreMetrics(&out);
     AppendModelMetrics(&out);
