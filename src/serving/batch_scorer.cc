@@ -20,6 +20,7 @@
 #include "csml/core/time.h"
 #include "csml/predict/forest.h"
 #include "csml/predict/forest_predictor.h"
+#include "csml/serving/model_loader.h"
 
 namespace csml {
 namespace {
@@ -62,31 +63,6 @@ Status WriteAll(int fd, std::string_view text, const std::filesystem::path& path
       return tl::unexpected(IoError("cannot write", path, errno));
     }
     text.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return {};
-}
-
-// The model file's column names must be the meta's order when the model carries real names
-// (XGBoost's defaults "f0", "f1", ... say nothing about order): the same rule as the server's
-// loader, so a version that serves is a version that batch-scores and vice versa.
-Status CheckColumnsMatch(const std::vector<std::string>& model_names,
-                         const std::vector<std::string>& meta_names) {
-  bool defaults = true;
-  for (std::size_t i = 0; i < model_names.size() && defaults; ++i) {
-    defaults = model_names[i] == fmt::format("f{}", i);
-  }
-  if (defaults) return {};
-  if (model_names.size() != meta_names.size()) {
-    return MakeError(ErrorCode::kValidation,
-                     fmt::format("the model has {} feature columns but meta.json lists {}",
-                                 model_names.size(), meta_names.size()));
-  }
-  for (std::size_t i = 0; i < model_names.size(); ++i) {
-    if (model_names[i] != meta_names[i]) {
-      return MakeError(ErrorCode::kValidation,
-                       fmt::format("feature column {}: meta.json says '{}' but the model says '{}'",
-                                   i, meta_names[i], model_names[i]));
-    }
   }
   return {};
 }
@@ -313,7 +289,7 @@ Result<BatchScorer> LoadBatchScorer(const Registry& registry, std::string_view v
   if (!bytes) return tl::unexpected(bytes.error().WithContext(context));
   Result<Forest> forest = LoadForest(*bytes);
   if (!forest) return tl::unexpected(forest.error().WithContext(context));
-  if (Status same = CheckColumnsMatch(forest->feature_names(), meta->features); !same) {
+  if (Status same = CheckModelColumns(forest->feature_names(), meta->features); !same) {
     return tl::unexpected(same.error().WithContext(context));
   }
   auto predictor = std::make_unique<const ForestPredictor>(std::move(*forest));

@@ -20,7 +20,9 @@ bool HasDefaultNames(const std::vector<std::string>& names) {
   return true;
 }
 
-Status CheckColumnsMatch(const std::vector<std::string>& model_names,
+}  // namespace
+
+Status CheckModelColumns(const std::vector<std::string>& model_names,
                          const std::vector<std::string>& meta_names) {
   if (HasDefaultNames(model_names)) return {};
   if (model_names.size() != meta_names.size()) {
@@ -38,8 +40,6 @@ Status CheckColumnsMatch(const std::vector<std::string>& model_names,
   return {};
 }
 
-}  // namespace
-
 Result<std::shared_ptr<const ServingModel>> LoadServingModel(const Registry& registry,
                                                              std::string_view version) {
   const std::string context = fmt::format("loading model {}", version);
@@ -49,7 +49,7 @@ Result<std::shared_ptr<const ServingModel>> LoadServingModel(const Registry& reg
   if (!bytes) return tl::unexpected(bytes.error().WithContext(context));
   Result<Forest> forest = LoadForest(*bytes);
   if (!forest) return tl::unexpected(forest.error().WithContext(context));
-  if (Status same = CheckColumnsMatch(forest->feature_names(), meta->features); !same) {
+  if (Status same = CheckModelColumns(forest->feature_names(), meta->features); !same) {
     return tl::unexpected(same.error().WithContext(context));
   }
   auto predictor = std::make_unique<const ForestPredictor>(std::move(*forest));

@@ -10,7 +10,9 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "csml/core/error.h"
 #include "csml/registry/registry.h"
@@ -25,5 +27,11 @@ Result<std::shared_ptr<const ServingModel>> LoadServingModel(const Registry& reg
 // Loads the version the registry says to serve (the promoted one, else the newest);
 // kNotFound when the registry holds no version.
 Result<std::shared_ptr<const ServingModel>> LoadServedModel(const Registry& registry);
+
+// Checks that a model file's own column names are meta.json's order. XGBoost's default names
+// ("f0", "f1", ...) say nothing about order and pass. Shared by the server's loader and batch
+// scoring, so a version that serves is a version that batch-scores and vice versa.
+Status CheckModelColumns(const std::vector<std::string>& model_names,
+                         const std::vector<std::string>& meta_names);
 
 }  // namespace csml
