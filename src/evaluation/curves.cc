@@ -121,4 +121,25 @@ Result<std::vector<GainPoint>> GainCurve(std::span<const double> scores,
   return points;
 }
 
+void WriteCalibrationBinsJson(JsonWriter& w, const std::vector<CalibrationBin>& bins) {
+  w.BeginArray();
+  for (const CalibrationBin& b : bins) {
+    w.BeginObject()
+        .Key("lower")
+        .Double(b.lower)
+        .Key("upper")
+        .Double(b.upper)
+        .Key("rows")
+        .Uint(b.rows)
+        .Key("churned")
+        .Uint(b.positives)
+        .Key("mean_risk")
+        .Double(b.mean_score)
+        .Key("churn_rate")
+        .Double(b.observed_rate)
+        .EndObject();
+  }
+  w.EndArray();
+}
+
 }  // namespace csml

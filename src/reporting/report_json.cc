@@ -49,27 +49,6 @@ void WriteTierReport(JsonWriter& w, const TierReport& r) {
   w.EndObject();
 }
 
-void WriteCalibration(JsonWriter& w, const std::vector<CalibrationBin>& bins) {
-  w.BeginArray();
-  for (const CalibrationBin& b : bins) {
-    w.BeginObject()
-        .Key("lower")
-        .Double(b.lower)
-        .Key("upper")
-        .Double(b.upper)
-        .Key("rows")
-        .Uint(b.rows)
-        .Key("churned")
-        .Uint(b.positives)
-        .Key("mean_risk")
-        .Double(b.mean_score)
-        .Key("churn_rate")
-        .Double(b.observed_rate)
-        .EndObject();
-  }
-  w.EndArray();
-}
-
 void WriteQuantiles(JsonWriter& w, const std::array<double, 5>& values) {
   w.BeginObject();
   for (std::size_t i = 0; i < values.size(); ++i) {
@@ -351,9 +330,9 @@ std::string RenderEvaluationJson(const EvaluationReport& r) {
   }
   w.EndArray().EndObject();
   w.Key("calibration");
-  WriteCalibration(w, r.calibration);
+  WriteCalibrationBinsJson(w, r.calibration);
   w.Key("training_calibration");
-  WriteCalibration(w, t.calibration);
+  WriteCalibrationBinsJson(w, t.calibration);
   w.Key("gain").BeginArray();
   for (const GainPoint& g : r.gain) {
     w.BeginObject()

@@ -254,24 +254,9 @@ std::string ExtraJson(const Dataset& dataset, const TrainOptions& options,
       .Int(kCalibrationBins)
       .Key("error")
       .Double(r.validation.calibration_error);
-  w.Key("table").BeginArray();
-  for (const CalibrationBin& b : r.calibration) {
-    w.BeginObject()
-        .Key("lower")
-        .Double(b.lower)
-        .Key("upper")
-        .Double(b.upper)
-        .Key("rows")
-        .Uint(b.rows)
-        .Key("churned")
-        .Uint(b.positives)
-        .Key("mean_risk")
-        .Double(b.mean_score)
-        .Key("churn_rate")
-        .Double(b.observed_rate)
-        .EndObject();
-  }
-  w.EndArray().EndObject();
+  w.Key("table");
+  WriteCalibrationBinsJson(w, r.calibration);
+  w.EndObject();
 
   w.Key("feature_importance_gain").BeginObject();
   for (const auto& [name, gain] : r.importance_gain) w.Key(name).Double(gain);

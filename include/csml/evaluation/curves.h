@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "csml/core/error.h"
+#include "csml/core/json_writer.h"
 
 namespace csml {
 
@@ -64,5 +65,9 @@ struct GainPoint {
 // steps < 1.
 Result<std::vector<GainPoint>> GainCurve(std::span<const double> scores,
                                          std::span<const float> labels, int steps = 10);
+
+// Writes bins as a JSON array of {"lower","upper","rows","churned","mean_risk","churn_rate"}:
+// the one layout meta.json and report.json share.
+void WriteCalibrationBinsJson(JsonWriter& w, const std::vector<CalibrationBin>& bins);
 
 }  // namespace csml
