@@ -48,3 +48,24 @@ using Status = tl::expected<void, Error>;
 }
 
 }  // namespace csml
+
+// Early return of an error, for functions returning csml::Result<T> or csml::Status.
+//   CSML_TRY(registry.Promote(v));                 // returns the error, if any
+//   CSML_ASSIGN_OR_RETURN(auto meta, ReadMeta(p)); // declares meta from the value, or returns
+// The error keeps its code and message; add context before the macro where a caller needs it.
+#define CSML_TRY(expr)                                                             \
+  do {                                                                             \
+    auto&& csml_try_result_ = (expr);                                              \
+    if (!csml_try_result_) {                                                       \
+      return ::tl::unexpected<::csml::Error>(std::move(csml_try_result_).error()); \
+    }                                                                              \
+  } while (false)
+
+#define CSML_CONCAT_INNER_(a, b) a##b
+#define CSML_CONCAT_(a, b) CSML_CONCAT_INNER_(a, b)
+#define CSML_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)                         \
+  auto tmp = (expr);                                                        \
+  if (!tmp) return ::tl::unexpected<::csml::Error>(std::move(tmp).error()); \
+  lhs = std::move(*tmp)
+#define CSML_ASSIGN_OR_RETURN(lhs, expr) \
+  CSML_ASSIGN_OR_RETURN_IMPL_(CSML_CONCAT_(csml_assign_result_, __LINE__), lhs, expr)
