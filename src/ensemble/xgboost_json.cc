@@ -323,9 +323,8 @@ Result<XgboostJsonModel> ReadXgboostJson(std::string_view json_text) {
                                       std::numeric_limits<std::int32_t>::max()));
   if (static_cast<std::size_t>(declared) != num_trees) {
     return gbtree_param_path.Key("num_trees")
-        .Invalid(fmt::format("{} (the trees array's length)", num_trees),
-                 fmt::format("\"{}\" (says {} trees but the trees array has {}: truncated?)",
-                             declared, declared, num_trees));
+        .Invalid(fmt::format("{} (the length of the trees array)", num_trees),
+                 fmt::format("{} (a truncated file?)", declared));
   }
   CSML_ASSIGN_OR_RETURN(auto tree_info,
                         IntArray(gbtree, "tree_info", model_path, num_trees, "one per tree"));

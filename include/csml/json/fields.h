@@ -39,7 +39,8 @@ namespace dom = simdjson::dom;
 // A place in a document, for error messages.
 class JsonPath {
  public:
-  // The document's root; context names the document in every message.
+  // The document's root; context names the document in every message and must outlive the
+  // path and its copies (a string literal, typically).
   explicit JsonPath(std::string_view context) : context_(context) {}
 
   JsonPath Key(std::string_view key) const;

@@ -243,7 +243,7 @@ INSTANTIATE_TEST_SUITE_P(
                      [](std::string model) {
                        return ReplaceFirst(model, R"("num_trees":"84")", R"("num_trees":"85")");
                      },
-                     ErrorCode::kValidation, "says 85 trees but the trees array has 84"},
+                     ErrorCode::kValidation, "gbtree_model_param.num_trees: expected 84 (the length of the trees array), got 85"},
         BadModelCase{"XgboostBaseScoreOutOfRange", kXgb, "model.json",
                      [](std::string model) {
                        return ReplaceFirst(model, R"("base_score":"5E-1")", R"("base_score":"1.5")");
