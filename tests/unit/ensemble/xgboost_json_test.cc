@@ -15,8 +15,7 @@ namespace csml {
 namespace {
 
 std::string ReadFixture() {
-  std::ifstream in(std::string(CSML_TEST_DATA_DIR) + "/fixtures/xgboost_synth/model.json",
-                   std::ios::binary);
+  std::ifstream in(CSML_TEST_DATA_DIR "/fixtures/xgboost_synth/model.json", std::ios::binary);
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
@@ -25,14 +24,20 @@ std::string ReadFixture() {
 // One tree: a split on feature `feature` at 0.5 with two leaves.
 std::string Stump(const std::string& tree_param = R"({"num_nodes":"3","num_deleted":"0"})",
                   const std::string& left = "[1,-1,-1]", const std::string& feature = "1") {
-  return R"({"learner":{"objective":{"name":"binary:logistic"},)"
-         R"("learner_model_param":{"base_score":"[2.5E-1]","num_feature":"2","num_class":"0"},)"
-         R"("gradient_booster":{"name":"gbtree","model":{"gbtree_model_param":{"num_trees":"1"},)"
-         R"("tree_info":[0],"trees":[{"id":0,"tree_param":)" +
-         tree_param + R"(,"left_children":)" + left + R"(,"right_children":[2,-1,-1],)" +
-         R"("split_indices":[)" + feature + R"(,0,0],"split_conditions":[0.5,-1.25,2],)" +
-         R"("default_left":[true,false,false],"base_weights":[0,0,0],"parents":[2147483647,0,0],)"
-         R"("loss_changes":[1,0,0],"sum_hessian":[3,1,2]}]}}}})";
+  std::string json =
+      R"({"learner":{"objective":{"name":"binary:logistic"},)"
+      R"("learner_model_param":{"base_score":"[2.5E-1]","num_feature":"2","num_class":"0"},)"
+      R"("gradient_booster":{"name":"gbtree","model":{"gbtree_model_param":{"num_trees":"1"},)"
+      R"("tree_info":[0],"trees":[{"id":0,"tree_param":)";
+  json += tree_param;
+  json += R"(,"left_children":)";
+  json += left;
+  json += R"(,"right_children":[2,-1,-1],"split_indices":[)";
+  json += feature;
+  json += R"(,0,0],"split_conditions":[0.5,-1.25,2],"default_left":[true,false,false],)"
+          R"("base_weights":[0,0,0],"parents":[2147483647,0,0],"loss_changes":[1,0,0],)"
+          R"("sum_hessian":[3,1,2]}]}}}})";
+  return json;
 }
 
 TEST(ReadXgboostJson, YieldsTheTreesOfARealModel) {

@@ -52,8 +52,8 @@ TEST_F(Fields, ReadsEachTypeAndNamesThePathWhenItIsWrong) {
   EXPECT_EQ(not_int.error().message, "test.json: a.b[1]: expected an integer, got 2.5");
 
   auto invalid = root.Key("n").Invalid("a count below 5", "7");
-  EXPECT_EQ(invalid.error().code, ErrorCode::kValidation);
-  EXPECT_EQ(invalid.error().message, "test.json: n: expected a count below 5, got 7");
+  EXPECT_EQ(invalid.value().code, ErrorCode::kValidation);
+  EXPECT_EQ(invalid.value().message, "test.json: n: expected a count below 5, got 7");
 }
 
 TEST_F(Fields, RefusesTextThatIsNotJson) {
