@@ -5,7 +5,6 @@
 // Node i is a leaf when left_children[i] == -1; a leaf's value is split_conditions[i].
 // XGBoost compares float32(x) < split_condition; the loader turns that into the equivalent
 // double bound so the Forest walks XGBoost trees with the same `x <= t` as LightGBM's.
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
