@@ -72,7 +72,7 @@ constexpr std::string_view kTemplate = R"json({
     "tickets_30d":{"type":"number","minimum":0,"nullable":true},
     "plan_value":{"type":"number","minimum":0,"nullable":true},
     "usage_score":{"type":"number","minimum":0,"maximum":1,"nullable":true},
-    "region":{"type":"string","nullable":true,"description":"IN, SG, US or EU; any other value encodes as none of them"}}},
+    "region":{"type":"string","nullable":true,"description":"IN, SG, US or EU, in any letter case; any other string encodes as none of them"}}},
   "ScoreRequest":{"type":"object","required":["userId","features"],
    "properties":{"userId":{"type":"string"},"features":{"$ref":"#/components/schemas/Features"}}},
   "ScoreResponse":{"type":"object","required":["risk","tier","reasons","modelVersion"],

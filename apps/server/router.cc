@@ -1,4 +1,6 @@
-// The route table and the answers the server gives by itself (see http_server.h).
+// The route table and the answers the router gives by itself (see router.h).
+#include "router.h"
+
 #include <algorithm>
 #include <cctype>
 #include <string>
@@ -6,7 +8,6 @@
 #include <fmt/format.h>
 
 #include "csml/core/json_writer.h"
-#include "http_server.h"
 
 namespace csml::server {
 namespace {

@@ -1,5 +1,6 @@
 #include "csml/serving/score_request.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -95,6 +96,24 @@ int FeatureFieldIndex(std::string_view key) {
   return -1;
 }
 
+// A region code in any letter case is that code (docs/API.md): "in" and "In" are IN. Only
+// ASCII letters fold; any other text is an unknown region.
+Region RequestRegion(std::string_view text) {
+  const auto upper = [](char c) {
+    return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+  };
+  for (std::size_t i = 0; i < kNumKnownRegions; ++i) {
+    const auto region = static_cast<Region>(i);
+    const std::string_view name = RegionName(region);
+    if (text.size() == name.size() &&
+        std::equal(text.begin(), text.end(), name.begin(),
+                   [&upper](char a, char b) { return upper(a) == b; })) {
+      return region;
+    }
+  }
+  return Region::kOther;
+}
+
 bool InRange(const NumericFeatureSpec& spec, double v) {
   return std::isfinite(v) && v >= spec.min && v <= spec.max;
 }
@@ -151,7 +170,7 @@ bool FastFeatures(simdjson::dom::object object, ScoreRequest* out) {
     if (index == kRegionField) {
       std::string_view region;
       if (field.value.get_string().get(region) != simdjson::SUCCESS) return false;
-      features.region = ParseRegion(region);
+      features.region = RequestRegion(region);
       continue;
     }
     double v = 0.0;
@@ -415,12 +434,12 @@ void ValidateRegion(const PyValue* value, RawFeatures* features,
     return;
   }
   if (value->kind() == PyJsonKind::kNull) return;  // Optional: None is missing
-  std::string text;
-  if (!CoerceToStr(*value, &text)) {
+  // Stricter than pydantic's str (docs/API.md): a number or bool is not coerced.
+  if (value->kind() != PyJsonKind::kString) {
     errors->push_back(NotAString(FeatureLoc(kRegionFeatureName)));
     return;
   }
-  features->region = ParseRegion(text);
+  features->region = RequestRegion(value->str());
 }
 
 void ValidateFeatures(const std::vector<DictEntry>& entries, ScoreRequest* request,

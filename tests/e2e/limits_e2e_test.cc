@@ -9,7 +9,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -81,6 +83,61 @@ class RawSocket {
  private:
   int fd_ = -1;
 };
+
+// What a plain blocking client (as Python's http.client is) sees when it writes a whole
+// request, however large, and only then reads the answer: the bytes it read, and the errno
+// of its first failed send or recv (0 when none failed).
+struct BlockingExchange {
+  std::string received;
+  int send_errno = 0;
+  int recv_errno = 0;
+};
+
+BlockingExchange SendWholeThenRead(int port, std::string_view head, std::size_t body_bytes) {
+  BlockingExchange out;
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+    out.send_errno = errno;
+    if (fd >= 0) close(fd);
+    return out;
+  }
+  // Blocking, with a bound on each wait so a server that stops reading fails the test.
+  const timeval timeout{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  const auto send_all = [&](std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  };
+  const std::string chunk(64 * 1024, 'x');
+  bool sent = send_all(head);
+  for (std::size_t left = body_bytes; sent && left > 0;) {
+    const std::size_t n = std::min(left, chunk.size());
+    sent = send_all(std::string_view(chunk).substr(0, n));
+    left -= n;
+  }
+  if (!sent) out.send_errno = errno;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+    if (n == 0) break;
+    if (n < 0) {
+      out.recv_errno = errno;
+      break;
+    }
+    out.received.append(buffer, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  return out;
+}
 
 void RaiseOpenFileLimit(rlim_t wanted) {
   rlimit limit{};
@@ -193,6 +250,31 @@ TEST_F(LimitsTest, SlowHeadersSlowBodiesAndIdleConnectionsAreClosedOnTime) {
           .value_or(0),
       1.0);
   EXPECT_EQ(ScoreOnFreshConnections(5).first, 5);
+}
+
+// The server answers 413 as soon as it has the headers, while the client is still writing:
+// it then reads and drops the rest of the body before closing (a lingering close, as
+// nginx's), so a client that writes everything before reading gets its JSON, not a reset.
+TEST_F(LimitsTest, AClientThatWritesAWholeOversizedBodyReadsIts413) {
+  ASSERT_NO_FATAL_FAILURE(Serve({}));
+  constexpr std::size_t kBodyBytes = std::size_t{8} << 20;  // 8 MB; the limit is 1 MiB
+  const std::string head = fmt::format(
+      "POST /score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+      "Content-Length: {}\r\n\r\n",
+      kBodyBytes);
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    SCOPED_TRACE(attempt);
+    const auto start = Clock::now();
+    const BlockingExchange exchange = SendWholeThenRead(port(), head, kBodyBytes);
+    EXPECT_LT(Clock::now() - start, seconds(10));
+    EXPECT_EQ(exchange.send_errno, 0) << std::strerror(exchange.send_errno);
+    EXPECT_EQ(exchange.recv_errno, 0) << std::strerror(exchange.recv_errno);
+    EXPECT_TRUE(exchange.received.starts_with("HTTP/1.1 413 ")) << exchange.received;
+    EXPECT_TRUE(exchange.received.ends_with(
+        "\r\n\r\n{\"detail\":\"Request body exceeds the limit of 1048576 bytes\"}"))
+        << exchange.received;
+  }
+  EXPECT_EQ(ScoreOnFreshConnections(2).first, 2);
 }
 
 TEST_F(LimitsTest, AKeptAliveConnectionLivesUntilItsIdleTimeout) {

@@ -27,9 +27,10 @@
 //     and -Infinity fail `ge` (not_ge), +Infinity and 1e400 fail `le` on usage_score and
 //     not_finite_number elsewhere. An integer literal beyond the double range (Python raised
 //     OverflowError, a 500) is `value is not a valid float`.
-//   - region: a string; a number or bool is coerced by str() and is then an unknown region;
-//     null means missing; array or object -> str type expected. Unknown regions encode as
-//     all-zero one-hot, so they are accepted.
+//   - region: a JSON string (stricter than pydantic's str, which coerced a number or bool by
+//     str()): a number, bool, array or object -> str type expected (type_error.str); null
+//     means missing. A known code in any ASCII letter case is that code ("in" is IN).
+//     Unknown regions encode as all-zero one-hot, so they are accepted.
 //   - duplicate keys: the last one wins (Python's dict). Unknown keys are ignored; those
 //     inside features are counted (every occurrence) for metrics.
 //

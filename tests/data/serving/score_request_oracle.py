@@ -4,8 +4,10 @@
 The Python service was FastAPI 0.92 on pydantic 1.10. This script rebuilds the part of it that
 decides a POST /score answer before the endpoint runs (FastAPI's body reading, its
 request_body_to_args and its RequestValidationError handler) on pydantic's v1 API, with the
-request model of DESIGN section 2, including its override of pydantic's coercion: a numeric
-feature must be a JSON number (strings and bools are type_error.float).
+request model of docs/API.md, including where csml is stricter than pydantic's coercion: a
+numeric feature must be a JSON number (strings and bools are type_error.float), and region a
+JSON string or null (numbers and bools are type_error.str, as pydantic's StrictStr says);
+a region code in another letter case is read as its upper-case code ("in" is IN).
 
 Regenerate (needs Python 3.11 with pydantic 2.x, which ships pydantic.v1):
     python3 tests/data/serving/score_request_oracle.py > tests/data/serving/score_request_cases.json
@@ -17,12 +19,13 @@ import re
 import sys
 from typing import Optional
 
-from pydantic.v1 import BaseConfig, BaseModel, Field, confloat, errors, validator
+from pydantic.v1 import BaseConfig, BaseModel, Field, StrictStr, confloat, errors, validator
 from pydantic.v1.error_wrappers import ErrorWrapper, flatten_errors
 from pydantic.v1.fields import ModelField
 
 NonNegative = confloat(ge=0, allow_inf_nan=False)
 UnitInterval = confloat(ge=0, le=1, allow_inf_nan=False)
+REGION_CODES = ("IN", "SG", "US", "EU")
 NUMERIC = ["activity_7d", "activity_30d", "time_since_last_use_days", "failed_renewals_30d",
            "tickets_7d", "tickets_30d", "plan_value", "usage_score"]
 
@@ -36,12 +39,18 @@ class Features(BaseModel):
     tickets_30d: Optional[NonNegative] = None
     plan_value: Optional[NonNegative] = Field(...)
     usage_score: Optional[UnitInterval] = Field(...)
-    region: Optional[str] = Field(...)
+    region: Optional[StrictStr] = Field(...)
 
     @validator(*NUMERIC, pre=True)
-    def json_numbers_only(cls, v):  # DESIGN 2: no coercion from strings or bools
+    def json_numbers_only(cls, v):  # docs/API.md: no coercion from strings or bools
         if isinstance(v, (str, bool, bytes)):
             raise errors.FloatError()
+        return v
+
+    @validator("region")
+    def region_code_any_case(cls, v):  # docs/API.md: "in" is IN (ASCII letters only)
+        if v is not None and v.isascii() and v.upper() in REGION_CODES:
+            return v.upper()
         return v
 
 
@@ -206,6 +215,10 @@ CASES = [
     ("region_bool", with_features(region=False)),
     ("region_array", with_features(region=["IN"])),
     ("region_lowercase", with_features(region="in")),
+    ("region_mixed_case", with_features(region="Sg")),
+    ("region_unknown_lowercase", with_features(region="br")),
+    ("region_object", with_features(region={"code": "IN"})),
+    ("region_float", with_features(region=1.5)),
     ("region_missing", with_features(region=...)),
     # Unknown keys.
     ("unknown_keys", raw_features(json.dumps(FULL)[:-1] + ',"a":1,"b":{"c":[1,2,{"d":null}]},"a":2}')),

@@ -5,6 +5,8 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -250,6 +252,53 @@ TEST(DecodeScoreRequest, CoercesAnIntegerUserIdToItsDecimalText) {
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->user_id, "123");
   EXPECT_EQ(r->features.region, Region::kOther);
+}
+
+std::string SeedBodyWithRegion(std::string_view region_json) {
+  std::string body(kSeedBody);
+  const std::string from = R"("region": "IN")";
+  body.replace(body.find(from), from.size(), "\"region\": " + std::string(region_json));
+  return body;
+}
+
+TEST(DecodeScoreRequest, ReadsARegionCodeInAnyLetterCaseOnBothPaths) {
+  const std::pair<std::string_view, Region> cases[] = {
+      {R"("in")", Region::kIN},         {R"("sg")", Region::kSG},    {R"("Us")", Region::kUS},
+      {R"("eU")", Region::kEU},         {R"("br")", Region::kOther}, {R"("ind")", Region::kOther},
+      {R"("\u0131N")", Region::kOther},  // dotless i: only ASCII letters fold
+  };
+  for (const auto& [region, want] : cases) {
+    SCOPED_TRACE(region);
+    const std::string body = SeedBodyWithRegion(region);
+    const ScoreRequestResult fast = DecodeScoreRequest(body, BodyFormat::kJson);
+    const ScoreRequestResult reference = DecodeScoreRequestReference(body, BodyFormat::kJson);
+    ASSERT_TRUE(fast.has_value());
+    ASSERT_TRUE(reference.has_value());
+    EXPECT_EQ(fast->features.region, want);
+    EXPECT_EQ(reference->features.region, want);
+  }
+}
+
+TEST(DecodeScoreRequest, RefusesARegionThatIsNotAStringOnBothPaths) {
+  const std::string want =
+      R"({"detail":[{"loc":["body","features","region"],"msg":"str type expected","type":"type_error.str"}]})";
+  for (const std::string_view region : {"5", "-1.5", "true", "false", R"(["IN"])", "{}"}) {
+    SCOPED_TRACE(region);
+    const std::string body = SeedBodyWithRegion(region);
+    for (const bool reference : {false, true}) {
+      const ScoreRequestResult r = reference ? DecodeScoreRequestReference(body, BodyFormat::kJson)
+                                             : DecodeScoreRequest(body, BodyFormat::kJson);
+      ASSERT_FALSE(r.has_value());
+      std::string json;
+      AppendScoreRequestErrorJson(&json, r.error());
+      EXPECT_EQ(json, want);
+    }
+  }
+  // null is still a missing region, which is accepted.
+  const ScoreRequestResult missing =
+      DecodeScoreRequest(SeedBodyWithRegion("null"), BodyFormat::kJson);
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_EQ(missing->features.region, Region::kMissing);
 }
 
 TEST(DecodeScoreRequest, CountsEveryUnknownFeatureKeyAndIgnoresUnknownTopLevelKeys) {
