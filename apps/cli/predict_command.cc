@@ -1,14 +1,16 @@
-// csml predict --input FILE [--version V] [--out FILE]: offline batch scoring (DESIGN section
-// 6). Every snapshot of the file (JSON array or JSON Lines), labeled or not, is scored with the
-// served version (or V) on every core and written as JSON Lines of
-// {"userId","snapshot_ts","risk","tier","reasons"} in input order; risk at full precision.
-// This is how a nightly job scores all customers.
+// csml predict --input FILE [--version V] [--out FILE] [--full-precision]: offline batch
+// scoring (docs/COMMANDS.md). Every snapshot of the file (JSON array or JSON Lines), labeled or
+// not, is scored with the served version (or V) on every core and written as JSON Lines in
+// input order: {"userId","snapshot_ts"} then exactly what `POST /score` answers for the same
+// features ({"risk","tier","reasons","modelVersion"}, risk rounded as /score rounds it; the
+// model's full probability with --full-precision). This is how a nightly job scores all
+// customers.
 //
 // Records that break the data contract are skipped, counted and described on stderr (the
-// first few), and the rest are scored: one bad record must not leave every customer
-// unscored. --strict refuses the whole file at the first invalid record instead. Output goes to
-// --out atomically (it appears complete or not at all), or to stdout; the summary goes to
-// stderr either way.
+// first few, by 1-based line), and the rest are scored: one bad record must not leave every
+// customer unscored. --strict refuses the whole file at the first invalid record instead.
+// Output goes to --out atomically (it appears complete or not at all), or to stdout; the
+// summary goes to stderr either way.
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -34,6 +36,7 @@ struct PredictFlags {
   std::string model_dir;
   std::size_t threads = 0;
   bool strict = false;
+  bool full_precision = false;
 };
 
 constexpr std::size_t kProblemsShown = 5;
@@ -41,6 +44,7 @@ constexpr std::size_t kProblemsShown = 5;
 Result<int> RunPredict(const PredictFlags& flags) {
   BatchScoringOptions options;
   options.threads = flags.threads;
+  options.full_precision_risk = flags.full_precision;
   if (Status s = options.Validate(); !s) return tl::unexpected(s.error());
 
   auto registry = Registry::Open(flags.model_dir, RegistryOpenMode::kReadOnly);
@@ -102,6 +106,9 @@ void AddPredictCommand(CLI::App& app, CommandSlot& slot) {
       ->capture_default_str();
   cmd->add_option("--threads", flags->threads, "Scoring threads (0 = all cores)")
       ->capture_default_str();
+  cmd->add_flag("--full-precision", flags->full_precision,
+                "Print each risk as the model's full probability instead of rounded to 4 "
+                "decimals as POST /score prints it");
   cmd->add_flag("--strict", flags->strict,
                 "Refuse the file at the first invalid record (default: skip and report them)");
   cmd->callback([&slot, flags] {

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "csml/serving/score_json.h"
 #include "fake_predictor.h"
 
 namespace csml {
