@@ -41,6 +41,15 @@ struct PredictFlags {
 
 constexpr std::size_t kProblemsShown = 5;
 
+// "line 201, field features.activity_7d: expected ..." (1-based, as an editor counts); a JSON
+// array's element has no line and is named by its 1-based position instead.
+std::string DescribeSkipped(const SnapshotProblem& problem) {
+  std::string where = problem.line > 0 ? fmt::format("line {}", problem.line)
+                                       : fmt::format("element {} of the array", problem.record + 1);
+  if (!problem.field.empty()) where += fmt::format(", field {}", problem.field);
+  return fmt::format("{}: {}", where, problem.message);
+}
+
 Result<int> RunPredict(const PredictFlags& flags) {
   BatchScoringOptions options;
   options.threads = flags.threads;
@@ -62,7 +71,7 @@ Result<int> RunPredict(const PredictFlags& flags) {
     fmt::print(stderr, "csml predict: {}: skipped {} of {} records that break the data contract\n",
                flags.input, batch->records_invalid, batch->records_seen);
     for (const SnapshotProblem& problem : batch->problems) {
-      fmt::print(stderr, "csml predict: {}: {}\n", flags.input, problem.ToString());
+      fmt::print(stderr, "csml predict: {}: skipped {}\n", flags.input, DescribeSkipped(problem));
     }
   }
 

@@ -91,8 +91,8 @@ Result<BatchScorer> BatchScorer::Create(std::string version,
                                         std::span<const std::string> feature_columns,
                                         Thresholds thresholds,
                                         std::unique_ptr<const Predictor> predictor) {
-  Result<std::shared_ptr<const ServingModel>> model = ServingModel::Create(
-      std::move(version), feature_columns, thresholds, std::move(predictor));
+  Result<std::shared_ptr<const ServingModel>> model =
+      ServingModel::Create(std::move(version), feature_columns, thresholds, std::move(predictor));
   if (!model) return tl::unexpected(model.error());
   return BatchScorer(std::move(*model));
 }
