@@ -1,14 +1,16 @@
-// csml predict --input FILE [--version V] [--out FILE]: offline batch scoring (DESIGN section
-// 6). Every snapshot of the file (JSON array or JSON Lines), labeled or not, is scored with the
-// served version (or V) on every core and written as JSON Lines of
-// {"userId","snapshot_ts","risk","tier","reasons"} in input order; risk at full precision.
-// This is how a nightly job scores all customers.
+// csml predict --input FILE [--version V] [--out FILE] [--full-precision]: offline batch
+// scoring (docs/COMMANDS.md). Every snapshot of the file (JSON array or JSON Lines), labeled or
+// not, is scored with the served version (or V) on every core and written as JSON Lines in
+// input order: {"userId","snapshot_ts"} then exactly what `POST /score` answers for the same
+// features ({"risk","tier","reasons","modelVersion"}, risk rounded as /score rounds it; the
+// model's full probability with --full-precision). This is how a nightly job scores all
+// customers.
 //
 // Records that break the data contract are skipped, counted and described on stderr (the
-// first few), and the rest are scored: one bad record must not leave every customer
-// unscored. --strict refuses the whole file at the first invalid record instead. Output goes to
-// --out atomically (it appears complete or not at all), or to stdout; the summary goes to
-// stderr either way.
+// first few, by 1-based line), and the rest are scored: one bad record must not leave every
+// customer unscored. --strict refuses the whole file at the first invalid record instead.
+// Output goes to --out atomically (it appears complete or not at all), or to stdout; the
+// summary goes to stderr either way.
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -34,13 +36,24 @@ struct PredictFlags {
   std::string model_dir;
   std::size_t threads = 0;
   bool strict = false;
+  bool full_precision = false;
 };
 
 constexpr std::size_t kProblemsShown = 5;
 
+// "line 201, field features.activity_7d: expected ..." (1-based, as an editor counts); a JSON
+// array's element has no line and is named by its 1-based position instead.
+std::string DescribeSkipped(const SnapshotProblem& problem) {
+  std::string where = problem.line > 0 ? fmt::format("line {}", problem.line)
+                                       : fmt::format("element {} of the array", problem.record + 1);
+  if (!problem.field.empty()) where += fmt::format(", field {}", problem.field);
+  return fmt::format("{}: {}", where, problem.message);
+}
+
 Result<int> RunPredict(const PredictFlags& flags) {
   BatchScoringOptions options;
   options.threads = flags.threads;
+  options.full_precision_risk = flags.full_precision;
   if (Status s = options.Validate(); !s) return tl::unexpected(s.error());
 
   auto registry = Registry::Open(flags.model_dir, RegistryOpenMode::kReadOnly);
@@ -58,7 +71,7 @@ Result<int> RunPredict(const PredictFlags& flags) {
     fmt::print(stderr, "csml predict: {}: skipped {} of {} records that break the data contract\n",
                flags.input, batch->records_invalid, batch->records_seen);
     for (const SnapshotProblem& problem : batch->problems) {
-      fmt::print(stderr, "csml predict: {}: {}\n", flags.input, problem.ToString());
+      fmt::print(stderr, "csml predict: {}: skipped {}\n", flags.input, DescribeSkipped(problem));
     }
   }
 
@@ -102,6 +115,9 @@ void AddPredictCommand(CLI::App& app, CommandSlot& slot) {
       ->capture_default_str();
   cmd->add_option("--threads", flags->threads, "Scoring threads (0 = all cores)")
       ->capture_default_str();
+  cmd->add_flag("--full-precision", flags->full_precision,
+                "Print each risk as the model's full probability instead of rounded to 4 "
+                "decimals as POST /score prints it");
   cmd->add_flag("--strict", flags->strict,
                 "Refuse the file at the first invalid record (default: skip and report them)");
   cmd->callback([&slot, flags] {

@@ -11,6 +11,7 @@
 
 #include "csml/core/json_writer.h"
 #include "csml/core/time.h"
+#include "csml/serving/score_json.h"
 #include "csml/serving/score_request.h"
 #include "openapi.h"
 #include "per_thread.h"
@@ -119,12 +120,6 @@ Response ReloadResponse(const ReloadReport& report, const ModelManager& models) 
   return JsonResponse(ok ? 200 : 409, std::move(body));
 }
 
-// Appends `item` (a JSON object text) with its leading '{' replaced by `prefix`.
-void AppendObjectWithPrefix(std::string* out, std::string_view prefix, std::string_view item) {
-  out->append(prefix);
-  out->append(item.substr(1));
-}
-
 }  // namespace
 
 Status ServeRoutesOptions::Validate() const {
@@ -230,20 +225,19 @@ struct ServeRoutes::Impl {
       return DetailResponse(503, kNoModel);
     }
     Response response;
-    std::string& body = response.body;
-    body.reserve(64 + decoded->items.size() * 200);
-    body.append("{\"modelVersion\":");
-    AppendJsonString(&body, model->version());
-    body.append(",\"results\":[");
-    std::string item_json;
+    response.body.reserve(64 + decoded->items.size() * 200);
+    JsonWriter json(&response.body);
+    json.BeginObject();
+    json.Key("modelVersion").String(model->version());
+    json.Key("results").BeginArray();
     for (std::size_t i = 0; i < decoded->items.size(); ++i) {
-      if (i > 0) body.push_back(',');
       const ScoreRequestResult& item = decoded->items[i];
-      item_json.clear();
+      json.BeginObject();
       if (!item) {
         slot.batch_items_rejected.Add();
-        AppendScoreRequestErrorJson(&item_json, item.error());
-        AppendObjectWithPrefix(&body, "{\"status\":422,", item_json);
+        json.Key("status").Int(422);
+        WriteScoreRequestErrorDetail(json, item.error());
+        json.EndObject();
         continue;
       }
       const Result<ScoreResult> scored = model->Score(item->features);
@@ -251,18 +245,21 @@ struct ServeRoutes::Impl {
         slot.batch_items_failed.Add();
         spdlog::error("POST /score/batch: item {}, userId {}: {}", i, item->user_id,
                       scored.error().message);
-        body.append(R"({"status":500,"detail":"Internal Server Error"})");
+        json.Key("status").Int(500);
+        json.Key("detail").String("Internal Server Error");
+        json.EndObject();
         continue;
       }
       slot.batch_items_scored.Add();
       RecordScore(slot, *scored);
       RecordUnknownKeys(slot, item->unknown_feature_keys);
-      AppendScoreResponseJson(&item_json, *scored, model->version());
-      body.append("{\"status\":200,\"userId\":");
-      AppendJsonString(&body, item->user_id);
-      AppendObjectWithPrefix(&body, ",", item_json);
+      json.Key("status").Int(200);
+      json.Key("userId").String(item->user_id);
+      WriteScoreMembers(json, *scored, model->version());
+      json.EndObject();
     }
-    body.append("]}");
+    json.EndArray();
+    json.EndObject();
     slot.batches.Add();
     response.log_model_version = model->version();
     response.log_keep_alive = std::move(model);

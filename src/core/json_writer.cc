@@ -113,37 +113,61 @@ double RoundTo(double value, int decimals) {
   return std::round(value * scale) / scale;
 }
 
+void JsonWriter::Open() {
+  if (depth_ < kInlineDepth) {
+    inline_has_element_ &= ~(std::uint64_t{1} << depth_);
+  } else {
+    deep_.push_back(false);
+  }
+  ++depth_;
+}
+
+void JsonWriter::Close() {
+  --depth_;
+  if (depth_ >= kInlineDepth) deep_.pop_back();
+}
+
+bool JsonWriter::MarkElement() {
+  const std::size_t top = depth_ - 1;
+  if (top < kInlineDepth) {
+    const std::uint64_t bit = std::uint64_t{1} << top;
+    const bool had = (inline_has_element_ & bit) != 0;
+    inline_has_element_ |= bit;
+    return had;
+  }
+  const bool had = deep_.back();
+  deep_.back() = true;
+  return had;
+}
+
 JsonWriter& JsonWriter::BeginObject() {
   BeforeValue();
   out_->push_back('{');
-  has_element_.push_back(false);
+  Open();
   return *this;
 }
 
 JsonWriter& JsonWriter::EndObject() {
   out_->push_back('}');
-  has_element_.pop_back();
+  Close();
   return *this;
 }
 
 JsonWriter& JsonWriter::BeginArray() {
   BeforeValue();
   out_->push_back('[');
-  has_element_.push_back(false);
+  Open();
   return *this;
 }
 
 JsonWriter& JsonWriter::EndArray() {
   out_->push_back(']');
-  has_element_.pop_back();
+  Close();
   return *this;
 }
 
 JsonWriter& JsonWriter::Key(std::string_view key) {
-  if (!has_element_.empty()) {
-    if (has_element_.back()) out_->push_back(',');
-    has_element_.back() = true;
-  }
+  if (depth_ > 0 && MarkElement()) out_->push_back(',');
   AppendJsonString(out_, key);
   out_->push_back(':');
   after_key_ = true;
@@ -215,10 +239,7 @@ void JsonWriter::BeforeValue() {
     after_key_ = false;
     return;
   }
-  if (!has_element_.empty()) {
-    if (has_element_.back()) out_->push_back(',');
-    has_element_.back() = true;
-  }
+  if (depth_ > 0 && MarkElement()) out_->push_back(',');
 }
 
 }  // namespace csml

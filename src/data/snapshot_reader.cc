@@ -280,8 +280,10 @@ class BatchBuilder {
  public:
   explicit BatchBuilder(const SnapshotReadOptions& options) : options_(options) {}
 
-  // Parses one record; an Error only under kFail.
-  Status Add(dom::element record) {
+  // Parses one record; an Error only under kFail. `line_of()` gives the 1-based line the record
+  // starts on (0 when not known) and is called only for an invalid record.
+  template <typename LineOf>
+  Status Add(dom::element record, const LineOf& line_of) {
     const std::size_t index = next_index();
     ++batch_.records_seen;
     Snapshot& slot = batch_.records.emplace_back();
@@ -293,7 +295,7 @@ class BatchBuilder {
     }
     ++batch_.records_invalid;
     if (batch_.problems.size() < options_.max_problems_kept) {
-      batch_.problems.push_back({index, std::move(bad->field), std::move(bad->message)});
+      batch_.problems.push_back({index, std::move(bad->field), std::move(bad->message), line_of()});
     }
     return {};
   }
@@ -429,6 +431,14 @@ Result<std::size_t> ParseLinesChunk(dom::parser& parser, std::string_view chunk,
     return MalformedAt(chunk, base, builder.next_index(), 0, simdjson::error_message(error));
   }
   std::size_t last_offset = 0;
+  // Lines are counted only up to invalid records, from the last one counted.
+  std::size_t counted_offset = 0;
+  std::size_t counted_line = base.line;
+  const auto line_at = [&](std::size_t offset) {
+    counted_line += CountNewlines(chunk.substr(counted_offset, offset - counted_offset));
+    counted_offset = offset;
+    return counted_line;
+  };
   for (auto it = stream.begin(); it != stream.end(); ++it) {
     dom::element record;
     const simdjson::error_code error = (*it).get(record);
@@ -442,7 +452,9 @@ Result<std::size_t> ParseLinesChunk(dom::parser& parser, std::string_view chunk,
                                  simdjson::error_message(error));
     }
     last_offset = offset;
-    if (Status added = builder.Add(record); !added) return tl::unexpected(added.error());
+    if (Status added = builder.Add(record, [&] { return line_at(offset); }); !added) {
+      return tl::unexpected(added.error());
+    }
   }
   // simdjson leaves an incomplete last record unparsed rather than failing. (Its count is
   // meaningless for a chunk without records, hence the bound.)
@@ -581,7 +593,10 @@ Result<SnapshotBatch> ParseJsonArray(std::string_view text, TextBase base,
   BatchBuilder builder(options);
   builder.Reserve(records.size());
   for (const dom::element record : records) {
-    if (Status added = builder.Add(record); !added) return tl::unexpected(added.error());
+    // simdjson's DOM keeps no positions: an array element's line is not known.
+    if (Status added = builder.Add(record, [] { return std::size_t{0}; }); !added) {
+      return tl::unexpected(added.error());
+    }
   }
   return std::move(builder).Take();
 }

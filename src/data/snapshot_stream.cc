@@ -117,6 +117,7 @@ Status SnapshotStreamParser::FlushPending() {
                         std::make_move_iterator(part.records.end()));
   for (auto& problem : part.problems) {
     if (batch_.problems.size() >= options_.max_problems_kept) break;
+    problem.line = 0;  // a line of the piece is not a line of the stream
     batch_.problems.push_back(std::move(problem));
   }
   pending_.clear();

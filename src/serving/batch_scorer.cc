@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cmath>
 #include <cstring>
 #include <optional>
 #include <random>
@@ -18,9 +17,8 @@
 
 #include "csml/core/json_writer.h"
 #include "csml/core/time.h"
-#include "csml/predict/forest.h"
-#include "csml/predict/forest_predictor.h"
 #include "csml/serving/model_loader.h"
+#include "csml/serving/score_json.h"
 
 namespace csml {
 namespace {
@@ -87,62 +85,46 @@ std::size_t BatchScoringOptions::ResolvedThreads() const {
   return std::max<std::size_t>(1, std::thread::hardware_concurrency());
 }
 
-BatchScorer::BatchScorer(std::string version, FeatureEncoder encoder, Thresholds thresholds,
-                         std::shared_ptr<const Predictor> predictor)
-    : version_(std::move(version)),
-      encoder_(std::move(encoder)),
-      thresholds_(thresholds),
-      predictor_(std::move(predictor)) {}
+BatchScorer::BatchScorer(std::shared_ptr<const ServingModel> model) : model_(std::move(model)) {}
 
 Result<BatchScorer> BatchScorer::Create(std::string version,
                                         std::span<const std::string> feature_columns,
                                         Thresholds thresholds,
                                         std::unique_ptr<const Predictor> predictor) {
-  if (version.empty()) {
-    return MakeError(ErrorCode::kInvalidArgument, "model version: expected a name, got ''");
+  Result<std::shared_ptr<const ServingModel>> model =
+      ServingModel::Create(std::move(version), feature_columns, thresholds, std::move(predictor));
+  if (!model) return tl::unexpected(model.error());
+  return BatchScorer(std::move(*model));
+}
+
+Result<BatchScorer> BatchScorer::ForModel(std::shared_ptr<const ServingModel> model) {
+  if (model == nullptr) {
+    return MakeError(ErrorCode::kInvalidArgument, "batch scorer: expected a model, got none");
   }
-  const std::string context = fmt::format("model {}", version);
-  if (Status valid = thresholds.Validate(); !valid) {
-    return tl::unexpected(valid.error().WithContext(context));
-  }
-  Result<FeatureEncoder> encoder = FeatureEncoder::Create(feature_columns);
-  if (!encoder) return tl::unexpected(encoder.error().WithContext(context));
-  if (encoder->num_columns() == 0) {
-    return MakeError(ErrorCode::kValidation,
-                     fmt::format("{}: expected at least one feature column, got none", context));
-  }
-  if (predictor == nullptr) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     fmt::format("{}: expected a predictor, got none", context));
-  }
-  if (predictor->num_features() != encoder->num_columns()) {
-    return MakeError(ErrorCode::kValidation,
-                     fmt::format("{}: the predictor expects {} features but meta.json lists {}",
-                                 context, predictor->num_features(), encoder->num_columns()));
-  }
-  return BatchScorer(std::move(version), std::move(*encoder), thresholds, std::move(predictor));
+  return BatchScorer(std::move(model));
 }
 
 Status BatchScorer::ScoreBlock(std::span<const Snapshot> snapshots,
                                std::span<BatchScore> out) const {
-  const std::size_t width = encoder_.num_columns();
+  const FeatureEncoder& encoder = model_->encoder();
+  const std::size_t width = encoder.num_columns();
   std::vector<double> rows(snapshots.size() * width);
   for (std::size_t i = 0; i < snapshots.size(); ++i) {
-    encoder_.Encode(snapshots[i].features, std::span<double>(rows).subspan(i * width, width));
+    encoder.Encode(snapshots[i].features, std::span<double>(rows).subspan(i * width, width));
   }
   std::vector<double> risk(snapshots.size());
-  if (Status s = predictor_->PredictBatch(rows, risk); !s) {
-    return tl::unexpected(s.error().WithContext(fmt::format("model {}", version_)));
+  if (Status s = model_->predictor().PredictBatch(rows, risk); !s) {
+    return tl::unexpected(s.error().WithContext(fmt::format("model {}", model_->version())));
   }
   for (std::size_t i = 0; i < snapshots.size(); ++i) {
-    if (!std::isfinite(risk[i]) || risk[i] < 0.0 || risk[i] > 1.0) {
-      return MakeError(ErrorCode::kModel,
-                       fmt::format("model {}: user {}: expected a probability in [0, 1], got {}",
-                                   version_, snapshots[i].user_id, risk[i]));
+    Result<ScoreResult> scored = model_->Finish(risk[i], snapshots[i].features);
+    if (!scored) {
+      return tl::unexpected(
+          scored.error().WithContext(fmt::format("user {}", snapshots[i].user_id)));
     }
     out[i].risk = risk[i];
-    out[i].tier = thresholds_.Classify(RoundTo(risk[i], 4));
-    out[i].reasons = ExplainRisk(snapshots[i].features);
+    out[i].tier = scored->tier;
+    out[i].reasons = scored->reasons;
   }
   return {};
 }
@@ -189,7 +171,8 @@ Result<BatchScoringSummary> BatchScorer::WriteJsonLines(std::span<const Snapshot
       std::string& text = texts[slot];
       text.clear();
       for (std::size_t i = 0; i < part.size(); ++i) {
-        AppendBatchScoreJsonLine(&text, part[i], part_scores[i]);
+        AppendBatchScoreJsonLine(&text, part[i], part_scores[i], version(),
+                                 options.full_precision_risk);
       }
       return Status{};
     });
@@ -251,52 +234,23 @@ Result<BatchScoringSummary> BatchScorer::WriteJsonLinesFile(
   return summary;
 }
 
-void AppendBatchScoreJsonLine(std::string* out, const Snapshot& snapshot, const BatchScore& score) {
-  out->append("{\"userId\":");
-  AppendJsonString(out, snapshot.user_id);
-  out->append(",\"snapshot_ts\":\"");
-  out->append(FormatRfc3339(snapshot.snapshot_ts));
-  out->append("\",\"risk\":");
-  const std::size_t risk_at = out->size();
-  AppendShortestDouble(out, score.risk);
-  // 0 and 1 print as "0.0" and "1.0", so every reader sees a float (as Python prints them).
-  if (out->find_first_of(".e", risk_at) == std::string::npos) out->append(".0");
-  out->append(",\"tier\":\"");
-  out->append(TierName(score.tier));
-  out->append("\",\"reasons\":[");
-  bool first = true;
-  score.reasons.ForEach([&](Reason reason) {
-    if (!first) out->push_back(',');
-    first = false;
-    out->push_back('"');
-    out->append(ReasonName(reason));
-    out->push_back('"');
-  });
-  out->append("]}\n");
+void AppendBatchScoreJsonLine(std::string* out, const Snapshot& snapshot, const BatchScore& score,
+                              std::string_view model_version, bool full_precision_risk) {
+  const ScoreResult printed{full_precision_risk ? score.risk : RoundTo(score.risk, 4), score.tier,
+                            score.reasons};
+  JsonWriter json(out);
+  json.BeginObject();
+  json.Key("userId").String(snapshot.user_id);
+  json.Key("snapshot_ts").String(FormatRfc3339(snapshot.snapshot_ts));
+  WriteScoreMembers(json, printed, model_version);
+  json.EndObject();
+  out->push_back('\n');
 }
 
 Result<BatchScorer> LoadBatchScorer(const Registry& registry, std::string_view version) {
-  std::string name(version);
-  if (name.empty()) {
-    Result<std::string> served = registry.ResolveServed();
-    if (!served) return tl::unexpected(served.error());
-    name = std::move(*served);
-  }
-  const std::string context = fmt::format("loading model {}", name);
-  Result<ModelMeta> meta = registry.ReadMeta(name);
-  if (!meta) return tl::unexpected(meta.error().WithContext(context));
-  Result<std::string> bytes = registry.ReadModelBytes(*meta);
-  if (!bytes) return tl::unexpected(bytes.error().WithContext(context));
-  Result<Forest> forest = LoadForest(*bytes);
-  if (!forest) return tl::unexpected(forest.error().WithContext(context));
-  if (Status same = CheckModelColumns(forest->feature_names(), meta->features); !same) {
-    return tl::unexpected(same.error().WithContext(context));
-  }
-  auto predictor = std::make_unique<const ForestPredictor>(std::move(*forest));
-  Result<BatchScorer> scorer =
-      BatchScorer::Create(meta->version, meta->features, meta->thresholds, std::move(predictor));
-  if (!scorer) return tl::unexpected(scorer.error().WithContext(context));
-  return scorer;
+  Result<LoadedVersion> loaded = LoadVersion(registry, version);
+  if (!loaded) return tl::unexpected(loaded.error());
+  return BatchScorer::ForModel(std::move(loaded->model));
 }
 
 }  // namespace csml

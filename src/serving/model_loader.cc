@@ -40,32 +40,45 @@ Status CheckModelColumns(const std::vector<std::string>& model_names,
   return {};
 }
 
-Result<std::shared_ptr<const ServingModel>> LoadServingModel(const Registry& registry,
-                                                             std::string_view version) {
-  const std::string context = fmt::format("loading model {}", version);
-  Result<ModelMeta> meta = registry.ReadMeta(version);
+Result<LoadedVersion> LoadVersion(const Registry& registry, std::string_view version) {
+  std::string name(version);
+  if (name.empty()) {
+    Result<std::string> served = registry.ResolveServed();
+    if (!served) return tl::unexpected(served.error());
+    name = std::move(*served);
+  }
+  const std::string context = fmt::format("loading model {}", name);
+  LoadedVersion loaded;
+  Result<ModelMeta> meta = registry.ReadMeta(name);
   if (!meta) return tl::unexpected(meta.error().WithContext(context));
-  Result<std::string> bytes = registry.ReadModelBytes(*meta);
+  loaded.meta = std::move(*meta);
+  Result<std::string> bytes = registry.ReadModelBytes(loaded.meta);
   if (!bytes) return tl::unexpected(bytes.error().WithContext(context));
   Result<Forest> forest = LoadForest(*bytes);
   if (!forest) return tl::unexpected(forest.error().WithContext(context));
-  if (Status same = CheckModelColumns(forest->feature_names(), meta->features); !same) {
+  if (Status same = CheckModelColumns(forest->feature_names(), loaded.meta.features); !same) {
     return tl::unexpected(same.error().WithContext(context));
   }
   auto predictor = std::make_unique<const ForestPredictor>(std::move(*forest));
-  Result<std::shared_ptr<const ServingModel>> model =
-      ServingModel::Create(meta->version, meta->features, meta->thresholds, std::move(predictor));
+  Result<std::shared_ptr<const ServingModel>> model = ServingModel::Create(
+      loaded.meta.version, loaded.meta.features, loaded.meta.thresholds, std::move(predictor));
   if (!model) return tl::unexpected(model.error().WithContext(context));
   if (Result<ScoreResult> warm_up = (*model)->Score(RawFeatures{}); !warm_up) {
     return tl::unexpected(warm_up.error().WithContext(context + ", warm-up row"));
   }
-  return model;
+  loaded.model = std::move(*model);
+  return loaded;
+}
+
+Result<std::shared_ptr<const ServingModel>> LoadServingModel(const Registry& registry,
+                                                             std::string_view version) {
+  Result<LoadedVersion> loaded = LoadVersion(registry, version);
+  if (!loaded) return tl::unexpected(loaded.error());
+  return std::move(loaded->model);
 }
 
 Result<std::shared_ptr<const ServingModel>> LoadServedModel(const Registry& registry) {
-  Result<std::string> version = registry.ResolveServed();
-  if (!version) return tl::unexpected(version.error());
-  return LoadServingModel(registry, *version);
+  return LoadServingModel(registry, "");
 }
 
 }  // namespace csml

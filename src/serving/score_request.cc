@@ -567,37 +567,37 @@ ScoreRequestResult DecodeScoreRequestReference(std::string_view body, BodyFormat
   return ValidateBody(*doc);
 }
 
-void AppendScoreRequestErrorJson(std::string* out, const ScoreRequestError& error) {
-  out->append("{\"detail\":");
+void WriteScoreRequestErrorDetail(JsonWriter& json, const ScoreRequestError& error) {
+  json.Key("detail");
   if (error.kind == ScoreRequestError::Kind::kUnparseable) {
-    AppendJsonString(out, kParseErrorDetail);
-    out->push_back('}');
+    json.String(kParseErrorDetail);
     return;
   }
-  out->push_back('[');
-  for (std::size_t i = 0; i < error.errors.size(); ++i) {
-    const ValidationError& e = error.errors[i];
-    if (i > 0) out->push_back(',');
-    out->append("{\"loc\":[");
-    for (std::size_t k = 0; k < e.loc.size(); ++k) {
-      if (k > 0) out->push_back(',');
-      if (const auto* name = std::get_if<std::string>(&e.loc[k])) {
-        AppendJsonString(out, *name);
+  json.BeginArray();
+  for (const ValidationError& e : error.errors) {
+    json.BeginObject();
+    json.Key("loc").BeginArray();
+    for (const ErrorLocPart& part : e.loc) {
+      if (const auto* name = std::get_if<std::string>(&part)) {
+        json.String(*name);
       } else {
-        out->append(fmt::format("{}", std::get<std::int64_t>(e.loc[k])));
+        json.Int(std::get<std::int64_t>(part));
       }
     }
-    out->append("],\"msg\":");
-    AppendJsonString(out, e.msg);
-    out->append(",\"type\":");
-    AppendJsonString(out, e.type);
-    if (!e.ctx_json.empty()) {
-      out->append(",\"ctx\":");
-      out->append(e.ctx_json);
-    }
-    out->push_back('}');
+    json.EndArray();
+    json.Key("msg").String(e.msg);
+    json.Key("type").String(e.type);
+    if (!e.ctx_json.empty()) json.Key("ctx").Raw(e.ctx_json);
+    json.EndObject();
   }
-  out->append("]}");
+  json.EndArray();
+}
+
+void AppendScoreRequestErrorJson(std::string* out, const ScoreRequestError& error) {
+  JsonWriter json(out);
+  json.BeginObject();
+  WriteScoreRequestErrorDetail(json, error);
+  json.EndObject();
 }
 
 // ---- POST /score/batch ----------------------------------------------------------------------

@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 
 #include "csml/core/json_writer.h"
-#include "csml/serving/python_json.h"
 
 namespace csml {
 
@@ -54,36 +53,20 @@ Result<ScoreResult> ServingModel::Score(const RawFeatures& features) const {
   encoder_.Encode(features, encoded);
   Result<double> risk = predictor_->PredictRisk(encoded);
   if (!risk) return tl::unexpected(risk.error().WithContext(fmt::format("model {}", version_)));
-  if (!std::isfinite(*risk) || *risk < 0.0 || *risk > 1.0) {
+  return Finish(*risk, features);
+}
+
+Result<ScoreResult> ServingModel::Finish(double probability, const RawFeatures& features) const {
+  if (!std::isfinite(probability) || probability < 0.0 || probability > 1.0) {
     return MakeError(
         ErrorCode::kModel,
-        fmt::format("model {}: expected a probability in [0, 1], got {}", version_, *risk));
+        fmt::format("model {}: expected a probability in [0, 1], got {}", version_, probability));
   }
   ScoreResult result;
-  result.risk = RoundTo(*risk, 4);
+  result.risk = RoundTo(probability, 4);
   result.tier = thresholds_.Classify(result.risk);
   result.reasons = ExplainRisk(features);
   return result;
-}
-
-void AppendScoreResponseJson(std::string* out, const ScoreResult& result,
-                             std::string_view model_version) {
-  out->append("{\"risk\":");
-  AppendPythonFloatRepr(out, result.risk);
-  out->append(",\"tier\":\"");
-  out->append(TierName(result.tier));
-  out->append("\",\"reasons\":[");
-  bool first = true;
-  result.reasons.ForEach([&](Reason reason) {
-    if (!first) out->push_back(',');
-    first = false;
-    out->push_back('"');
-    out->append(ReasonName(reason));
-    out->push_back('"');
-  });
-  out->append("],\"modelVersion\":");
-  AppendJsonString(out, model_version);
-  out->push_back('}');
 }
 
 }  // namespace csml

@@ -1,6 +1,8 @@
 // End to end through the real binary: `csml models import` of the LightGBM fixture, then
 // `csml serve` answers with LightGBM's own probabilities and `csml predict` scores a snapshot
-// file with them at full precision; a model whose features do not match is refused.
+// file with them: each line is the /score body for the same features behind the snapshot's
+// userId and snapshot_ts (the full probabilities with --full-precision); a model whose
+// features do not match is refused.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -130,7 +132,7 @@ TEST_F(ImportedLightgbmModel, ServeAnswersWithLightgbmsProbabilities) {
   }
 }
 
-TEST_F(ImportedLightgbmModel, PredictWritesEveryRiskAtFullPrecisionAndSkipsAnInvalidRecord) {
+TEST_F(ImportedLightgbmModel, PredictWritesTheScoreBodyOfEachRowAndSkipsAnInvalidRecord) {
   const std::string input = dir_->Join("snapshots.jsonl");
   std::ofstream(input)
       << SnapshotLines()
@@ -143,7 +145,44 @@ TEST_F(ImportedLightgbmModel, PredictWritesEveryRiskAtFullPrecisionAndSkipsAnInv
   ASSERT_TRUE(run.has_value()) << run.error().message;
   ASSERT_EQ(run->exit_status, 0) << run->output;
   EXPECT_NE(run->output.find("skipped 1 of 201 records"), std::string::npos) << run->output;
+  // The broken record is the file's 201st line.
+  EXPECT_NE(run->output.find("skipped line 201, field features.activity_7d: "), std::string::npos)
+      << run->output;
   EXPECT_NE(run->output.find("scored 200 snapshots"), std::string::npos) << run->output;
+
+  auto connection = HttpConnection::Connect(port_);
+  ASSERT_TRUE(connection.has_value()) << connection.error().message;
+  std::istringstream lines(ReadWholeFile(out));
+  std::string line;
+  std::size_t i = 0;
+  for (; std::getline(lines, line); ++i) {
+    ASSERT_LT(i, cases_.size());
+    HttpRequestSpec post;
+    post.method = "POST";
+    post.path = "/score";
+    post.body = fmt::format(R"({{"userId":"u_{}","features":{}}})", i, cases_[i].features_json);
+    auto response = connection->Send(post);
+    ASSERT_TRUE(response.has_value()) << response.error().message;
+    ASSERT_EQ(response->status, 200) << "case " << i << ": " << response->body;
+    ASSERT_TRUE(response->body.starts_with("{")) << response->body;
+    EXPECT_EQ(line, fmt::format(R"({{"userId":"u_{}","snapshot_ts":"2025-08-{:02}T00:00:00Z",)", i,
+                                1 + i % 28) +
+                        response->body.substr(1))
+        << "case " << i;
+  }
+  EXPECT_EQ(i, cases_.size());
+}
+
+TEST_F(ImportedLightgbmModel, PredictFullPrecisionWritesLightgbmsProbabilitiesExactly) {
+  const std::string input = dir_->Join("full.jsonl");
+  std::ofstream(input) << SnapshotLines();
+  const std::string out = dir_->Join("full-scores.jsonl");
+  auto run = RunCommand(
+      kCsml,
+      {"predict", "--input", input, "--model-dir", model_dir_, "--out", out, "--full-precision"},
+      dir_->Join("full.log"), seconds(60));
+  ASSERT_TRUE(run.has_value()) << run.error().message;
+  ASSERT_EQ(run->exit_status, 0) << run->output;
 
   std::istringstream lines(ReadWholeFile(out));
   simdjson::dom::parser parser;
@@ -156,8 +195,26 @@ TEST_F(ImportedLightgbmModel, PredictWritesEveryRiskAtFullPrecisionAndSkipsAnInv
     EXPECT_EQ(std::string(record["userId"].get_string().value()), fmt::format("u_{}", i));
     // LightGBM's probabilities are reproduced exactly, and printed so they read back exactly.
     EXPECT_EQ(record["risk"].get_double().value(), cases_[i].expected_risk) << line;
+    EXPECT_TRUE(
+        std::string_view(record["modelVersion"].get_string().value()).starts_with("risk-lgbm-"));
   }
   EXPECT_EQ(i, cases_.size());
+}
+
+TEST_F(ImportedLightgbmModel, PredictNamesASkippedArrayElementByItsOneBasedPosition) {
+  const std::string input = dir_->Join("array.json");
+  std::ofstream(input)
+      << fmt::format(R"([{{"userId":"u_0","snapshot_ts":"2025-08-01T00:00:00Z","features":{}}},)",
+                     cases_[0].features_json)
+      << R"({"userId":"broken","snapshot_ts":"2025-08-01T00:00:00Z","features":{"activity_7d":-1}}])";
+  auto run = RunCommand(kCsml, {"predict", "--input", input, "--model-dir", model_dir_},
+                        dir_->Join("array.log"), seconds(60));
+  ASSERT_TRUE(run.has_value()) << run.error().message;
+  ASSERT_EQ(run->exit_status, 0) << run->output;
+  EXPECT_NE(run->output.find("skipped element 2 of the array, field features.activity_7d: "),
+            std::string::npos)
+      << run->output;
+  EXPECT_NE(run->output.find("scored 1 snapshots"), std::string::npos) << run->output;
 }
 
 TEST_F(ImportedLightgbmModel, PredictStrictRefusesTheFileAndWritesNothing) {

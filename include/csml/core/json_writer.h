@@ -7,6 +7,7 @@
 // per output.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -38,10 +39,19 @@ class JsonWriter {
 
  private:
   void BeforeValue();
+  void Open();
+  void Close();
+  // Marks the innermost open container as holding an element; true if it already held one.
+  bool MarkElement();
+
+  static constexpr std::size_t kInlineDepth = 64;
 
   std::string* out_;
-  // One entry per open container: whether it already holds an element.
-  std::vector<bool> has_element_;
+  // Whether each open container already holds an element: bit d for depth d < kInlineDepth,
+  // `deep_` beyond, so the usual shallow documents never allocate.
+  std::uint64_t inline_has_element_ = 0;
+  std::size_t depth_ = 0;
+  std::vector<bool> deep_;
   bool after_key_ = false;
 };
 

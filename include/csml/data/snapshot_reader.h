@@ -35,6 +35,9 @@ struct SnapshotProblem {
   std::size_t record = 0;  // 0-based index in the input (plus first_record_index)
   std::string field;       // "features.usage_score", "snapshot_ts", ... ; "" for the record
   std::string message;     // "expected a number in [0, 1], got 1.5"
+  // JSON Lines: the 1-based line of the input the record starts on; 0 for a JSON array's
+  // element (simdjson's DOM keeps no positions).
+  std::size_t line = 0;
 
   // "record 12, field features.usage_score: expected ..." (or "record 12: ..." with no field).
   std::string ToString() const;

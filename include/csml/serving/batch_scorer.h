@@ -1,15 +1,18 @@
 // Offline batch scoring (`csml predict`): every snapshot of a file scored with one registry
-// version on every core, written as JSON Lines
-//   {"userId":"u_001","snapshot_ts":"2025-08-22T09:00:00Z","risk":0.7312019438743591,
-//    "tier":"high","reasons":["inactive_14d"]}
-// in input order. This is how a nightly job scores all customers.
+// version on every core, written as JSON Lines in input order, one line per snapshot:
+//   {"userId":"u_001","snapshot_ts":"2025-08-22T09:00:00Z","risk":0.7312,"tier":"high",
+//    "reasons":["inactive_14d"],"modelVersion":"risk-xgb-2025-08-22-0900"}
+// that is the snapshot's userId and snapshot_ts, then exactly the members `POST /score` answers
+// for the same features (csml/serving/score_json.h writes both). This is how a nightly job
+// scores all customers.
 //
-// A BatchScorer is the batch twin of ServingModel: the same version, feature order, encoder,
-// thresholds and reasons, and the same flat forest, but rows are encoded and scored in blocks
-// (Forest::PredictBatch reads each tree once per block). `risk` is the model's probability at
-// full precision (the shortest text that reads back to the same double); `tier` is classified
-// from the risk rounded to 4 decimals, exactly as `POST /score` classifies, so a customer gets
-// the same tier from the nightly file and from the live API.
+// A BatchScorer scores with a ServingModel (the same version, feature order, encoder,
+// thresholds, reasons and flat forest as the server), but encodes and predicts rows in blocks
+// (Forest::PredictBatch reads each tree once per block). BatchScore::risk is the model's
+// probability at full precision; the tier is classified from the risk rounded to 4 decimals,
+// exactly as `POST /score` classifies, so a customer gets the same tier from the nightly file
+// and from the live API. The lines print the rounded risk unless told otherwise
+// (BatchScoringOptions::full_precision_risk).
 //
 // Thread-safety: a BatchScorer is immutable; its methods may run on many threads at once. Each
 // call starts its own worker threads and joins them before it returns.
@@ -29,6 +32,7 @@
 #include "csml/features/schema.h"
 #include "csml/reasons/reasons.h"
 #include "csml/registry/registry.h"
+#include "csml/serving/serving_model.h"
 #include "csml/tiering/tiers.h"
 
 namespace csml {
@@ -36,6 +40,9 @@ namespace csml {
 struct BatchScoringOptions {
   std::size_t threads = 0;         // worker threads; 0 = every hardware thread
   std::size_t block_rows = 16384;  // rows encoded, scored and formatted as one task, >= 1
+  // JSON Lines: print the model's probability (shortest text that reads back to the same
+  // double) instead of the risk rounded to 4 decimals as /score prints it.
+  bool full_precision_risk = false;
 
   // block_rows >= 1 and threads <= 1024.
   [[nodiscard]] Status Validate() const;
@@ -57,16 +64,17 @@ struct BatchScoringSummary {
 
 class BatchScorer {
  public:
-  // Checks the parts agree as ServingModel::Create does: a version name, valid thresholds,
-  // every column known to the schema, a predictor expecting exactly that many columns.
+  // Builds the ServingModel from parts (ServingModel::Create checks they agree).
   static Result<BatchScorer> Create(std::string version,
                                     std::span<const std::string> feature_columns,
                                     Thresholds thresholds,
                                     std::unique_ptr<const Predictor> predictor);
+  // Scores with a model already built (LoadVersion's); it must not be null.
+  static Result<BatchScorer> ForModel(std::shared_ptr<const ServingModel> model);
 
-  const std::string& version() const { return version_; }
-  const Thresholds& thresholds() const { return thresholds_; }
-  const FeatureEncoder& encoder() const { return encoder_; }
+  const std::string& version() const { return model_->version(); }
+  const Thresholds& thresholds() const { return model_->thresholds(); }
+  const FeatureEncoder& encoder() const { return model_->encoder(); }
 
   // Scores snapshots[i] into out[i]; out.size() must equal snapshots.size(). Fails when the
   // predictor fails or gives something that is not a probability (a model bug).
@@ -91,24 +99,20 @@ class BatchScorer {
                                                  const std::filesystem::path& path) const;
 
  private:
-  BatchScorer(std::string version, FeatureEncoder encoder, Thresholds thresholds,
-              std::shared_ptr<const Predictor> predictor);
+  explicit BatchScorer(std::shared_ptr<const ServingModel> model);
 
   Status ScoreBlock(std::span<const Snapshot> snapshots, std::span<BatchScore> out) const;
 
-  std::string version_;
-  FeatureEncoder encoder_;
-  Thresholds thresholds_;
-  std::shared_ptr<const Predictor> predictor_;  // shared so a BatchScorer can be copied
+  std::shared_ptr<const ServingModel> model_;  // never null; shared so a BatchScorer copies
 };
 
-// Appends one line (with its '\n') of the format above.
-void AppendBatchScoreJsonLine(std::string* out, const Snapshot& snapshot, const BatchScore& score);
+// Appends one line (with its '\n') of the format above for `model_version`: the risk rounded
+// to 4 decimals as /score prints it, or the full probability when `full_precision_risk`.
+void AppendBatchScoreJsonLine(std::string* out, const Snapshot& snapshot, const BatchScore& score,
+                              std::string_view model_version, bool full_precision_risk = false);
 
-// Loads a registry version for batch scoring with csml's forest, with the loader's checks
-// (size and sha256 of the model file, the model's column names equal to the meta's order).
-// An empty `version` means the version the server would serve (the promoted one, else the
-// newest). Errors carry the version.
+// LoadVersion (csml/serving/model_loader.h) for batch scoring: every check the server makes.
+// An empty `version` means the version the server would serve. Errors carry the version.
 Result<BatchScorer> LoadBatchScorer(const Registry& registry, std::string_view version);
 
 }  // namespace csml

@@ -1,5 +1,6 @@
-// Turns a registry version into a ServingModel: the loader half of hot reload (the manager,
-// csml/serving/model_manager.h, is the other half).
+// Turns a registry version into a ServingModel: the one load path of csml. The server's
+// loading and hot reload (the manager, csml/serving/model_manager.h, is the other half),
+// `csml predict` and `csml test` (through BatchScorer) all load with LoadVersion().
 //
 // Loading reads the meta and the model bytes (size and sha256 checked by the registry),
 // builds csml's flat forest predictor from the bytes, checks that the model's own column
@@ -20,12 +21,22 @@
 
 namespace csml {
 
-// Loads one named version; errors carry the version and what failed.
+// A loaded version: its meta.json as read, and the model built and checked from it.
+struct LoadedVersion {
+  ModelMeta meta;
+  std::shared_ptr<const ServingModel> model;
+};
+
+// Loads one version with every check above. An empty `version` means the version the server
+// would serve (the promoted one, else the newest; kNotFound when the registry holds none).
+// Errors carry the version and what failed.
+Result<LoadedVersion> LoadVersion(const Registry& registry, std::string_view version);
+
+// LoadVersion's model, for callers that do not need the meta.
 Result<std::shared_ptr<const ServingModel>> LoadServingModel(const Registry& registry,
                                                              std::string_view version);
 
-// Loads the version the registry says to serve (the promoted one, else the newest);
-// kNotFound when the registry holds no version.
+// LoadServingModel of the version the registry says to serve.
 Result<std::shared_ptr<const ServingModel>> LoadServedModel(const Registry& registry);
 
 // Checks that a model file's own column names are meta.json's order. XGBoost's default names

@@ -47,6 +47,7 @@
 
 #include <tl/expected.hpp>
 
+#include "csml/core/json_writer.h"
 #include "csml/features/schema.h"
 
 namespace csml {
@@ -128,5 +129,8 @@ BatchScoreRequestResult DecodeBatchScoreRequest(std::string_view body, BodyForma
 // kInvalid, {"detail":"There was an error parsing the body"} for kUnparseable. Compact, keys in
 // pydantic's order, strings escaped as Python's json.dumps(ensure_ascii=False) does.
 void AppendScoreRequestErrorJson(std::string* out, const ScoreRequestError& error);
+
+// The same "detail" member, written into an object `json` has open (a /score/batch item).
+void WriteScoreRequestErrorDetail(JsonWriter& json, const ScoreRequestError& error);
 
 }  // namespace csml

@@ -1,7 +1,7 @@
 // The immutable bundle a server scores with: one model version, the encoder built from the
 // feature order that version recorded, its tier thresholds and its predictor.
 //
-// A ServingModel is built once (by the loader, csml/serving/model_loader.h, or by tests from
+// A ServingModel is built once (by LoadVersion, csml/serving/model_loader.h, or by tests from
 // parts) and never changes; requests share it through std::shared_ptr<const ServingModel>, so
 // Score() is safe from any number of threads. Score() does no heap allocation: the encoded row
 // lives on the stack.
@@ -11,7 +11,6 @@
 #include <memory>
 #include <span>
 #include <string>
-#include <string_view>
 
 #include "csml/core/error.h"
 #include "csml/ensemble/predictor.h"
@@ -44,9 +43,15 @@ class ServingModel {
   // returns something that is not a probability (a model bug, never the request's fault).
   Result<ScoreResult> Score(const RawFeatures& features) const;
 
+  // The second half of Score(), for a probability the predictor gave for `features` (batch
+  // scoring predicts whole blocks, then finishes each row here): refuses what is not a
+  // probability, rounds to 4 decimals, classifies the rounded risk and explains.
+  Result<ScoreResult> Finish(double probability, const RawFeatures& features) const;
+
   const std::string& version() const { return version_; }
   const Thresholds& thresholds() const { return thresholds_; }
   const FeatureEncoder& encoder() const { return encoder_; }
+  const Predictor& predictor() const { return *predictor_; }
 
  private:
   ServingModel(std::string version, FeatureEncoder encoder, Thresholds thresholds,
@@ -57,11 +62,5 @@ class ServingModel {
   Thresholds thresholds_;
   std::unique_ptr<const Predictor> predictor_;
 };
-
-// Appends the 200 body: {"risk":0.7312,"tier":"high","reasons":["inactive_14d"],
-// "modelVersion":"risk-xgb-2025-08-22-0900"}, keys in this order, risk printed as Python's
-// json.dumps prints a float (0.7, 1.0, 0.0).
-void AppendScoreResponseJson(std::string* out, const ScoreResult& result,
-                             std::string_view model_version);
 
 }  // namespace csml

@@ -26,6 +26,26 @@ TEST(JsonWriter, WritesNestedContainersWithCommas) {
   EXPECT_EQ(out, R"([{"a":1},[],0.5])");
 }
 
+TEST(JsonWriter, SeparatesElementsAtAnyDepth) {
+  // 64 levels are tracked inline, deeper ones on the heap: both must place commas alike.
+  std::string out;
+  JsonWriter json(&out);
+  std::string expected;
+  for (int depth = 0; depth < 70; ++depth) {
+    json.BeginArray().Int(depth);
+    expected += "[" + std::to_string(depth) + ",";
+  }
+  json.Int(70);
+  expected += "70";
+  for (int depth = 70; depth > 1; --depth) {
+    json.EndArray().Int(-depth);
+    expected += "]," + std::to_string(-depth);
+  }
+  json.EndArray();
+  expected += "]";
+  EXPECT_EQ(out, expected);
+}
+
 TEST(JsonWriter, NonFiniteDoublesBecomeNull) {
   std::string out;
   JsonWriter w(&out);

@@ -256,6 +256,40 @@ TEST(ParseSnapshots, KeepsAtMostMaxProblemsButCountsAll) {
             "record 2, field snapshot_ts: required field is missing");
 }
 
+std::string ManyRecords(std::size_t n);
+
+TEST(ParseSnapshots, GivesTheOneBasedLineASkippedJsonLinesRecordStartsOn) {
+  // Line 1 valid, line 2 blank, line 3 invalid, lines 4-5 one valid record, line 6 invalid;
+  // then, past the first chunk, an invalid record after many multi-line ones.
+  std::string text = Record("a") + "\n\n" + R"({"userId":"x"})" + "\n" + Record("b") + "\n";
+  text.insert(text.rfind(R"("features")"), "\n");
+  text += R"({"userId":"y"})"
+          "\n";
+  const auto batch = ParseSnapshots(text, Skip());
+  ASSERT_TRUE(batch.has_value()) << batch.error().message;
+  ASSERT_EQ(batch->problems.size(), 2u);
+  EXPECT_EQ(batch->problems[0].record, 1u);
+  EXPECT_EQ(batch->problems[0].line, 3u);
+  EXPECT_EQ(batch->problems[1].record, 3u);
+  EXPECT_EQ(batch->problems[1].line, 6u);
+
+  std::string many = ManyRecords(30000);
+  const std::size_t lines_before =
+      static_cast<std::size_t>(std::count(many.begin(), many.end(), '\n'));
+  many += R"({"userId":"z"})"
+          "\n";
+  const auto far = ParseSnapshots(many, Skip());
+  ASSERT_TRUE(far.has_value()) << far.error().message;
+  ASSERT_EQ(far->problems.size(), 1u);
+  EXPECT_EQ(far->problems[0].line, lines_before + 1);
+
+  // A JSON array's elements have no known line.
+  const auto array = ParseSnapshots("[" + Record("a") + R"(,{"userId":"x"}])", Skip());
+  ASSERT_TRUE(array.has_value()) << array.error().message;
+  ASSERT_EQ(array->problems.size(), 1u);
+  EXPECT_EQ(array->problems[0].line, 0u);
+}
+
 TEST(ParseSnapshots, NumbersRecordsFromTheGivenFirstIndex) {
   SnapshotReadOptions options = Skip();
   options.first_record_index = 100;

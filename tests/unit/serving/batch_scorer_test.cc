@@ -15,6 +15,7 @@
 
 #include "csml/core/json_writer.h"
 #include "csml/serving/model_loader.h"
+#include "csml/serving/score_json.h"
 #include "fake_predictor.h"
 
 namespace csml {
@@ -57,6 +58,13 @@ Cases LoadCases() {
     cases.expected_risk.push_back(c["expected_risk"].get_double().value());
   }
   return cases;
+}
+
+std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
 }
 
 class BatchScorerTest : public ::testing::Test {
@@ -138,7 +146,7 @@ TEST_F(BatchScorerTest, TheTierComesFromTheRiskRoundedAsTheApiPrintsIt) {
   EXPECT_EQ(scores[0].tier, Tier::kMedium);
 }
 
-TEST_F(BatchScorerTest, JsonLinesComeInInputOrderWithFiveKeysAndExactRisk) {
+TEST_F(BatchScorerTest, JsonLinesComeInInputOrderWithTheScoreMembersOfTheApi) {
   auto scorer = LoadBatchScorer(*registry_, version_);
   ASSERT_TRUE(scorer.has_value()) << scorer.error().message;
   std::string text;
@@ -156,20 +164,22 @@ TEST_F(BatchScorerTest, JsonLinesComeInInputOrderWithFiveKeysAndExactRisk) {
   std::vector<BatchScore> scores(cases_.snapshots.size());
   ASSERT_TRUE(scorer->Score(cases_.snapshots, scores, {}));
   simdjson::dom::parser parser;
-  std::istringstream lines(text);
-  std::string line;
-  std::size_t i = 0;
-  for (; std::getline(lines, line); ++i) {
-    ASSERT_LT(i, scores.size());
+  const std::vector<std::string> lines = SplitLines(text);
+  ASSERT_EQ(lines.size(), scores.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string& line = lines[i];
     simdjson::dom::object record;
     ASSERT_EQ(parser.parse(line).get_object().get(record), simdjson::SUCCESS) << line;
     std::vector<std::string> keys;
     for (auto field : record) keys.emplace_back(field.key);
-    EXPECT_EQ(keys, (std::vector<std::string>{"userId", "snapshot_ts", "risk", "tier", "reasons"}));
+    EXPECT_EQ(keys, (std::vector<std::string>{"userId", "snapshot_ts", "risk", "tier", "reasons",
+                                              "modelVersion"}));
     EXPECT_EQ(std::string(record["userId"].get_string().value()), "u_" + std::to_string(i));
     EXPECT_EQ(std::string(record["snapshot_ts"].get_string().value()),
               FormatRfc3339(cases_.snapshots[i].snapshot_ts));
-    EXPECT_EQ(record["risk"].get_double().value(), scores[i].risk) << "risk reads back exactly";
+    EXPECT_EQ(record["risk"].get_double().value(), RoundTo(scores[i].risk, 4))
+        << "risk rounded as /score rounds it";
+    EXPECT_EQ(std::string(record["modelVersion"].get_string().value()), version_);
     EXPECT_EQ(std::string(record["tier"].get_string().value()), TierName(scores[i].tier));
     std::vector<std::string> reasons;
     for (auto r : record["reasons"].get_array()) reasons.emplace_back(r.get_string().value());
@@ -177,7 +187,54 @@ TEST_F(BatchScorerTest, JsonLinesComeInInputOrderWithFiveKeysAndExactRisk) {
     scores[i].reasons.ForEach([&](Reason r) { expected.emplace_back(ReasonName(r)); });
     EXPECT_EQ(reasons, expected);
   }
-  EXPECT_EQ(i, scores.size());
+}
+
+TEST_F(BatchScorerTest, FullPrecisionPrintsTheProbabilitySoItReadsBackExactly) {
+  auto scorer = LoadBatchScorer(*registry_, version_);
+  ASSERT_TRUE(scorer.has_value()) << scorer.error().message;
+  BatchScoringOptions options = SmallBlocks();
+  options.full_precision_risk = true;
+  std::string text;
+  ASSERT_TRUE(scorer->WriteJsonLines(cases_.snapshots, options, [&](std::string_view t) {
+    text.append(t);
+    return Status{};
+  }));
+  std::vector<BatchScore> scores(cases_.snapshots.size());
+  ASSERT_TRUE(scorer->Score(cases_.snapshots, scores, {}));
+  simdjson::dom::parser parser;
+  const std::vector<std::string> lines = SplitLines(text);
+  ASSERT_EQ(lines.size(), scores.size());
+  std::size_t unrounded = 0;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    simdjson::dom::element record;
+    ASSERT_EQ(parser.parse(lines[i]).get(record), simdjson::SUCCESS) << lines[i];
+    EXPECT_EQ(record["risk"].get_double().value(), scores[i].risk) << "risk reads back exactly";
+    if (scores[i].risk != RoundTo(scores[i].risk, 4)) ++unrounded;
+  }
+  EXPECT_GT(unrounded, 0u) << "the fixture's probabilities have more than 4 decimals";
+}
+
+TEST_F(BatchScorerTest, ALineIsTheScoreBodyOfTheApiAfterTheSnapshotsIdentity) {
+  // The same features through ServingModel and the /score writer, and through the batch path:
+  // the line is {"userId":...,"snapshot_ts":...,<the /score body's members>}.
+  auto loaded = LoadVersion(*registry_, version_);
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  auto scorer = BatchScorer::ForModel(loaded->model);
+  ASSERT_TRUE(scorer.has_value()) << scorer.error().message;
+  std::vector<BatchScore> scores(cases_.snapshots.size());
+  ASSERT_TRUE(scorer->Score(cases_.snapshots, scores, SmallBlocks()));
+  for (std::size_t i = 0; i < scores.size(); ++i) {
+    const Snapshot& s = cases_.snapshots[i];
+    Result<ScoreResult> live = loaded->model->Score(s.features);
+    ASSERT_TRUE(live.has_value()) << live.error().message;
+    std::string body;
+    AppendScoreResponseJson(&body, *live, version_);
+    std::string line;
+    AppendBatchScoreJsonLine(&line, s, scores[i], version_);
+    EXPECT_EQ(line, R"({"userId":")" + s.user_id + R"(","snapshot_ts":")" +
+                        FormatRfc3339(s.snapshot_ts) + "\"," + body.substr(1) + "\n")
+        << "case " << i;
+  }
 }
 
 TEST_F(BatchScorerTest, CertainRisksPrintAsFloats) {
@@ -185,11 +242,18 @@ TEST_F(BatchScorerTest, CertainRisksPrintAsFloats) {
   s.user_id = "u\"1";
   s.snapshot_ts = 0;
   std::string line;
-  AppendBatchScoreJsonLine(&line, s, BatchScore{1.0, Tier::kHigh, ReasonSet{}});
+  AppendBatchScoreJsonLine(&line, s, BatchScore{1.0, Tier::kHigh, ReasonSet{}}, "v1");
   EXPECT_EQ(line,
             R"({"userId":"u\"1","snapshot_ts":"1970-01-01T00:00:00Z","risk":1.0,"tier":"high",)"
-            R"("reasons":[]})"
+            R"("reasons":[],"modelVersion":"v1"})"
             "\n");
+  line.clear();
+  AppendBatchScoreJsonLine(&line, s, BatchScore{0.39996, Tier::kMedium, ReasonSet{}}, "v1");
+  EXPECT_NE(line.find(R"("risk":0.4,)"), std::string::npos) << line;
+  line.clear();
+  AppendBatchScoreJsonLine(&line, s, BatchScore{0.39996, Tier::kMedium, ReasonSet{}}, "v1",
+                           /*full_precision_risk=*/true);
+  EXPECT_NE(line.find(R"("risk":0.39996,)"), std::string::npos) << line;
 }
 
 TEST_F(BatchScorerTest, TheFileAppearsWholeAndNoTemporaryFileIsLeft) {

@@ -1,13 +1,34 @@
 #include "csml/serving/serving_model.h"
 
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
+#include <new>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "csml/serving/score_json.h"
 #include "fake_predictor.h"
+
+// Counts heap allocations of this test binary, so a test can show a path makes none.
+namespace {
+std::atomic<std::size_t> g_allocations{0};
+}  // namespace
+
+void* operator new(std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+// The replacement new allocates with malloc, so free is its match (GCC cannot see that).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace csml {
 namespace {
@@ -194,6 +215,22 @@ TEST(AppendScoreResponseJson, WritesTheContractsKeysInOrder) {
   EXPECT_EQ(
       out,
       R"({"risk":0.7312,"tier":"high","reasons":["inactive_14d","payment_issue_recent"],"modelVersion":"risk-xgb-2025-08-22-0900"})");
+}
+
+TEST(AppendScoreResponseJson, AllocatesNothingIntoABufferWithRoom) {
+  // The /score hot path: the route reserves the body, the writer must not allocate.
+  ScoreResult result;
+  result.risk = 0.0001;
+  result.tier = Tier::kLow;
+  result.reasons.Add(Reason::kInactive14d);
+  result.reasons.Add(Reason::kPaymentIssueRecent);
+  result.reasons.Add(Reason::kGeneralRiskFactors);
+  std::string out;
+  out.reserve(256);
+  const std::size_t before = g_allocations.load();
+  AppendScoreResponseJson(&out, result, "risk-xgb-2025-08-22-0900");
+  EXPECT_EQ(g_allocations.load() - before, 0u) << out;
+  EXPECT_TRUE(out.starts_with(R"({"risk":0.0001,"tier":"low",)")) << out;
 }
 
 TEST(AppendScoreResponseJson, PrintsWholeRisksAsPythonDoes) {
