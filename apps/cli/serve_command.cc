@@ -101,9 +101,12 @@ void LogReload(const ReloadReport& report, const std::string& model_dir) {
       spdlog::info("reload ({}): {} is already serving", trigger, report.version);
       return;
     case ReloadOutcome::kNoVersion:
-      spdlog::warn("model dir {} holds no model{}", model_dir,
+      // The source says why: the directory does not exist, or holds no version yet.
+      spdlog::warn("{}{}",
+                   report.error.empty() ? fmt::format("model dir {} holds no model", model_dir)
+                                        : report.error,
                    report.previous_version.empty()
-                       ? std::string("; serving without one (503)")
+                       ? std::string("; serving without a model (503) until one is published")
                        : fmt::format("; still serving {}", report.previous_version));
       return;
   }
@@ -116,8 +119,9 @@ ModelReloader::Source MakeSource(const std::string& model_dir) {
   return [source, model_dir]() -> Result<ServableId> {
     if (!source->has_value()) {
       if (!std::filesystem::is_directory(model_dir)) {
-        return MakeError(ErrorCode::kNotFound,
-                         fmt::format("model dir {} does not exist", model_dir));
+        return MakeError(
+            ErrorCode::kNotFound,
+            fmt::format("model dir {} does not exist (--model-dir or MODEL_DIR)", model_dir));
       }
       Result<Registry> registry = Registry::Open(model_dir, RegistryOpenMode::kReadOnly);
       if (!registry) return tl::unexpected(registry.error());

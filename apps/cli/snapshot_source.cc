@@ -19,6 +19,11 @@ Result<LoadedSnapshots> LoadFile(const SnapshotSourceOptions& options) {
   out.origin = "file " + options.input;
   Result<SnapshotBatch> batch = ReadSnapshotFile(options.input, options.read);
   if (!batch) return tl::unexpected(batch.error());
+  // Nothing to check, train on or date a window by: the command cannot run.
+  if (batch->records_seen == 0) {
+    return MakeError(ErrorCode::kValidation,
+                     fmt::format("{}: no records: the file holds no snapshots", options.input));
+  }
   std::error_code ec;
   const auto size = std::filesystem::file_size(options.input, ec);
   out.bytes = ec ? 0 : static_cast<std::size_t>(size);
@@ -45,6 +50,12 @@ Result<LoadedSnapshots> Fetch(const SnapshotSourceOptions& options) {
                      attempt.attempt, attempt.outcome);
       });
   if (!fetched) return tl::unexpected(fetched.error());
+  if (fetched->batch.records_seen == 0) {
+    return MakeError(ErrorCode::kValidation,
+                     fmt::format("{}: no records: the CS API answered with no snapshots for the "
+                                 "last {} days",
+                                 origin, options.days));
+  }
   out.batch = std::move(fetched->batch);
   out.attempts = std::move(fetched->attempts);
   out.bytes = fetched->body_bytes;

@@ -44,7 +44,8 @@ struct LoadedSnapshots {
 };
 
 // Reads the file or fetches from the CS API. Errors name the source: kIo / kParse /
-// kValidation for a file, kUnavailable / kTimeout / kParse for the CS API.
+// kValidation for a file, kUnavailable / kTimeout / kParse for the CS API; an input without a
+// single record (an empty file, an answer of []) is kValidation "no records".
 Result<LoadedSnapshots> LoadSnapshots(const SnapshotSourceOptions& options);
 
 // The flag values as typed, before they are checked.
