@@ -81,18 +81,23 @@ const CLI::Option* FindOption(const CLI::App* app, const std::string& name) {
   return nullptr;
 }
 
-// The argument CLI11 could not place: the first flag left over, else the first word.
+bool IsFlag(const std::string& arg) { return arg.size() > 1 && arg[0] == '-'; }
+
+// The argument CLI11 could not place. Where a command was expected (`csml valdate --json`) a
+// word is the mistake to name; elsewhere an unknown flag is (its value is left over too).
 std::optional<std::string> LeftOver(const CLI::App* app) {
   std::vector<std::string> left = app->remaining();
   if (left.empty() && app->get_parent() != nullptr) left = app->get_parent()->remaining();
   if (left.empty()) return std::nullopt;
-  const auto flag = std::find_if(left.begin(), left.end(),
-                                 [](const std::string& a) { return a.size() > 1 && a[0] == '-'; });
-  return flag != left.end() ? *flag : left.front();
+  const bool expects_command = !SubcommandNames(app).empty();
+  const auto first = std::find_if(left.begin(), left.end(), [expects_command](const auto& a) {
+    return IsFlag(a) != expects_command;
+  });
+  return first != left.end() ? *first : left.front();
 }
 
 std::string UnplacedMessage(const CLI::App* app, const std::string& arg) {
-  if (arg.size() > 1 && arg[0] == '-') {
+  if (IsFlag(arg)) {
     const std::string flag = arg.substr(0, arg.find('='));
     return fmt::format("unknown flag {}{}", flag, DidYouMean(flag, FlagNames(app)));
   }
