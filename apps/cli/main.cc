@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
   csml::cli::AddValidateCommand(app, slot);
   csml::cli::AddPredictCommand(app, slot);
   csml::cli::AddTestCommand(app, slot);
+  csml::cli::RefuseNegativeUnsigned(app);
 
   try {
     app.parse(argc, argv);

@@ -60,7 +60,8 @@ struct SnapshotSourceFlags {
   int retries = cs_client::CsApiClientOptions{}.max_attempts - 1;
   std::int64_t backoff_ms = cs_client::CsApiClientOptions{}.backoff_initial_ms;
   std::int64_t backoff_max_ms = cs_client::CsApiClientOptions{}.backoff_max_ms;
-  std::size_t max_response_mb = cs_client::CsApiClientOptions{}.max_response_bytes >> 20;
+  std::int64_t max_response_mb =
+      static_cast<std::int64_t>(cs_client::CsApiClientOptions{}.max_response_bytes >> 20);
 
   // Checks and converts (as-of parsed, days >= 1, client options validated when no --input).
   Result<SnapshotSourceOptions> ToOptions() const;

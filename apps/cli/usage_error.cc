@@ -194,6 +194,22 @@ std::string NearestName(std::string_view typed, const std::vector<std::string>& 
   return prefixed;
 }
 
+void RefuseNegativeUnsigned(CLI::App& app) {
+  const CLI::Validator non_negative(
+      [](std::string& value) -> std::string {
+        const std::size_t first = value.find_first_not_of(" \t");
+        if (first == std::string::npos || value[first] != '-') return "";
+        return fmt::format("expected a whole number >= 0, got '{}'", value);
+      },
+      "", "non-negative");
+  for (CLI::Option* option : app.get_options()) {
+    if (option->get_type_name().rfind("UINT", 0) == 0) option->check(non_negative);
+  }
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    RefuseNegativeUnsigned(*sub);
+  }
+}
+
 int ReportParseError(const CLI::App& root, const CLI::ParseError& error) {
   const CLI::App* app = SelectedCommand(root);
   const std::string path = CommandPath(app);

@@ -28,6 +28,11 @@ std::size_t EditDistance(std::string_view a, std::string_view b);
 // `typed` when only one does; "" when none fits.
 std::string NearestName(std::string_view typed, const std::vector<std::string>& candidates);
 
+// CLI11 reads "-5" into an unsigned option as a huge number; this makes every unsigned option
+// of `app` and its subcommands refuse a negative value ("--seed: expected a whole number >= 0,
+// got '-5'"). Call once every command is registered.
+void RefuseNegativeUnsigned(CLI::App& app);
+
 // Writes the message for `error` (raised by root.parse) and returns the exit code.
 int ReportParseError(const CLI::App& root, const CLI::ParseError& error);
 

@@ -11,6 +11,7 @@
 
 #include "command.h"
 #include "csml/validation/data_validator.h"
+#include "flag_names.h"
 #include "snapshot_source.h"
 
 namespace csml::cli {
@@ -44,7 +45,23 @@ Result<int> RunValidate(const ValidateFlags& flags) {
   const bool from_file = !source->input.empty();
   source->select_window = false;
   options.select_window = from_file;
-  if (Status valid = options.Validate(); !valid) return tl::unexpected(valid.error());
+  if (Status valid =
+          NameFlags(options.Validate(), {{"max_invalid_rate", "--max-invalid-rate"},
+                                         {"warn_missing_rate", "--warn-missing-rate"},
+                                         {"max_missing_rate", "--max-missing-rate"},
+                                         {"warn_unknown_region_rate", "--warn-unknown-region-rate"},
+                                         {"max_unknown_region_rate", "--max-unknown-region-rate"},
+                                         {"max_duplicate_rate", "--max-duplicate-rate"},
+                                         {"min_labeled_records", "--min-labeled"},
+                                         {"min_class_records", "--min-class-records"},
+                                         {"warn_minority_rate", "--warn-minority-rate"},
+                                         {"max_immature_rate", "--max-immature-rate"},
+                                         {"max_empty_weeks", "--max-empty-weeks"},
+                                         {"stale days", "--warn-stale-days and --max-stale-days"},
+                                         {"days", "--days"}});
+      !valid) {
+    return tl::unexpected(valid.error());
+  }
   source->read.on_invalid = SnapshotReadOptions::OnInvalid::kSkip;
   source->read.max_problems_kept = std::numeric_limits<std::size_t>::max();
 
