@@ -19,6 +19,7 @@
 #include "csml/registry/sha256.h"
 #include "csml/serving/model_import.h"
 #include "environment.h"
+#include "flag_names.h"
 
 namespace csml::cli {
 namespace {
@@ -72,7 +73,7 @@ Result<Thresholds> ParseThresholds(const std::string& text) {
   if (!high) return tl::unexpected(high.error());
   Thresholds thresholds{*medium, *high};
   if (Status s = thresholds.Validate(); !s) {
-    return tl::unexpected(s.error().WithContext("--thresholds"));
+    return tl::unexpected(NameFlags(s.error(), {{"thresholds", "--thresholds"}}));
   }
   return thresholds;
 }

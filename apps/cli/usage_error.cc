@@ -134,6 +134,14 @@ std::string Message(const CLI::App* app, const CLI::ParseError& error) {
                          ExpectedValue(FindOption(app, parts->first)), parts->second);
     }
   }
+  if (is(CLI::ExitCodes::ExcludesError)) {
+    // "--json excludes --quiet"
+    const auto at = what.find(" excludes ");
+    if (at != std::string::npos) {
+      return fmt::format("{} and {} cannot be given together", what.substr(0, at),
+                         what.substr(at + 10));
+    }
+  }
   if (is(CLI::ExitCodes::ArgumentMismatch)) {
     // "--days: 1 required INT missing": the flag came last, without its value.
     const std::string name = what.substr(0, what.find(':'));

@@ -23,7 +23,22 @@ struct ValidateFlags {
   SnapshotSourceFlags source;
   ValidationOptions thresholds;
   bool json = false;
+  bool quiet = false;
 };
+
+// --quiet: the verdict in one line, for logs and CI.
+std::string RenderVerdictLine(const ValidationReport& report) {
+  std::string line = fmt::format(
+      "validate: {}: {} error{}, {} warning{}; {} records checked of {} read from {}",
+      report.BlocksTraining() ? "FAIL" : "OK", report.errors(), report.errors() == 1 ? "" : "s",
+      report.warnings(), report.warnings() == 1 ? "" : "s", report.records_checked,
+      report.records_seen, report.source);
+  if (!report.findings.empty()) {
+    const Finding& first = report.findings.front();
+    line += fmt::format("; first: {} {}", SeverityName(first.severity), first.kind);
+  }
+  return line + "\n";
+}
 
 std::string DescribeSource(const LoadedSnapshots& loaded) {
   if (loaded.attempts.empty()) {
@@ -72,8 +87,9 @@ Result<int> RunValidate(const ValidateFlags& flags) {
   Result<ValidationReport> report = ValidateSnapshots(loaded->batch, options);
   if (!report) return tl::unexpected(report.error());
   report->source = DescribeSource(*loaded);
-  const std::string text =
-      flags.json ? RenderValidationJson(*report) : RenderValidationText(*report);
+  const std::string text = flags.json    ? RenderValidationJson(*report)
+                           : flags.quiet ? RenderVerdictLine(*report)
+                                         : RenderValidationText(*report);
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
   return report->BlocksTraining() ? kExitBlocked : 0;
@@ -87,7 +103,9 @@ void AddValidateCommand(CLI::App& app, CommandSlot& slot) {
       "validate",
       "Check labeled snapshots before training; exit 0 ok, 1 errors block training, 2 unreadable");
   AddSnapshotSourceFlags(cmd, &flags->source, /*default_days=*/90);
-  cmd->add_flag("--json", flags->json, "Print the report as JSON");
+  CLI::Option* json = cmd->add_flag("--json", flags->json, "Print the report as JSON");
+  cmd->add_flag("--quiet", flags->quiet, "Print only the verdict, in one line (for logs)")
+      ->excludes(json);
   ValidationOptions& t = flags->thresholds;
   cmd->add_option("--max-invalid-rate", t.max_invalid_rate,
                   "Share of records breaking the schema above which it is an error")

@@ -115,6 +115,85 @@ TEST_F(CliUsageTest, AMissingRequiredFlagOrCommandIsExit2) {
                    "models: expected a command: list, show, promote, rollback, import");
 }
 
+TEST_F(CliUsageTest, FlagsThatCannotBeGivenTogetherAreNamed) {
+  ExpectUsageError(Csml({"validate", "--json", "--quiet"}), "csml validate",
+                   "validate: --json and --quiet cannot be given together");
+}
+
+TEST_F(CliUsageTest, ANegativeValueForAnUnsignedFlagIsRefused) {
+  // CLI11 alone would read -1 as 2^64 - 1.
+  ExpectUsageError(Csml({"simulate", "--customers", "3", "--days", "2", "--seed", "-1", "--out",
+                         dir_.Join("x.jsonl")}),
+                   "csml simulate", "simulate: --seed: expected a whole number >= 0, got '-1'");
+  ExpectUsageError(Csml({"validate", "--min-labeled", "-5"}), "csml validate",
+                   "validate: --min-labeled: expected a whole number >= 0, got '-5'");
+}
+
+// A value the options refuse after parsing is an error of the command (exit 2) that names the
+// flag or the variable the user set, not the field of an options struct.
+TEST_F(CliUsageTest, AValueOutOfRangeNamesTheFlagOrVariable) {
+  const std::string data = dir_.Join("data.jsonl");
+  WriteFile(data, "");
+  struct Case {
+    std::vector<std::string> args;
+    EnvOverrides env;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {{"serve", "--port", "70000"},
+       {},
+       "csml serve: error: --port: expected 0 to 65535, got 70000"},
+      {{"serve", "--reload-interval-ms", "-5"},
+       {},
+       "csml serve: error: --reload-interval-ms: expected 0 (off) to"},
+      {{"serve", "--access-log", "file"},
+       {},
+       "csml serve: error: --access-log (or CSML_ACCESS_LOG): expected off, stdout or stderr, got "
+       "'file'"},
+      {{"serve", "--access-log-sample", "0"},
+       {},
+       "csml serve: error: --access-log-sample (or CSML_ACCESS_LOG_SAMPLE): expected 1 to"},
+      {{"serve"},
+       {{"CSML_SCORE_TOKEN", "abcde"}},
+       "csml serve: error: CSML_SCORE_TOKEN: expected 16 to 256 characters from letters, digits "
+       "and -._~+/ (optionally ending in =), got 5 characters\n"},
+      {{"serve"},
+       {{"CSML_SCORE_TOKEN", "a token with spaces"}},
+       "got 19 characters, some outside that set or '=' before the end\n"},
+      {{"cs-api", "--data", data, "--fault-status", "200"},
+       {},
+       "csml cs-api: error: --fault-status: expected 400-599, got 200"},
+      {{"cs-api", "--data", data, "--threads", "-1"},
+       {},
+       "csml cs-api: error: --threads: expected 0 (one per core) to"},
+      {{"validate", "--input", data, "--max-invalid-rate", "2"},
+       {},
+       "csml validate: error: --max-invalid-rate: expected a share in [0, 1], got 2"},
+      {{"validate", "--input", data, "--warn-missing-rate", "0.5", "--max-missing-rate", "0.2"},
+       {},
+       "csml validate: error: --warn-missing-rate 0.5 is above --max-missing-rate 0.2"},
+      {{"validate", "--retries", "50"}, {}, "csml validate: error: --retries: expected 0 to 19"},
+      {{"validate", "--max-response-mb", "0"},
+       {},
+       "csml validate: error: --max-response-mb: expected 1 to"},
+      {{"validate", "--url", "ftp://host/x"},
+       {},
+       "csml validate: error: --url (or CS_FEATURES_URL): expected an http:// or https:// URL"},
+      {{"simulate", "--customers", "0", "--days", "2", "--seed", "1", "--out", dir_.Join("s.json")},
+       {},
+       "csml simulate: error: --customers: expected a whole number >= 1, got 0"},
+      {{"models", "import", data, "--thresholds", "0.9,0.1", "--model-dir", dir_.Join("m")},
+       {},
+       "csml models import: error: --thresholds: expected medium <= high"},
+  };
+  for (const Case& c : cases) {
+    const RunResult r = Csml(c.args, c.env);
+    EXPECT_EQ(r.exit_code, 2) << c.args.front() << ": " << r.errors;
+    EXPECT_NE(r.errors.find(c.error), std::string::npos) << c.error << "\n" << r.errors;
+    EXPECT_EQ(r.output, "");
+  }
+}
+
 TEST_F(CliUsageTest, HelpAndVersionAreExit0OnStdoutAndNameTheExitCodes) {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"--help"}, {"validate", "--help"}, {"models", "import", "-h"}}) {

@@ -128,6 +128,27 @@ TEST_F(ValidateCommandTest, JsonReportIsOneParsableDocument) {
   EXPECT_GT(doc["labels"]["labeled"].get_uint64().value(), 100u);
 }
 
+TEST_F(ValidateCommandTest, QuietIsTheVerdictInOneLine) {
+  const int run = ++runs_;
+  const RunResult ok = RunSplit(CsmlBinary(), {"validate", "--input", *clean_, "--quiet"},
+                                dir_->Join("quiet-" + std::to_string(run) + ".out"),
+                                dir_->Join("quiet-" + std::to_string(run) + ".err"), kTimeout);
+  EXPECT_EQ(ok.exit_code, 0) << ok.output << ok.errors;
+  EXPECT_EQ(ok.output.rfind("validate: OK: 0 errors", 0), 0u) << ok.output;
+  EXPECT_NE(ok.output.find("records checked of"), std::string::npos) << ok.output;
+  EXPECT_EQ(SplitLines(ok.output).size(), 1u) << ok.output;
+
+  const RunResult blocked =
+      RunSplit(CsmlBinary(), {"validate", "--input", *clean_, "--quiet", "--min-labeled", "100000"},
+               dir_->Join("quiet-" + std::to_string(run) + "b.out"),
+               dir_->Join("quiet-" + std::to_string(run) + "b.err"), kTimeout);
+  EXPECT_EQ(blocked.exit_code, 1) << blocked.output << blocked.errors;
+  EXPECT_EQ(blocked.output.rfind("validate: FAIL: 1 error,", 0), 0u) << blocked.output;
+  EXPECT_NE(blocked.output.find("first: error labels.too_few"), std::string::npos)
+      << blocked.output;
+  EXPECT_EQ(SplitLines(blocked.output).size(), 1u) << blocked.output;
+}
+
 class ValidateDefects : public ValidateCommandTest, public ::testing::WithParamInterface<Defect> {};
 
 TEST_P(ValidateDefects, AreCaughtNamedAndBlockTraining) {
