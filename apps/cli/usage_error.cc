@@ -101,8 +101,9 @@ std::string UnplacedMessage(const CLI::App* app, const std::string& arg) {
     const std::string flag = arg.substr(0, arg.find('='));
     return fmt::format("unknown flag {}{}", flag, DidYouMean(flag, FlagNames(app)));
   }
-  const std::vector<std::string> commands = SubcommandNames(app);
+  std::vector<std::string> commands = SubcommandNames(app);
   if (!commands.empty()) {
+    commands.push_back("--help");  // `csml help` is a natural first try
     return fmt::format("unknown command '{}'{}", arg, DidYouMean(arg, commands));
   }
   return fmt::format("unexpected argument '{}'", arg);

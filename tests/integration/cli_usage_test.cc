@@ -3,6 +3,7 @@
 // stderr; --help names the exit codes; CSML_LOG_LEVEL is checked; `csml serve` says when its
 // model dir does not exist. The near-miss rule itself is tested here too, on the names csml has.
 #include <chrono>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,7 @@ TEST_F(CliUsageTest, AnUnknownCommandSuggestsTheNearestOne) {
                    "unknown command 'valdate'; did you mean validate?");
   ExpectUsageError(Csml({"models", "lst"}), "csml models",
                    "models: unknown command 'lst'; did you mean list?");
+  ExpectUsageError(Csml({"help"}), "csml", "unknown command 'help'; did you mean --help?");
 }
 
 TEST_F(CliUsageTest, AnUnknownFlagSuggestsTheNearestFlagOfTheCommand) {
@@ -229,15 +231,13 @@ TEST_F(CliUsageTest, AKnownLogLevelIsUsed) {
 }
 
 // `csml serve` with a MODEL_DIR that does not exist starts (503 until a model is published)
-// and says why in its log, on stderr.
+// and says why in its log, on stderr; stdout holds the access log alone.
 TEST_F(CliUsageTest, ServeSaysWhenTheModelDirDoesNotExist) {
   const std::string missing = dir_.Join("no-such-registry");
   const std::string out = dir_.Join("serve.out");
   const std::string err = dir_.Join("serve.err");
-  Child serve(
-      CsmlBinary(),
-      {"serve", "--host", "127.0.0.1", "--port", "0", "--threads", "1", "--access-log", "off"}, out,
-      {{"MODEL_DIR", missing}}, err);
+  Child serve(CsmlBinary(), {"serve", "--host", "127.0.0.1", "--port", "0", "--threads", "1"}, out,
+              {{"MODEL_DIR", missing}, {"CSML_ACCESS_LOG", "stdout"}}, err);
   const int port = WaitForPort(serve, err, kTimeout);
   ASSERT_GT(port, 0) << ReadFile(err);
   EXPECT_EQ(HttpGet(port, "/readyz", {}).status, 503);
@@ -248,7 +248,12 @@ TEST_F(CliUsageTest, ServeSaysWhenTheModelDirDoesNotExist) {
                      "serving without a model (503) until one is published"),
             std::string::npos)
       << log;
-  EXPECT_EQ(ReadFile(out), "") << "logs belong on stderr";
+  const std::string access = ReadFile(out);
+  EXPECT_NE(access.find(R"("route":"/readyz","status":503)"), std::string::npos) << access;
+  std::istringstream lines(access);
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_EQ(line.rfind("{", 0), 0u) << "not an access log line on stdout: " << line;
+  }
 }
 
 }  // namespace
