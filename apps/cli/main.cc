@@ -98,6 +98,7 @@ int main(int argc, char** argv) {
   const std::optional<spdlog::level::level_enum> level = LogLevelNamed(env.log_level);
   if (!level) {
     std::vector<std::string_view> names;
+    names.reserve(kLogLevels.size());
     for (const auto& entry : kLogLevels) names.push_back(entry.first);
     std::fputs(fmt::format("csml: CSML_LOG_LEVEL: expected one of {}, got '{}'\n",
                            fmt::join(names, ", "), env.log_level)

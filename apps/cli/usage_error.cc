@@ -23,12 +23,10 @@ const CLI::App* SelectedCommand(const CLI::App& root) {
 
 // "csml models import": the names from the root down to `app`.
 std::string CommandPath(const CLI::App* app) {
-  std::string path = app->get_name();
-  for (const CLI::App* parent = app->get_parent(); parent != nullptr;
-       parent = parent->get_parent()) {
-    path = parent->get_name() + " " + path;
-  }
-  return path;
+  std::vector<std::string> names;
+  for (; app != nullptr; app = app->get_parent()) names.push_back(app->get_name());
+  std::reverse(names.begin(), names.end());
+  return fmt::format("{}", fmt::join(names, " "));
 }
 
 // "validate: " for a subcommand, "" for csml itself.
@@ -120,7 +118,7 @@ std::optional<std::pair<std::string, std::string>> SplitConversion(const std::st
 }
 
 std::string Message(const CLI::App* app, const CLI::ParseError& error) {
-  const std::string what = error.what();
+  std::string what = error.what();
   const int code = error.get_exit_code();
   const auto is = [code](CLI::ExitCodes c) { return code == static_cast<int>(c); };
   if (is(CLI::ExitCodes::ExtrasError) || is(CLI::ExitCodes::RequiredError)) {
