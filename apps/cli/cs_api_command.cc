@@ -18,6 +18,7 @@
 #include "csml/core/time.h"
 #include "csml/data/snapshot_reader.h"
 #include "environment.h"
+#include "flag_names.h"
 #include "http_server.h"
 
 namespace csml::cli {
@@ -36,8 +37,17 @@ Result<int> RunCsApi(CsApiFlags flags) {
     if (!as_of) return tl::unexpected(as_of.error().WithContext("--as-of"));
     flags.sim.as_of = *as_of;
   }
-  if (Status valid = flags.sim.Validate(); !valid) return tl::unexpected(valid.error());
-  if (Status valid = flags.server.Validate(); !valid) return tl::unexpected(valid.error());
+  if (Status valid = NameFlags(flags.sim.Validate(), {{"tenant", "--tenant (or TENANT_ID)"},
+                                                      {"fault latency", "--fault-latency-ms"},
+                                                      {"fault fail-first", "--fault-fail-first"},
+                                                      {"fault fail-rate", "--fault-fail-rate"},
+                                                      {"fault status", "--fault-status"}});
+      !valid) {
+    return tl::unexpected(valid.error());
+  }
+  if (Status valid = NameFlags(flags.server.Validate(), kServerOptionFlags); !valid) {
+    return tl::unexpected(valid.error());
+  }
 
   // The simulator serves valid records only: a broken file is an error here, not a surprise
   // for every client.

@@ -11,7 +11,8 @@ struct Environment {
   std::string cs_features_url =
       "http://localhost:3000/customers/features/public";           // CS_FEATURES_URL
   std::string tenant_id = "e0028c9a-8c4e-4f3b-9d8a-f2e5c7d1b9a4";  // TENANT_ID
-  std::string log_level = "info";  // CSML_LOG_LEVEL: trace, debug, info, warn, error, off
+  std::string log_level =
+      "info";  // CSML_LOG_LEVEL: trace, debug, info, warn, error, off (else exit 2)
 };
 
 // Reads the process environment; unset or empty variables keep the defaults above.

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -24,6 +25,17 @@ struct ModelsFlags {
   std::string version;
 };
 
+// The registry directory comes from --model-dir or MODEL_DIR; an error opening it says so.
+Result<Registry> OpenRegistry(const std::string& model_dir) {
+  auto registry = Registry::Open(model_dir, RegistryOpenMode::kReadOnly);
+  if (!registry) {
+    Error error = registry.error();
+    error.message += " (--model-dir or MODEL_DIR)";
+    return tl::unexpected(std::move(error));
+  }
+  return registry;
+}
+
 std::string MetricCell(const std::map<std::string, double>& metrics, const std::string& name) {
   const auto it = metrics.find(name);
   if (it == metrics.end() || std::isnan(it->second)) return "-";
@@ -31,7 +43,7 @@ std::string MetricCell(const std::map<std::string, double>& metrics, const std::
 }
 
 Result<int> RunList(const ModelsFlags& flags) {
-  auto registry = Registry::Open(flags.model_dir, RegistryOpenMode::kReadOnly);
+  auto registry = OpenRegistry(flags.model_dir);
   if (!registry) return tl::unexpected(registry.error());
   auto listing = registry->Scan();
   if (!listing) return tl::unexpected(listing.error());
@@ -70,7 +82,7 @@ Result<int> RunList(const ModelsFlags& flags) {
 }
 
 Result<int> RunShow(const ModelsFlags& flags) {
-  auto registry = Registry::Open(flags.model_dir, RegistryOpenMode::kReadOnly);
+  auto registry = OpenRegistry(flags.model_dir);
   if (!registry) return tl::unexpected(registry.error());
   auto meta = registry->ReadMeta(flags.version);
   if (!meta) return tl::unexpected(meta.error());
@@ -79,7 +91,7 @@ Result<int> RunShow(const ModelsFlags& flags) {
 }
 
 Result<int> RunPromote(const ModelsFlags& flags) {
-  auto registry = Registry::Open(flags.model_dir, RegistryOpenMode::kReadOnly);
+  auto registry = OpenRegistry(flags.model_dir);
   if (!registry) return tl::unexpected(registry.error());
   auto before = registry->PromotedVersion();
   if (auto s = registry->Promote(flags.version); !s) return tl::unexpected(s.error());
@@ -90,7 +102,7 @@ Result<int> RunPromote(const ModelsFlags& flags) {
 }
 
 Result<int> RunRollback(const ModelsFlags& flags) {
-  auto registry = Registry::Open(flags.model_dir, RegistryOpenMode::kReadOnly);
+  auto registry = OpenRegistry(flags.model_dir);
   if (!registry) return tl::unexpected(registry.error());
   auto before = registry->PromotedVersion();
   auto target = registry->Rollback();

@@ -16,8 +16,10 @@
 #include "command.h"
 #include "csml/predict/forest.h"
 #include "csml/registry/registry.h"
+#include "csml/registry/sha256.h"
 #include "csml/serving/model_import.h"
 #include "environment.h"
+#include "flag_names.h"
 
 namespace csml::cli {
 namespace {
@@ -71,9 +73,26 @@ Result<Thresholds> ParseThresholds(const std::string& text) {
   if (!high) return tl::unexpected(high.error());
   Thresholds thresholds{*medium, *high};
   if (Status s = thresholds.Validate(); !s) {
-    return tl::unexpected(s.error().WithContext("--thresholds"));
+    return tl::unexpected(NameFlags(s.error(), {{"thresholds", "--thresholds"}}));
   }
   return thresholds;
+}
+
+// The same bytes published twice would be two versions of one model: the second import is
+// refused, naming the version that already holds them.
+Status RefuseKnownBytes(const Registry& registry, std::string_view bytes, const std::string& file) {
+  auto sha = Sha256Hex(bytes);
+  if (!sha) return tl::unexpected(sha.error());
+  auto versions = registry.List();
+  if (!versions) return tl::unexpected(versions.error());
+  for (const ModelMeta& meta : *versions) {
+    if (meta.model_sha256 != *sha) continue;
+    return MakeError(ErrorCode::kAlreadyExists,
+                     fmt::format("{}: already in the registry as version {} (same sha256 {}); "
+                                 "`csml models promote {}` serves it",
+                                 file, meta.version, *sha, meta.version));
+  }
+  return {};
 }
 
 Result<int> RunImport(const ImportFlags& flags, const std::string& model_dir) {
@@ -89,6 +108,9 @@ Result<int> RunImport(const ImportFlags& flags, const std::string& model_dir) {
   if (!model) return tl::unexpected(model.error().WithContext(flags.file));
   auto registry = Registry::Open(model_dir, RegistryOpenMode::kCreateIfMissing);
   if (!registry) return tl::unexpected(registry.error());
+  if (Status fresh = RefuseKnownBytes(*registry, *bytes, flags.file); !fresh) {
+    return tl::unexpected(fresh.error());
+  }
   auto meta = ImportModel(*registry, *bytes, options);
   if (!meta) return tl::unexpected(meta.error().WithContext(flags.file));
 

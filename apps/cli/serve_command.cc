@@ -37,6 +37,7 @@
 #include "csml/serving/model_reloader.h"
 #include "csml/serving/model_source.h"
 #include "environment.h"
+#include "flag_names.h"
 #include "http_metrics.h"
 #include "http_server.h"
 #include "serve_routes.h"
@@ -101,9 +102,12 @@ void LogReload(const ReloadReport& report, const std::string& model_dir) {
       spdlog::info("reload ({}): {} is already serving", trigger, report.version);
       return;
     case ReloadOutcome::kNoVersion:
-      spdlog::warn("model dir {} holds no model{}", model_dir,
+      // The source says why: the directory does not exist, or holds no version yet.
+      spdlog::warn("{}{}",
+                   report.error.empty() ? fmt::format("model dir {} holds no model", model_dir)
+                                        : report.error,
                    report.previous_version.empty()
-                       ? std::string("; serving without one (503)")
+                       ? std::string("; serving without a model (503) until one is published")
                        : fmt::format("; still serving {}", report.previous_version));
       return;
   }
@@ -116,8 +120,9 @@ ModelReloader::Source MakeSource(const std::string& model_dir) {
   return [source, model_dir]() -> Result<ServableId> {
     if (!source->has_value()) {
       if (!std::filesystem::is_directory(model_dir)) {
-        return MakeError(ErrorCode::kNotFound,
-                         fmt::format("model dir {} does not exist", model_dir));
+        return MakeError(
+            ErrorCode::kNotFound,
+            fmt::format("model dir {} does not exist (--model-dir or MODEL_DIR)", model_dir));
       }
       Result<Registry> registry = Registry::Open(model_dir, RegistryOpenMode::kReadOnly);
       if (!registry) return tl::unexpected(registry.error());
@@ -169,12 +174,29 @@ Result<int> RunServe(ServeFlags flags) {
   flags.routes.admin_token = EnvOr("CSML_ADMIN_TOKEN", "");
   Result<server::AccessLogDestination> destination =
       server::ParseAccessLogDestination(flags.access_log_destination);
-  if (!destination) return tl::unexpected(destination.error().WithContext("--access-log"));
+  if (!destination) {
+    return tl::unexpected(
+        NameFlags(destination.error(), {{"access log", "--access-log (or CSML_ACCESS_LOG)"}}));
+  }
   flags.access_log.destination = *destination;
-  if (Status valid = flags.server.Validate(); !valid) return tl::unexpected(valid.error());
-  if (Status valid = flags.routes.Validate(); !valid) return tl::unexpected(valid.error());
-  if (Status valid = flags.access_log.Validate(); !valid) return tl::unexpected(valid.error());
-  if (Status valid = flags.reload.Validate(); !valid) return tl::unexpected(valid.error());
+  if (Status valid = NameFlags(flags.server.Validate(), kServerOptionFlags); !valid) {
+    return tl::unexpected(valid.error());
+  }
+  if (Status valid = NameFlags(flags.routes.Validate(), {{"max batch items", "--max-batch-items"}});
+      !valid) {
+    return tl::unexpected(valid.error());
+  }
+  if (Status valid =
+          NameFlags(flags.access_log.Validate(),
+                    {{"access log sampling", "--access-log-sample (or CSML_ACCESS_LOG_SAMPLE)"}});
+      !valid) {
+    return tl::unexpected(valid.error());
+  }
+  if (Status valid =
+          NameFlags(flags.reload.Validate(), {{"reload poll interval", "--reload-interval-ms"}});
+      !valid) {
+    return tl::unexpected(valid.error());
+  }
   if (flags.drain_delay_ms < 0 || flags.drain_delay_ms > 600'000) {
     return MakeError(
         ErrorCode::kInvalidArgument,

@@ -11,6 +11,7 @@
 #include "csml/core/time.h"
 #include "csml/data/snapshot_writer.h"
 #include "csml/simulate/simulator.h"
+#include "flag_names.h"
 
 namespace csml::cli {
 namespace {
@@ -47,7 +48,11 @@ Result<SimulatorOptions> ToOptions(const SimulateFlags& flags) {
     if (!end) return tl::unexpected(end.error().WithContext("--end"));
     options.end = *end;
   }
-  if (Status valid = options.Validate(); !valid) return tl::unexpected(valid.error());
+  if (Status valid = NameFlags(
+          options.Validate(), {{"customers", "--customers"}, {"days", "--days"}, {"end", "--end"}});
+      !valid) {
+    return tl::unexpected(valid.error());
+  }
   return options;
 }
 

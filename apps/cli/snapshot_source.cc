@@ -1,6 +1,7 @@
 #include "snapshot_source.h"
 
 #include <filesystem>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -9,6 +10,7 @@
 
 #include "csml/validation/source_window.h"
 #include "environment.h"
+#include "flag_names.h"
 
 namespace csml::cli {
 namespace {
@@ -19,6 +21,11 @@ Result<LoadedSnapshots> LoadFile(const SnapshotSourceOptions& options) {
   out.origin = "file " + options.input;
   Result<SnapshotBatch> batch = ReadSnapshotFile(options.input, options.read);
   if (!batch) return tl::unexpected(batch.error());
+  // Nothing to check, train on or date a window by: the command cannot run.
+  if (batch->records_seen == 0) {
+    return MakeError(ErrorCode::kValidation,
+                     fmt::format("{}: no records: the file holds no snapshots", options.input));
+  }
   std::error_code ec;
   const auto size = std::filesystem::file_size(options.input, ec);
   out.bytes = ec ? 0 : static_cast<std::size_t>(size);
@@ -45,6 +52,12 @@ Result<LoadedSnapshots> Fetch(const SnapshotSourceOptions& options) {
                      attempt.attempt, attempt.outcome);
       });
   if (!fetched) return tl::unexpected(fetched.error());
+  if (fetched->batch.records_seen == 0) {
+    return MakeError(ErrorCode::kValidation,
+                     fmt::format("{}: no records: the CS API answered with no snapshots for the "
+                                 "last {} days",
+                                 origin, options.days));
+  }
   out.batch = std::move(fetched->batch);
   out.attempts = std::move(fetched->attempts);
   out.bytes = fetched->body_bytes;
@@ -74,9 +87,34 @@ Result<SnapshotSourceOptions> SnapshotSourceFlags::ToOptions() const {
     if (!parsed) return tl::unexpected(parsed.error().WithContext("--as-of"));
     options.as_of = *parsed;
   }
-  if (retries < 0) {
+  // The client's own checks name its fields; these name the flags.
+  constexpr int kMaxRetries = 19;  // the client makes at most 20 attempts
+  if (retries < 0 || retries > kMaxRetries) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     fmt::format("--retries: expected 0 or more, got {}", retries));
+                     fmt::format("--retries: expected 0 to {}, got {}", kMaxRetries, retries));
+  }
+  for (const auto& [flag, ms] :
+       {std::pair<std::string_view, std::int64_t>{"--connect-timeout-ms", connect_timeout_ms},
+        {"--timeout-ms", timeout_ms}}) {
+    if (ms < 1) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       fmt::format("{}: expected a whole number of ms >= 1, got {}", flag, ms));
+    }
+  }
+  if (backoff_ms < 0) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("--backoff-ms: expected 0 or more ms, got {}", backoff_ms));
+  }
+  if (backoff_max_ms < backoff_ms) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("--backoff-max-ms: expected at least --backoff-ms ({}), got {}",
+                                 backoff_ms, backoff_max_ms));
+  }
+  constexpr std::int64_t kMaxResponseMb = 1 << 20;
+  if (max_response_mb < 1 || max_response_mb > kMaxResponseMb) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("--max-response-mb: expected 1 to {}, got {}", kMaxResponseMb,
+                                 max_response_mb));
   }
   cs_client::CsApiClientOptions& client = options.client;
   client.url = url;
@@ -86,9 +124,12 @@ Result<SnapshotSourceOptions> SnapshotSourceFlags::ToOptions() const {
   client.max_attempts = retries + 1;
   client.backoff_initial_ms = backoff_ms;
   client.backoff_max_ms = backoff_max_ms;
-  client.max_response_bytes = max_response_mb << 20;
+  client.max_response_bytes = static_cast<std::size_t>(max_response_mb) << 20;
   if (input.empty()) {
-    if (Status valid = client.Validate(); !valid) return tl::unexpected(valid.error());
+    if (Status valid = NameFlags(client.Validate(), {{"CS API url", "--url (or CS_FEATURES_URL)"}});
+        !valid) {
+      return tl::unexpected(valid.error());
+    }
   }
   return options;
 }

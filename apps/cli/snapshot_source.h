@@ -44,7 +44,8 @@ struct LoadedSnapshots {
 };
 
 // Reads the file or fetches from the CS API. Errors name the source: kIo / kParse /
-// kValidation for a file, kUnavailable / kTimeout / kParse for the CS API.
+// kValidation for a file, kUnavailable / kTimeout / kParse for the CS API; an input without a
+// single record (an empty file, an answer of []) is kValidation "no records".
 Result<LoadedSnapshots> LoadSnapshots(const SnapshotSourceOptions& options);
 
 // The flag values as typed, before they are checked.
@@ -59,7 +60,8 @@ struct SnapshotSourceFlags {
   int retries = cs_client::CsApiClientOptions{}.max_attempts - 1;
   std::int64_t backoff_ms = cs_client::CsApiClientOptions{}.backoff_initial_ms;
   std::int64_t backoff_max_ms = cs_client::CsApiClientOptions{}.backoff_max_ms;
-  std::size_t max_response_mb = cs_client::CsApiClientOptions{}.max_response_bytes >> 20;
+  std::int64_t max_response_mb =
+      static_cast<std::int64_t>(cs_client::CsApiClientOptions{}.max_response_bytes >> 20);
 
   // Checks and converts (as-of parsed, days >= 1, client options validated when no --input).
   Result<SnapshotSourceOptions> ToOptions() const;

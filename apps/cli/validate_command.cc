@@ -11,6 +11,7 @@
 
 #include "command.h"
 #include "csml/validation/data_validator.h"
+#include "flag_names.h"
 #include "snapshot_source.h"
 
 namespace csml::cli {
@@ -22,7 +23,22 @@ struct ValidateFlags {
   SnapshotSourceFlags source;
   ValidationOptions thresholds;
   bool json = false;
+  bool quiet = false;
 };
+
+// --quiet: the verdict in one line, for logs and CI.
+std::string RenderVerdictLine(const ValidationReport& report) {
+  std::string line = fmt::format(
+      "validate: {}: {} error{}, {} warning{}; {} records checked of {} read from {}",
+      report.BlocksTraining() ? "FAIL" : "OK", report.errors(), report.errors() == 1 ? "" : "s",
+      report.warnings(), report.warnings() == 1 ? "" : "s", report.records_checked,
+      report.records_seen, report.source);
+  if (!report.findings.empty()) {
+    const Finding& first = report.findings.front();
+    line += fmt::format("; first: {} {}", SeverityName(first.severity), first.kind);
+  }
+  return line + "\n";
+}
 
 std::string DescribeSource(const LoadedSnapshots& loaded) {
   if (loaded.attempts.empty()) {
@@ -44,7 +60,23 @@ Result<int> RunValidate(const ValidateFlags& flags) {
   const bool from_file = !source->input.empty();
   source->select_window = false;
   options.select_window = from_file;
-  if (Status valid = options.Validate(); !valid) return tl::unexpected(valid.error());
+  if (Status valid =
+          NameFlags(options.Validate(), {{"max_invalid_rate", "--max-invalid-rate"},
+                                         {"warn_missing_rate", "--warn-missing-rate"},
+                                         {"max_missing_rate", "--max-missing-rate"},
+                                         {"warn_unknown_region_rate", "--warn-unknown-region-rate"},
+                                         {"max_unknown_region_rate", "--max-unknown-region-rate"},
+                                         {"max_duplicate_rate", "--max-duplicate-rate"},
+                                         {"min_labeled_records", "--min-labeled"},
+                                         {"min_class_records", "--min-class-records"},
+                                         {"warn_minority_rate", "--warn-minority-rate"},
+                                         {"max_immature_rate", "--max-immature-rate"},
+                                         {"max_empty_weeks", "--max-empty-weeks"},
+                                         {"stale days", "--warn-stale-days and --max-stale-days"},
+                                         {"days", "--days"}});
+      !valid) {
+    return tl::unexpected(valid.error());
+  }
   source->read.on_invalid = SnapshotReadOptions::OnInvalid::kSkip;
   source->read.max_problems_kept = std::numeric_limits<std::size_t>::max();
 
@@ -55,8 +87,9 @@ Result<int> RunValidate(const ValidateFlags& flags) {
   Result<ValidationReport> report = ValidateSnapshots(loaded->batch, options);
   if (!report) return tl::unexpected(report.error());
   report->source = DescribeSource(*loaded);
-  const std::string text =
-      flags.json ? RenderValidationJson(*report) : RenderValidationText(*report);
+  const std::string text = flags.json    ? RenderValidationJson(*report)
+                           : flags.quiet ? RenderVerdictLine(*report)
+                                         : RenderValidationText(*report);
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
   return report->BlocksTraining() ? kExitBlocked : 0;
@@ -70,7 +103,9 @@ void AddValidateCommand(CLI::App& app, CommandSlot& slot) {
       "validate",
       "Check labeled snapshots before training; exit 0 ok, 1 errors block training, 2 unreadable");
   AddSnapshotSourceFlags(cmd, &flags->source, /*default_days=*/90);
-  cmd->add_flag("--json", flags->json, "Print the report as JSON");
+  CLI::Option* json = cmd->add_flag("--json", flags->json, "Print the report as JSON");
+  cmd->add_flag("--quiet", flags->quiet, "Print only the verdict, in one line (for logs)")
+      ->excludes(json);
   ValidationOptions& t = flags->thresholds;
   cmd->add_option("--max-invalid-rate", t.max_invalid_rate,
                   "Share of records breaking the schema above which it is an error")

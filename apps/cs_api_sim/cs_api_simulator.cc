@@ -76,7 +76,11 @@ CsApiSimulator::CsApiSimulator(std::vector<Snapshot> records, SimulatorOptions o
 Result<std::unique_ptr<CsApiSimulator>> CsApiSimulator::Create(std::vector<Snapshot> records,
                                                                SimulatorOptions options) {
   if (Status valid = options.Validate(); !valid) return tl::unexpected(valid.error());
-  Result<SourceWindow> window = MakeSourceWindow(records, 1, options.as_of);
+  // No records carry no label_ts to date the window by: the clock stands in, as for the real
+  // API (an empty answer is what a client then gets, not a window ending in 1970).
+  std::optional<UnixSeconds> as_of_wanted = options.as_of;
+  if (!as_of_wanted && records.empty()) as_of_wanted = NowUtc();
+  Result<SourceWindow> window = MakeSourceWindow(records, 1, as_of_wanted);
   if (!window) return tl::unexpected(window.error());
   const UnixSeconds as_of = window->as_of;
   return std::unique_ptr<CsApiSimulator>(

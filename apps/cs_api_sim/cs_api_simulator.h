@@ -51,7 +51,7 @@ struct FaultOptions {
 
 struct SimulatorOptions {
   std::string tenant_id;             // the only tenant accepted; required
-  std::optional<UnixSeconds> as_of;  // default: the newest label_ts of the records
+  std::optional<UnixSeconds> as_of;  // default: the newest label_ts of the records (now if none)
   FaultOptions faults;
 
   [[nodiscard]] Status Validate() const;

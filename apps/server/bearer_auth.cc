@@ -46,10 +46,17 @@ bool IsBearerScheme(std::string_view scheme) {
 Result<BearerToken> BearerToken::Create(std::string token, std::string_view name) {
   if (token.empty()) return BearerToken();
   if (token.size() < kMinBytes || token.size() > kMaxBytes || !IsB64Token(token)) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     fmt::format("{}: expected {} to {} characters from letters, digits and "
-                                 "-._~+/ (optionally ending in =), got {} characters that are not",
-                                 name, kMinBytes, kMaxBytes, token.size()));
+    // The token is a secret: the message says what is wrong with it, never what it is.
+    const bool length_ok = token.size() >= kMinBytes && token.size() <= kMaxBytes;
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("{}: expected {} to {} characters from letters, digits and -._~+/ "
+                    "(optionally ending in =), got {}",
+                    name, kMinBytes, kMaxBytes,
+                    length_ok ? fmt::format("{} characters, some outside that set or '=' before "
+                                            "the end",
+                                            token.size())
+                              : fmt::format("{} characters", token.size())));
   }
   return BearerToken(std::move(token));
 }

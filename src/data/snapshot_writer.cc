@@ -125,6 +125,13 @@ Result<SnapshotFileWriter> SnapshotFileWriter::Create(const std::filesystem::pat
   temp_path += fmt::format(".tmp.{}.{}", ::getpid(), counter.fetch_add(1));
   const int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
+    if (errno == ENOENT) {
+      // The usual cause by far: say it in the user's terms, not the temporary file's.
+      const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+      return MakeError(ErrorCode::kIo, fmt::format("{}: cannot create it: the directory {} does "
+                                                   "not exist",
+                                                   path.string(), dir.string()));
+    }
     return IoError(
         fmt::format("cannot create the temporary file {}", temp_path.filename().string()), path);
   }

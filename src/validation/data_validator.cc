@@ -69,7 +69,7 @@ Kind ClassifyProblem(const SnapshotProblem& p) {
   if (StartsWith(m, "expected 0, 1 or null")) return {"labels.bad_value", "label is not 0 or 1"};
   if (StartsWith(m, "expected a number >=") || StartsWith(m, "expected a number in [") ||
       StartsWith(m, "expected a finite number")) {
-    return {"schema.out_of_range", "value out of range (DESIGN 2)"};
+    return {"schema.out_of_range", "value out of range (docs/FEATURES.md)"};
   }
   if (StartsWith(m, "expected a non-empty string")) {
     return {"schema.empty_user_id", "empty userId"};
@@ -206,7 +206,14 @@ ValidationReport DataValidator::Validate(const SnapshotBatch& batch) const {
     if (f.count == 0) {
       f.kind = kind.id;
       f.field = p.field;
-      f.summary = fmt::format("{}: {}", kind.description, p.message);
+      // The reader's message for these two does not name the field; the summary does.
+      if (kind.id == "schema.missing_field") {
+        f.summary = fmt::format("required field {} is missing", p.field);
+      } else if (kind.id == "schema.repeated_key") {
+        f.summary = fmt::format("key {} given more than once", p.field);
+      } else {
+        f.summary = fmt::format("{}: {}", kind.description, p.message);
+      }
       f.severity = schema_severity;
     }
     ++f.count;

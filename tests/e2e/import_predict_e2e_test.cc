@@ -270,6 +270,31 @@ TEST(ModelsImport, AModelWithAFeatureOutsideTheSchemaIsRefusedNamingItsLine) {
   EXPECT_FALSE(fs::exists(dir.Join("models"))) << "nothing is created for a refused model";
 }
 
+TEST(ModelsImport, TheSameBytesAgainAreRefusedNamingTheVersionThatHoldsThem) {
+  TempDir dir;
+  const std::vector<std::string> args = {"models", "import", (kLightgbm / "model.txt").string(),
+                                         "--model-dir", dir.Join("models")};
+  auto first = RunCommand(kCsml, args, dir.Join("first.log"), seconds(30));
+  ASSERT_TRUE(first.has_value() && first->exit_status == 0)
+      << (first ? first->output : first.error().message);
+  const std::size_t at = first->output.find("as risk-lgbm-");
+  ASSERT_NE(at, std::string::npos) << first->output;
+  const std::string version =
+      first->output.substr(at + 3, first->output.find(' ', at + 3) - at - 3);
+
+  auto again = RunCommand(kCsml, args, dir.Join("again.log"), seconds(30));
+  ASSERT_TRUE(again.has_value()) << again.error().message;
+  EXPECT_EQ(again->exit_status, 2) << again->output;
+  EXPECT_NE(again->output.find("already in the registry as version " + version + " (same sha256"),
+            std::string::npos)
+      << again->output;
+  std::size_t versions = 0;
+  for (const auto& entry : fs::directory_iterator(dir.Join("models"))) {
+    versions += entry.path().filename().string().ends_with(".meta.json") ? 1 : 0;
+  }
+  EXPECT_EQ(versions, 1u) << "no second version of the same model";
+}
+
 TEST(ModelsImport, AFileThatIsNoModelIsRefused) {
   TempDir dir;
   const std::string path = dir.Join("notes.txt");

@@ -31,7 +31,7 @@ int DecodeStatus(int status) {
 }  // namespace
 
 Child::Child(const std::string& binary, const std::vector<std::string>& args,
-             const std::string& log_path, const EnvOverrides& env) {
+             const std::string& log_path, const EnvOverrides& env, const std::string& stderr_path) {
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string entry(*e);
@@ -51,13 +51,21 @@ Child::Child(const std::string& binary, const std::vector<std::string>& args,
 
   const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return;
+  const int err_fd = stderr_path.empty() ? fd
+                                         : ::open(stderr_path.c_str(),
+                                                  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (err_fd < 0) {
+    ::close(fd);
+    return;
+  }
   pid_ = ::fork();
   if (pid_ == 0) {
     ::dup2(fd, STDOUT_FILENO);
-    ::dup2(fd, STDERR_FILENO);
+    ::dup2(err_fd, STDERR_FILENO);
     ::execve(binary.c_str(), argv.data(), envp.data());
     ::_exit(127);
   }
+  if (err_fd != fd) ::close(err_fd);
   ::close(fd);
 }
 
@@ -104,6 +112,21 @@ RunResult Run(const std::string& binary, const std::vector<std::string>& args,
     child.Stop(std::chrono::milliseconds(100));
   }
   result.output = ReadFile(log_path);
+  return result;
+}
+
+RunResult RunSplit(const std::string& binary, const std::vector<std::string>& args,
+                   const std::string& out_path, const std::string& err_path,
+                   std::chrono::milliseconds timeout, const EnvOverrides& env) {
+  RunResult result;
+  Child child(binary, args, out_path, env, err_path);
+  if (const std::optional<int> code = child.WaitFor(timeout)) {
+    result.exit_code = *code;
+  } else {
+    child.Stop(std::chrono::milliseconds(100));
+  }
+  result.output = ReadFile(out_path);
+  result.errors = ReadFile(err_path);
   return result;
 }
 

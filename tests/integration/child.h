@@ -16,10 +16,12 @@ using EnvOverrides = std::vector<std::pair<std::string, std::string>>;
 
 class Child {
  public:
-  // Starts `binary args...` with stdout and stderr written to `log_path`, the environment of
-  // this process plus `env` (which replaces variables of the same name). pid -1 on failure.
+  // Starts `binary args...` with stdout and stderr written to `log_path` (stderr to
+  // `stderr_path` instead when given), the environment of this process plus `env` (which
+  // replaces variables of the same name). pid -1 on failure.
   Child(const std::string& binary, const std::vector<std::string>& args,
-        const std::string& log_path, const EnvOverrides& env = {});
+        const std::string& log_path, const EnvOverrides& env = {},
+        const std::string& stderr_path = {});
   ~Child();  // SIGKILL and reap when still running
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
@@ -37,13 +39,20 @@ class Child {
 
 struct RunResult {
   int exit_code = -1;  // -1 when it had to be killed at the timeout
-  std::string output;  // stdout and stderr
+  std::string output;  // stdout and stderr (stdout only from RunSplit)
+  std::string errors;  // RunSplit only: stderr
 };
 
 // Runs to completion, killed after `timeout`.
 RunResult Run(const std::string& binary, const std::vector<std::string>& args,
               const std::string& log_path, std::chrono::milliseconds timeout,
               const EnvOverrides& env = {});
+
+// Runs to completion like Run, with stdout in `out_path` and stderr in `err_path`, to check
+// what each stream carries.
+RunResult RunSplit(const std::string& binary, const std::vector<std::string>& args,
+                   const std::string& out_path, const std::string& err_path,
+                   std::chrono::milliseconds timeout, const EnvOverrides& env = {});
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& text);

@@ -128,6 +128,27 @@ TEST_F(ValidateCommandTest, JsonReportIsOneParsableDocument) {
   EXPECT_GT(doc["labels"]["labeled"].get_uint64().value(), 100u);
 }
 
+TEST_F(ValidateCommandTest, QuietIsTheVerdictInOneLine) {
+  const int run = ++runs_;
+  const RunResult ok = RunSplit(CsmlBinary(), {"validate", "--input", *clean_, "--quiet"},
+                                dir_->Join("quiet-" + std::to_string(run) + ".out"),
+                                dir_->Join("quiet-" + std::to_string(run) + ".err"), kTimeout);
+  EXPECT_EQ(ok.exit_code, 0) << ok.output << ok.errors;
+  EXPECT_EQ(ok.output.rfind("validate: OK: 0 errors", 0), 0u) << ok.output;
+  EXPECT_NE(ok.output.find("records checked of"), std::string::npos) << ok.output;
+  EXPECT_EQ(SplitLines(ok.output).size(), 1u) << ok.output;
+
+  const RunResult blocked =
+      RunSplit(CsmlBinary(), {"validate", "--input", *clean_, "--quiet", "--min-labeled", "100000"},
+               dir_->Join("quiet-" + std::to_string(run) + "b.out"),
+               dir_->Join("quiet-" + std::to_string(run) + "b.err"), kTimeout);
+  EXPECT_EQ(blocked.exit_code, 1) << blocked.output << blocked.errors;
+  EXPECT_EQ(blocked.output.rfind("validate: FAIL: 1 error,", 0), 0u) << blocked.output;
+  EXPECT_NE(blocked.output.find("first: error labels.too_few"), std::string::npos)
+      << blocked.output;
+  EXPECT_EQ(SplitLines(blocked.output).size(), 1u) << blocked.output;
+}
+
 class ValidateDefects : public ValidateCommandTest, public ::testing::WithParamInterface<Defect> {};
 
 TEST_P(ValidateDefects, AreCaughtNamedAndBlockTraining) {
@@ -267,12 +288,7 @@ INSTANTIATE_TEST_SUITE_P(Kinds, ValidateDefects,
                                              Defect{"Stale",
                                                     kNoEdit,
                                                     {"--as-of", "2025-08-01T00:00:00Z"},
-                                                    "time.stale"},
-                                             Defect{"Empty",
-                                                    [](std::vector<std::string>*
-                                                           lines) { lines->clear(); },
-                                                    {},
-                                                    "data.empty"}),
+                                                    "time.stale"}),
                          [](const ::testing::TestParamInfo<Defect>& param_info) {
                            return param_info.param.name;
                          });
@@ -291,6 +307,57 @@ TEST_F(ValidateCommandTest, WithTheCsApiRunningItReadsFromTheApiByDefault) {
       << r.output;
   EXPECT_NE(r.output.find("verdict: OK"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find(kTenant), std::string::npos) << "the tenant id leaked:\n" << r.output;
+}
+
+// stdout carries the report only: the client's retry notice goes to stderr, so the JSON of
+// a fetch that needed a retry still parses.
+TEST_F(ValidateCommandTest, JsonFromTheCsApiAfterARetryStaysParsable) {
+  CsApiProcess api(*dir_, *clean_, {"--fault-fail-first", "1"});
+  ASSERT_TRUE(api.ok()) << api.log();
+  const int run = ++runs_;
+  const RunResult r = RunSplit(CsmlBinary(),
+                               {"validate", "--json", "--url", api.url(), "--tenant", kTenant,
+                                "--as-of", kAsOf, "--backoff-ms", "10"},
+                               dir_->Join("split-" + std::to_string(run) + ".out"),
+                               dir_->Join("split-" + std::to_string(run) + ".err"), kTimeout);
+  EXPECT_EQ(r.exit_code, 0) << r.output << r.errors;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(r.output).get(doc), simdjson::SUCCESS) << r.output;
+  EXPECT_TRUE(doc["ok"].get_bool().value()) << r.output;
+  const std::string_view source = doc["source"].get_string().value();
+  EXPECT_NE(source.find("HTTP 200 after 2 attempts"), std::string_view::npos) << source;
+  EXPECT_NE(r.errors.find("attempt 1 failed: HTTP 503"), std::string::npos) << r.errors;
+  EXPECT_EQ(r.output.find("attempt 1 failed"), std::string::npos) << r.output;
+  EXPECT_EQ(r.errors.find(kTenant), std::string::npos) << "the tenant id leaked:\n" << r.errors;
+}
+
+// An input without a single record cannot be validated: "no records", exit 2, and no report
+// (which would have no as-of time to show but 1970-01-01).
+TEST_F(ValidateCommandTest, AnEmptyFileIsNoRecordsAndExit2) {
+  for (const char* text : {"", "[]", "[ ]\n", "\n\n"}) {
+    const std::string path = dir_->Join("empty-" + std::to_string(++runs_) + ".json");
+    WriteFile(path, text);
+    const RunResult r = Validate({"--input", path, "--json"});
+    EXPECT_EQ(r.exit_code, 2) << "'" << text << "': " << r.output;
+    EXPECT_NE(r.output.find(path + ": no records"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("1970"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("\"ok\""), std::string::npos) << r.output;
+  }
+}
+
+TEST_F(ValidateCommandTest, AnEmptyCsApiAnswerIsNoRecordsAndExit2) {
+  const std::string path = dir_->Join("empty-api.json");
+  WriteFile(path, "[]");
+  CsApiProcess api(*dir_, path, {});
+  ASSERT_TRUE(api.ok()) << api.log();
+  EXPECT_EQ(api.log().find("1970"), std::string::npos) << api.log();
+  const RunResult r = Validate({"--url", api.url(), "--tenant", kTenant, "--days", "30"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("no records: the CS API answered with no snapshots for the last 30 days"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("verdict"), std::string::npos) << r.output;
 }
 
 TEST_F(ValidateCommandTest, ASourceThatIsDownIsExit2) {

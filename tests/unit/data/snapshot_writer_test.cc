@@ -233,6 +233,10 @@ TEST(SnapshotFileWriter, AnUnwritableDirectoryIsAnIoError) {
   ASSERT_FALSE(writer.has_value());
   EXPECT_EQ(writer.error().code, ErrorCode::kIo);
   EXPECT_NE(writer.error().message.find("/nonexistent-csml-dir/x.jsonl"), std::string::npos);
+  // The message is about the file the user named, not the temporary file.
+  EXPECT_EQ(writer.error().message,
+            "/nonexistent-csml-dir/x.jsonl: cannot create it: the directory "
+            "/nonexistent-csml-dir does not exist");
 }
 
 }  // namespace

@@ -167,6 +167,30 @@ TEST(DataValidator, ReportsAMissingRequiredField) {
   const Finding* f = FindKind(report, "schema.missing_field", "snapshot_ts");
   ASSERT_NE(f, nullptr) << Describe(report);
   EXPECT_EQ(f->examples, (std::vector<std::size_t>{5}));
+  // The summary names the field (the reader's own message does not).
+  EXPECT_EQ(f->summary, "required field snapshot_ts is missing");
+}
+
+TEST(DataValidator, TheSummaryOfAMissingFeatureNamesIt) {
+  std::vector<std::string> lines = CleanLines();
+  const auto at = lines[3].find(R"("plan_value":)");
+  ASSERT_NE(at, std::string::npos) << lines[3];
+  lines[3].erase(at, lines[3].find(',', at) + 1 - at);
+  const ValidationReport report = Check(lines);
+  const Finding* f = FindKind(report, "schema.missing_field", "features.plan_value");
+  ASSERT_NE(f, nullptr) << Describe(report);
+  EXPECT_EQ(f->summary, "required field features.plan_value is missing");
+}
+
+TEST(DataValidator, TheSummaryOfARepeatedKeyNamesIt) {
+  std::vector<std::string> lines = CleanLines();
+  const auto at = lines[4].find(R"("features":{)");
+  ASSERT_NE(at, std::string::npos) << lines[4];
+  lines[4].insert(at + std::string(R"("features":{)").size(), R"("tickets_7d":1,)");
+  const ValidationReport report = Check(lines);
+  const Finding* f = FindKind(report, "schema.repeated_key", "features.tickets_7d");
+  ASSERT_NE(f, nullptr) << Describe(report);
+  EXPECT_EQ(f->summary, "key features.tickets_7d given more than once");
 }
 
 TEST(DataValidator, AFewInvalidRecordsUnderTheThresholdAreAWarning) {
