@@ -1,5 +1,6 @@
 #include "csml/features/schema.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -44,9 +45,19 @@ Status CheckRange(NumericFeature feature, double value) {
                                FormatBound(spec.max), value));
 }
 
+// A code in any ASCII letter case is that code ("in" and "In" are IN), in training data and
+// score requests alike; any other text, non-ASCII look-alikes included, is an unknown region.
 Region ParseRegion(std::string_view text) {
+  const auto upper = [](char c) {
+    return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+  };
   for (std::size_t i = 0; i < kNumKnownRegions; ++i) {
-    if (kRegionNames[i] == text) return static_cast<Region>(i);
+    const std::string_view name = kRegionNames[i];
+    if (text.size() == name.size() &&
+        std::equal(text.begin(), text.end(), name.begin(),
+                   [&upper](char a, char b) { return upper(a) == b; })) {
+      return static_cast<Region>(i);
+    }
   }
   return Region::kOther;
 }

@@ -96,24 +96,6 @@ int FeatureFieldIndex(std::string_view key) {
   return -1;
 }
 
-// A region code in any letter case is that code (docs/API.md): "in" and "In" are IN. Only
-// ASCII letters fold; any other text is an unknown region.
-Region RequestRegion(std::string_view text) {
-  const auto upper = [](char c) {
-    return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
-  };
-  for (std::size_t i = 0; i < kNumKnownRegions; ++i) {
-    const auto region = static_cast<Region>(i);
-    const std::string_view name = RegionName(region);
-    if (text.size() == name.size() &&
-        std::equal(text.begin(), text.end(), name.begin(),
-                   [&upper](char a, char b) { return upper(a) == b; })) {
-      return region;
-    }
-  }
-  return Region::kOther;
-}
-
 bool InRange(const NumericFeatureSpec& spec, double v) {
   return std::isfinite(v) && v >= spec.min && v <= spec.max;
 }
@@ -170,7 +152,7 @@ bool FastFeatures(simdjson::dom::object object, ScoreRequest* out) {
     if (index == kRegionField) {
       std::string_view region;
       if (field.value.get_string().get(region) != simdjson::SUCCESS) return false;
-      features.region = RequestRegion(region);
+      features.region = ParseRegion(region);
       continue;
     }
     double v = 0.0;
@@ -439,7 +421,7 @@ void ValidateRegion(const PyValue* value, RawFeatures* features,
     errors->push_back(NotAString(FeatureLoc(kRegionFeatureName)));
     return;
   }
-  features->region = RequestRegion(value->str());
+  features->region = ParseRegion(value->str());
 }
 
 void ValidateFeatures(const std::vector<DictEntry>& entries, ScoreRequest* request,

@@ -69,6 +69,7 @@ bool FindNumericFeature(std::string_view name, NumericFeature* feature);
 // was expected and what came: "expected a number in [0, 1], got 1.5".
 Status CheckRange(NumericFeature feature, double value);
 
+// IN, SG, US or EU in any ASCII letter case; any other text is Region::kOther.
 Region ParseRegion(std::string_view text);
 // "IN", "SG", "US", "EU"; "other" and "missing" for the rest.
 std::string_view RegionName(Region region);
