@@ -95,7 +95,7 @@ fi
 metas=("$models"/*.meta.json)
 model_version=$(basename "${metas[0]}" .meta.json)
 
-# ---- the request and nginx's fixed answer (README / DESIGN section 3) -------------------------
+# ---- the request and nginx's fixed answer (README / docs/API.md) -------------------------
 request='{"userId":"u_001","features":{"activity_7d":2,"activity_30d":6,"time_since_last_use_days":15,"failed_renewals_30d":1,"tickets_7d":0,"plan_value":49,"region":"IN","usage_score":0.2}}'
 response='{"risk":0.7312,"tier":"high","reasons":["inactive_14d","payment_issue_recent"],"modelVersion":"risk-xgb-2025-08-22-0900"}'
 cat >"$work/post.lua" <<EOF

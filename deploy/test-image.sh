@@ -14,7 +14,7 @@
 #   5. in it: csml simulate + csml train write a model into the mounted directory; the image's
 #      default command (csml serve on 0.0.0.0:8000) serves it read-only, and the image's own
 #      HEALTHCHECK passes; GET /healthz, GET /readyz, POST /score (a score and a 422) answer
-#      as DESIGN section 3 says; a second training container publishes a new version and the
+#      as docs/API.md says; a second training container publishes a new version and the
 #      server reloads it by itself; SIGTERM stops it with exit code 0;
 #   6. the Kubernetes Deployment's command (deploy/kubernetes/deployment.yaml's args) on an
 #      empty registry: 503 on /healthz and /readyz, the HEALTHCHECK fails; a published model

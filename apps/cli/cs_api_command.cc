@@ -1,4 +1,4 @@
-// csml cs-api: a local server that speaks the CS API's snapshot contract (DESIGN sections 4
+// csml cs-api: a local server that speaks the CS API's snapshot contract (docs/DATA_CONTRACT.md
 // and 6) from a snapshot file, so that train, test and validate work without the real CS API,
 // and so the client can be tested against injected faults. SIGINT or SIGTERM stop it (exit 0).
 #include <pthread.h>

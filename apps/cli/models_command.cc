@@ -1,4 +1,4 @@
-// csml models: look into and steer the model registry (DESIGN section 5).
+// csml models: look into and steer the model registry (docs/REGISTRY.md).
 //   list         every version, oldest first, '*' marking the one served
 //   show V       the version's meta.json
 //   promote V    serve V (moves the SERVING pointer)

@@ -1,6 +1,6 @@
 // csml models import FILE: publishes a LightGBM text model or an XGBoost JSON model trained
-// outside csml as a registry version (DESIGN sections 5 and 6), so teams can serve the models
-// they already have. The domain work (format, feature check against the schema, XGBoost
+// outside csml as a registry version (docs/REGISTRY.md and docs/COMMANDS.md), so teams can serve
+// the models they already have. The domain work (format, feature check against the schema, XGBoost
 // cross-check, meta, publish) is ImportModel in csml/serving/model_import.h.
 #include <cerrno>
 #include <charconv>

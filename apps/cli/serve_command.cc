@@ -1,4 +1,4 @@
-// csml serve: the churn-risk HTTP API (DESIGN section 3), the seed's
+// csml serve: the churn-risk HTTP API (docs/API.md), the seed's
 // `uvicorn app.main:app --host 0.0.0.0 --port 8000`, with hot reload and operations
 // endpoints (docs/OPERATIONS.md).
 //

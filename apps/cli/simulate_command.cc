@@ -1,4 +1,4 @@
-// csml simulate: writes synthetic labeled CS snapshots (DESIGN section 6) to a .json (array)
+// csml simulate: writes synthetic labeled CS snapshots (docs/COMMANDS.md) to a .json (array)
 // or .jsonl (JSON Lines) file. The file appears only when complete (temporary file, fsync,
 // rename), and the same flags always give the same bytes.
 #include <cstdint>

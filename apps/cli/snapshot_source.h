@@ -1,4 +1,5 @@
-// Where a command's labeled snapshots come from (DESIGN sections 4 and 6): a file given with
+// Where a command's labeled snapshots come from (docs/DATA_CONTRACT.md and docs/COMMANDS.md): a
+// file given with
 // --input, else the CS API (CS_FEATURES_URL / --url, TENANT_ID / --tenant) through the libcurl
 // client. Every command that reads snapshots goes through LoadSnapshots, so a file and the API
 // give the same records for the same window (validation/source_window.h): the API selects the

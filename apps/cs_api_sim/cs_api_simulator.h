@@ -1,4 +1,4 @@
-// A local stand-in for the CS platform's snapshot API (DESIGN section 4), for development and
+// A local stand-in for the CS platform's snapshot API (docs/DATA_CONTRACT.md), for development and
 // tests: `GET /customers/features/public?days=N` with `X-Tenant-Id` answers the records of a
 // snapshot file that fall in the window of N days (validation/source_window.h) as a JSON
 // array, written with the snapshot writer.

@@ -1,4 +1,4 @@
-// The client for the CS platform's snapshot API (DESIGN section 4), over libcurl.
+// The client for the CS platform's snapshot API (docs/DATA_CONTRACT.md), over libcurl.
 //
 // GET <url>?days=N with the X-Tenant-Id header. The API belongs to another team and is not
 // always well-behaved, so every fetch has connect and total timeouts, retries with exponential

@@ -1,7 +1,7 @@
-// The routes of `csml serve` on a Router: the churn-risk API of DESIGN section 3 and the
+// The routes of `csml serve` on a Router: the churn-risk API of docs/API.md and the
 // operations endpoints around it.
 //
-//   POST /score          one customer (DESIGN 3)                      score token, if set
+//   POST /score          one customer (docs/API.md)                      score token, if set
 //   POST /score/batch    up to max_batch_items customers, one model    score token, if set
 //   GET  /healthz        {"ok":...,"modelVersion":...}; ?detail=1 adds the reload state
 //   GET  /readyz         200 once a model is loaded; 503 before, and while shutting down

@@ -1,4 +1,4 @@
-// A labeled customer snapshot: the record of the training data contract (DESIGN section 4).
+// A labeled customer snapshot: the record of the training data contract (docs/DATA_CONTRACT.md).
 #pragma once
 
 #include <cstdint>

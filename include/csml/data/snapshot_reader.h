@@ -1,4 +1,4 @@
-// Reading labeled snapshots (DESIGN section 4) from JSON text: a JSON array of records or JSON
+// Reading labeled snapshots (docs/DATA_CONTRACT.md) from JSON text: a JSON array of records or JSON
 // Lines (one record per line), told apart by the first non-space character ('[' = array).
 //
 // Parsing and validation happen in one pass and in one place: a record is valid when it has

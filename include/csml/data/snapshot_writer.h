@@ -1,4 +1,4 @@
-// Writing snapshots in the training data contract (DESIGN section 4), as a JSON array or as
+// Writing snapshots in the training data contract (docs/DATA_CONTRACT.md), as a JSON array or as
 // JSON Lines, such that ReadSnapshotFile/ParseSnapshots give back the same records.
 //
 // A record is written with keys in a fixed order: userId, snapshot_ts, features (the eight

@@ -1,4 +1,4 @@
-// The training window of DESIGN section 4: `days=N` selects the labeled snapshots whose
+// The training window of docs/DATA_CONTRACT.md: `days=N` selects the labeled snapshots whose
 // outcome was learned in the N days up to the as-of time,
 //   as_of - N * 86400 < label_ts <= as_of,
 // so the most recently learned outcomes train and test a model. When no as-of time is given

@@ -1,4 +1,4 @@
-// The feature schema of the data contract (DESIGN section 2) and the encoder that turns a
+// The feature schema of the data contract (docs/FEATURES.md) and the encoder that turns a
 // customer's contract features into a model's input row.
 //
 // RawFeatures holds what a request or a snapshot says, before any model is involved: eight

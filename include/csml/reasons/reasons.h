@@ -1,4 +1,4 @@
-// The human-readable reasons attached to every score (DESIGN section 3).
+// The human-readable reasons attached to every score (docs/API.md).
 //
 // Rules fire on the contract's raw features, never on the model, in a fixed order. A missing
 // value (NaN) fires no rule that needs it. When no rule fires the answer is

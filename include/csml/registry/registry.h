@@ -1,4 +1,4 @@
-// Registry: the versioned model store in one directory (MODEL_DIR, DESIGN section 5).
+// Registry: the versioned model store in one directory (MODEL_DIR, docs/REGISTRY.md).
 //
 // Layout inside the directory:
 //   <version>.model.json | <version>.model.txt   the model bytes (XGBoost JSON / LightGBM text)

@@ -1,4 +1,4 @@
-// Importing a model trained outside csml (DESIGN section 6, `csml models import FILE`): a
+// Importing a model trained outside csml (docs/COMMANDS.md, `csml models import FILE`): a
 // LightGBM text model or an XGBoost JSON model becomes a registry version the server serves
 // like one csml trained.
 //

@@ -1,9 +1,9 @@
 // Decoding a `POST /score` body into a ScoreRequest, with the Python service's answers for
-// every body it rejected (DESIGN sections 2 and 3).
+// every body it rejected (docs/FEATURES.md and docs/API.md).
 //
 // The Python service was FastAPI 0.92 on pydantic 1.10; its clients parse the 422 bodies, so
 // a rejection is a list of pydantic v1 errors ({loc, msg, type, ctx?}) in pydantic's order:
-// userId before features, features in schema order (DESIGN 2: activity_7d ... usage_score,
+// userId before features, features in schema order (docs/FEATURES.md: activity_7d ... usage_score,
 // then region). What each kind of input gets:
 //   - body empty, or JSON null                      -> loc [body], field required
 //   - Content-Type not JSON (text/plain, ...)        -> loc [body], value is not a valid dict
@@ -20,9 +20,9 @@
 //     "1.5", "True"), as pydantic's str does; null -> none is not an allowed value; array or
 //     object -> str type expected.
 //   - features null -> none is not an allowed value.
-//   - a numeric feature must be a JSON number (DESIGN 2 overrides pydantic's coercion: a
-//     string such as "2" or a bool is `value is not a valid float`); null means missing
-//     (NaN); absent is field required except for tickets_30d. Range checks run before the
+//   - a numeric feature must be a JSON number (csml refuses pydantic's coercion,
+//     docs/API.md: a string such as "2" or a bool is `value is not a valid float`); null means
+//     missing (NaN); absent is field required except for tickets_30d. Range checks run before the
 //     finiteness check, as in pydantic's confloat(ge=0[, le=1], allow_inf_nan=False): so NaN
 //     and -Infinity fail `ge` (not_ge), +Infinity and 1e400 fail `le` on usage_score and
 //     not_finite_number elsewhere. An integer literal beyond the double range (Python raised

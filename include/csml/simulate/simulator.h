@@ -1,5 +1,5 @@
-// Synthetic Customer Success data in the training data contract (DESIGN sections 2 and 4), for
-// development, demos, tests and benchmarks when no CS API is at hand.
+// Synthetic Customer Success data in the training data contract (docs/FEATURES.md and
+// docs/DATA_CONTRACT.md), for development, demos, tests and benchmarks when no CS API is at hand.
 //
 // Each customer is observed every `cadence_days` (weekly by default), on a weekday of its own.
 // Behind the features sits a day-by-day simulation per customer: a latent engagement that

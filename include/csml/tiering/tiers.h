@@ -1,4 +1,4 @@
-// Risk tiers (DESIGN section 3): low below t_medium, medium up to t_high, high from t_high.
+// Risk tiers (docs/API.md): low below t_medium, medium up to t_high, high from t_high.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,6 @@
-// Checks labeled snapshots (DESIGN sections 2 and 4) before anything trains on them, as the
-// seed's validate_data.py did: the schema of every record, value ranges, missing values,
-// unknown regions, labels and their timing, duplicates, weekly time coverage and freshness.
+// Checks labeled snapshots (docs/FEATURES.md and docs/DATA_CONTRACT.md) before anything trains on
+// them, as the seed's validate_data.py did: the schema of every record, value ranges, missing
+// values, unknown regions, labels and their timing, duplicates, weekly time coverage and freshness.
 //
 // The schema part is built on the reader's per-record problems (SnapshotReadOptions::OnInvalid
 // ::kSkip), grouped into problem kinds; the dataset part runs on the valid records. Each
@@ -64,7 +64,7 @@ std::string_view SeverityName(Severity severity);  // "warning", "error"
 struct Finding {
   std::string kind;     // stable id: "schema.out_of_range", "data.duplicates", ...
   std::string field;    // "features.usage_score", "label_ts", ...; "" when not about one field
-  std::string summary;  // one line for a person: "out of range (DESIGN 2): expected ..."
+  std::string summary;  // one line for a person: "out of range (docs/FEATURES.md): expected ..."
   Severity severity = Severity::kWarning;
   std::size_t count = 0;              // records concerned
   std::vector<std::size_t> examples;  // up to 5 record numbers, ascending

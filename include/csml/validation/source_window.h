@@ -1,4 +1,4 @@
-// What a source answers for `days=N` (DESIGN section 4): the records a CS API request for a
+// What a source answers for `days=N` (docs/DATA_CONTRACT.md): the records a CS API request for a
 // window returns, and what csml reads from a file for the same window, so that a file and the
 // API give a command the same records.
 //

@@ -183,7 +183,7 @@ std::vector<ReferenceCase> LoadReferenceCases() {
   return cases;
 }
 
-// DESIGN section 2 overrides the Python service's coercion of numeric strings and bools.
+// csml refuses the Python service's coercion (docs/API.md) of numeric strings and bools.
 const std::map<std::string, std::string>& DesignOverrides() {
   static const std::map<std::string, std::string> kOverrides = {
       {"numeric_string_is_coerced",
