@@ -27,6 +27,9 @@
 namespace csml::e2e {
 namespace {
 
+using testing::ReadWholeFile;
+using testing::TempDir;
+
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;

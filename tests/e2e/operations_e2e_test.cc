@@ -18,6 +18,10 @@
 namespace csml::e2e {
 namespace {
 
+using testing::ChildProcess;
+using testing::ReadWholeFile;
+using testing::TempDir;
+
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 

@@ -21,6 +21,10 @@
 namespace csml::e2e {
 namespace {
 
+using testing::ChildProcess;
+using testing::ReadWholeFile;
+using testing::TempDir;
+
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using std::chrono::seconds;

@@ -12,6 +12,10 @@
 
 namespace csml::e2e {
 
+using testing::ChildProcess;
+using testing::ReadWholeFile;
+using testing::WaitForListeningPort;
+
 namespace fs = std::filesystem;
 
 const std::string& CsmlBinary() {

@@ -10,10 +10,10 @@
 #include <utility>
 #include <vector>
 
-#include "child_process.h"
 #include "csml/core/error.h"
 #include "csml/registry/registry.h"
 #include "http_client.h"
+#include "testing/child_process.h"
 
 namespace csml::e2e {
 
@@ -22,14 +22,14 @@ const std::string& CsmlBinary();
 
 // A `csml serve --port 0` child.
 struct ServeProcess {
-  ChildProcess process;
+  testing::ChildProcess process;
   std::string log_path;
   int port = 0;
 };
 
 Result<ServeProcess> StartServe(const std::string& model_dir, const std::string& log_path,
                                 const std::vector<std::string>& extra_args,
-                                const ChildProcess::Environment& env = {});
+                                const testing::Environment& env = {});
 
 // A registry whose versions all hold the fixture model (tests/data/fixtures/xgboost_synth),
 // named by their creation hour: Publish(0) is risk-xgb-2025-08-22-0900, Publish(1) -1000...

@@ -16,6 +16,13 @@
 namespace csml::integration {
 namespace {
 
+using testing::Environment;
+using testing::ReadWholeFile;
+using testing::RunResult;
+using testing::TempDir;
+using testing::UnusedPort;
+using testing::WriteFile;
+
 constexpr auto kTimeout = std::chrono::seconds(60);
 
 std::vector<std::string> SplitLines(const std::string& text) {
@@ -94,12 +101,11 @@ class ValidateCommandTest : public ::testing::Test {
   }
   void SetUp() override { ASSERT_FALSE(clean_->empty()) << "csml simulate failed"; }
 
-  static RunResult Validate(const std::vector<std::string>& args, const EnvOverrides& env = {}) {
+  static RunResult Validate(const std::vector<std::string>& args, const Environment& env = {}) {
     std::vector<std::string> all = {"validate"};
     all.insert(all.end(), args.begin(), args.end());
-    return integration::Run(CsmlBinary(), all,
-                            dir_->Join("validate-" + std::to_string(++runs_) + ".log"), kTimeout,
-                            env);
+    return testing::Run(CsmlBinary(), all,
+                        dir_->Join("validate-" + std::to_string(++runs_) + ".log"), kTimeout, env);
   }
 
   static inline TempDir* dir_ = nullptr;
@@ -131,7 +137,7 @@ TEST_F(ValidateCommandTest, JsonReportIsOneParsableDocument) {
 class ValidateDefects : public ValidateCommandTest, public ::testing::WithParamInterface<Defect> {};
 
 TEST_P(ValidateDefects, AreCaughtNamedAndBlockTraining) {
-  std::vector<std::string> lines = SplitLines(ReadFile(*clean_));
+  std::vector<std::string> lines = SplitLines(ReadWholeFile(*clean_));
   ASSERT_GT(lines.size(), 1000u);
   GetParam().edit(&lines);
   const std::string path = dir_->Join(GetParam().name + ".jsonl");
@@ -283,7 +289,7 @@ TEST_F(ValidateCommandTest, WithTheCsApiRunningItReadsFromTheApiByDefault) {
   ASSERT_FALSE(today.empty());
   CsApiProcess api(*dir_, today, {"--fault-fail-first", "1"});
   ASSERT_TRUE(api.ok()) << api.log();
-  const EnvOverrides env = {{"CS_FEATURES_URL", api.url()}, {"TENANT_ID", kTenant}};
+  const Environment env = {{"CS_FEATURES_URL", api.url()}, {"TENANT_ID", kTenant}};
   const RunResult r = Validate({"--backoff-ms", "10"}, env);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("source:     GET " + api.url() + "?days=90 (HTTP 200 after 2 attempts"),

@@ -1,5 +1,6 @@
-// Child processes for end-to-end tests: the real csml binary, output to a log file, every
-// wait bounded, and never left running (the destructor kills and reaps).
+// Child processes for the end-to-end, integration and browser tests: the real csml binary (or
+// any program), output to a log file, every wait bounded, and never left running (the
+// destructor kills and reaps). Also the small file, port and HTTP helpers those suites share.
 #pragma once
 
 #include <sys/types.h>
@@ -12,14 +13,17 @@
 
 #include "csml/core/error.h"
 
-namespace csml::e2e {
+namespace csml::testing {
+
+// Variables set on top of this process's environment for a child (an empty value unsets one).
+using Environment = std::vector<std::pair<std::string, std::string>>;
 
 class ChildProcess {
  public:
-  using Environment = std::vector<std::pair<std::string, std::string>>;
+  using Environment = testing::Environment;
 
-  // Starts `binary args...` with stdout and stderr appended to `log_path`, in this process's
-  // environment with `env` set on top (an empty value unsets the variable).
+  // Starts `binary args...` with stdout and stderr appended to `log_path` (stdin is
+  // /dev/null), in this process's environment with `env` set on top.
   static Result<ChildProcess> Start(const std::string& binary, const std::vector<std::string>& args,
                                     const std::string& log_path, const Environment& env = {});
 
@@ -49,15 +53,24 @@ class ChildProcess {
 };
 
 struct RunResult {
-  int exit_status = -1;
+  int exit_code = -1;  // the exit code, or 128 + the signal that ended it
   std::string output;  // stdout and stderr
 };
 
 // Runs a command to completion (killed after `timeout`, which is then an error).
 Result<RunResult> RunCommand(const std::string& binary, const std::vector<std::string>& args,
-                             const std::string& log_path, std::chrono::milliseconds timeout);
+                             const std::string& log_path, std::chrono::milliseconds timeout,
+                             const Environment& env = {});
 
+// RunCommand for tests that only look at the exit code and the output: a command that cannot
+// start or does not finish in time has exit_code -1 and the reason at the end of its output.
+RunResult Run(const std::string& binary, const std::vector<std::string>& args,
+              const std::string& log_path, std::chrono::milliseconds timeout,
+              const Environment& env = {});
+
+// The bytes of a file ("" when it cannot be read), and a file replaced by `text`.
 std::string ReadWholeFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& text);
 
 // Waits until the server's log says "listening on http://HOST:PORT" and returns PORT; fails
 // when the process ends first or `timeout` passes.
@@ -78,4 +91,16 @@ class TempDir {
   std::string path_;
 };
 
-}  // namespace csml::e2e
+// A TCP port on 127.0.0.1 that nothing listens on (bound, then released); -1 on failure.
+int UnusedPort();
+
+struct HttpAnswer {
+  int status = 0;  // 0 when no answer came
+  std::string body;
+};
+
+// One plain HTTP/1.1 GET to 127.0.0.1:port (Connection: close, 10 s timeout), with the given
+// extra header lines ("Name: value"), to see a server's answers without a client's policy.
+HttpAnswer HttpGet(int port, const std::string& target, const std::vector<std::string>& headers);
+
+}  // namespace csml::testing

@@ -1,14 +1,19 @@
-#include "child_process.h"
+#include "testing/child_process.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -21,7 +26,7 @@
 
 extern char** environ;  // NOLINT: POSIX, passed on to the child unchanged
 
-namespace csml::e2e {
+namespace csml::testing {
 namespace {
 
 constexpr auto kPollInterval = std::chrono::milliseconds(10);
@@ -154,9 +159,15 @@ std::string ReadWholeFile(const std::string& path) {
   return ss.str();
 }
 
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
 Result<RunResult> RunCommand(const std::string& binary, const std::vector<std::string>& args,
-                             const std::string& log_path, std::chrono::milliseconds timeout) {
-  auto child = ChildProcess::Start(binary, args, log_path);
+                             const std::string& log_path, std::chrono::milliseconds timeout,
+                             const Environment& env) {
+  auto child = ChildProcess::Start(binary, args, log_path, env);
   if (!child) return tl::unexpected(child.error());
   const std::optional<int> status = child->WaitFor(timeout);
   if (!status) {
@@ -166,6 +177,14 @@ Result<RunResult> RunCommand(const std::string& binary, const std::vector<std::s
                                  fmt::join(args, " "), timeout.count(), ReadWholeFile(log_path)));
   }
   return RunResult{*status, ReadWholeFile(log_path)};
+}
+
+RunResult Run(const std::string& binary, const std::vector<std::string>& args,
+              const std::string& log_path, std::chrono::milliseconds timeout,
+              const Environment& env) {
+  auto run = RunCommand(binary, args, log_path, timeout, env);
+  if (run) return std::move(*run);
+  return RunResult{-1, ReadWholeFile(log_path) + "\n" + run.error().message};
 }
 
 Result<int> WaitForListeningPort(ChildProcess& process, const std::string& log_path,
@@ -191,7 +210,7 @@ Result<int> WaitForListeningPort(ChildProcess& process, const std::string& log_p
 }
 
 TempDir::TempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "csml-e2e-XXXXXX").string();
+  std::string pattern = (std::filesystem::temp_directory_path() / "csml-test-XXXXXX").string();
   if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
 }
 
@@ -201,4 +220,58 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-}  // namespace csml::e2e
+int UnusedPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  int port = -1;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+HttpAnswer HttpGet(int port, const std::string& target, const std::vector<std::string>& headers) {
+  HttpAnswer answer;
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return answer;
+  timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return answer;
+  }
+  std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  for (const std::string& h : headers) request += h + "\r\n";
+  request += "\r\n";
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
+    ::close(fd);
+    return answer;
+  }
+  std::string response;
+  char buffer[16384];
+  for (ssize_t n; (n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0;) {
+    response.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  // "HTTP/1.1 200 OK\r\n...\r\n\r\nbody" (a fixed Content-Length body: the server closes).
+  if (response.rfind("HTTP/1.", 0) != 0 || response.size() < 12) return answer;
+  answer.status = std::stoi(response.substr(9, 3));
+  const auto body_at = response.find("\r\n\r\n");
+  if (body_at != std::string::npos) answer.body = response.substr(body_at + 4);
+  return answer;
+}
+
+}  // namespace csml::testing
