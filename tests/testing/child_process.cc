@@ -15,10 +15,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <regex>
-#include <sstream>
 #include <thread>
 #include <utility>
 
@@ -152,18 +149,6 @@ bool ChildProcess::Signal(int signal_number) {
   return kill(pid_, signal_number) == 0;
 }
 
-std::string ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
 Result<RunResult> RunCommand(const std::string& binary, const std::vector<std::string>& args,
                              const std::string& log_path, std::chrono::milliseconds timeout,
                              const Environment& env) {
@@ -207,17 +192,6 @@ Result<int> WaitForListeningPort(ChildProcess& process, const std::string& log_p
     }
     std::this_thread::sleep_for(kPollInterval);
   }
-}
-
-TempDir::TempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "csml-test-XXXXXX").string();
-  if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  if (path_.empty()) return;
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
 }
 
 int UnusedPort() {

@@ -1,6 +1,6 @@
 // Child processes for the end-to-end, integration and browser tests: the real csml binary (or
 // any program), output to a log file, every wait bounded, and never left running (the
-// destructor kills and reaps). Also the small file, port and HTTP helpers those suites share.
+// destructor kills and reaps). Also the port and HTTP helpers those suites share.
 #pragma once
 
 #include <sys/types.h>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "csml/core/error.h"
+#include "testing/files.h"
 
 namespace csml::testing {
 
@@ -68,28 +69,10 @@ RunResult Run(const std::string& binary, const std::vector<std::string>& args,
               const std::string& log_path, std::chrono::milliseconds timeout,
               const Environment& env = {});
 
-// The bytes of a file ("" when it cannot be read), and a file replaced by `text`.
-std::string ReadWholeFile(const std::string& path);
-void WriteFile(const std::string& path, const std::string& text);
-
 // Waits until the server's log says "listening on http://HOST:PORT" and returns PORT; fails
 // when the process ends first or `timeout` passes.
 Result<int> WaitForListeningPort(ChildProcess& process, const std::string& log_path,
                                  std::chrono::milliseconds timeout);
-
-// A fresh directory under the system temp dir, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string Join(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // A TCP port on 127.0.0.1 that nothing listens on (bound, then released); -1 on failure.
 int UnusedPort();

@@ -16,20 +16,16 @@
 #include "csml/core/json_writer.h"
 #include "csml/serving/model_loader.h"
 #include "fake_predictor.h"
+#include "testing/files.h"
 
 namespace csml {
 namespace {
 
+using testing::ReadWholeFile;
+
 namespace fs = std::filesystem;
 
 const fs::path kFixture = fs::path(CSML_TEST_DATA_DIR) / "fixtures" / "xgboost_synth";
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // The fixture's 200 cases as snapshots u_0 .. u_199, one day apart, with XGBoost's own risk.
 struct Cases {
@@ -39,7 +35,7 @@ struct Cases {
 
 Cases LoadCases() {
   simdjson::dom::parser parser;
-  const simdjson::padded_string json(ReadFile(kFixture / "cases.json"));
+  const simdjson::padded_string json(ReadWholeFile(kFixture / "cases.json"));
   Cases cases;
   for (simdjson::dom::element c : parser.parse(json).get_array()) {
     Snapshot s;
@@ -62,9 +58,8 @@ Cases LoadCases() {
 class BatchScorerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "csml-batch-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+    ASSERT_FALSE(temp_.path().empty());
+    dir_ = temp_.path();
     auto registry = Registry::Open(dir_ / "models", RegistryOpenMode::kCreateIfMissing);
     ASSERT_TRUE(registry.has_value()) << registry.error().message;
     registry_.emplace(std::move(*registry));
@@ -73,15 +68,11 @@ class BatchScorerTest : public ::testing::Test {
     draft.created_at = 1755853200;
     draft.features = FeatureEncoder::DefaultColumns();
     draft.thresholds = Thresholds{0.35, 0.65};
-    auto meta = registry_->Publish(ReadFile(kFixture / "model.json"), draft);
+    auto meta = registry_->Publish(ReadWholeFile(kFixture / "model.json"), draft);
     ASSERT_TRUE(meta.has_value()) << meta.error().message;
     version_ = meta->version;
     cases_ = LoadCases();
     ASSERT_EQ(cases_.snapshots.size(), 200u);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   // Small blocks on two threads, so several rounds of several blocks run.
@@ -102,6 +93,7 @@ class BatchScorerTest : public ::testing::Test {
     return found;
   }
 
+  testing::TempDir temp_;  // removed with the registry in it after each test
   fs::path dir_;
   std::optional<Registry> registry_;
   std::string version_;
@@ -203,7 +195,7 @@ TEST_F(BatchScorerTest, TheFileAppearsWholeAndNoTemporaryFileIsLeft) {
     expected.append(t);
     return Status{};
   }));
-  EXPECT_EQ(ReadFile(out), expected) << "the block size and threads do not change the output";
+  EXPECT_EQ(ReadWholeFile(out), expected) << "the block size and threads do not change the output";
   EXPECT_TRUE(TempFiles().empty());
 }
 
@@ -220,7 +212,7 @@ TEST_F(BatchScorerTest, AFailedRunLeavesAnExistingTargetUntouched) {
   EXPECT_NE(summary.error().message.find("expected a probability in [0, 1], got 1.5"),
             std::string::npos)
       << summary.error().message;
-  EXPECT_EQ(ReadFile(out), "yesterday\n");
+  EXPECT_EQ(ReadWholeFile(out), "yesterday\n");
   EXPECT_TRUE(TempFiles().empty());
 }
 

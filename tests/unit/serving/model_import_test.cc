@@ -15,20 +15,16 @@
 
 #include "csml/core/json_writer.h"
 #include "csml/serving/model_loader.h"
+#include "testing/files.h"
 
 namespace csml {
 namespace {
 
+using testing::ReadWholeFile;
+
 namespace fs = std::filesystem;
 
 const fs::path kFixtures = fs::path(CSML_TEST_DATA_DIR) / "fixtures";
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 struct Case {
   RawFeatures features;
@@ -37,7 +33,7 @@ struct Case {
 
 std::vector<Case> LoadCases(const std::string& fixture) {
   simdjson::dom::parser parser;
-  const simdjson::padded_string json(ReadFile(kFixtures / fixture / "cases.json"));
+  const simdjson::padded_string json(ReadWholeFile(kFixtures / fixture / "cases.json"));
   std::vector<Case> cases;
   for (simdjson::dom::element c : parser.parse(json).get_array()) {
     Case one;
@@ -57,7 +53,7 @@ std::vector<Case> LoadCases(const std::string& fixture) {
 
 std::vector<std::string> FeatureOrder(const std::string& fixture) {
   simdjson::dom::parser parser;
-  const simdjson::padded_string json(ReadFile(kFixtures / fixture / "encoding.json"));
+  const simdjson::padded_string json(ReadWholeFile(kFixtures / fixture / "encoding.json"));
   std::vector<std::string> names;
   for (simdjson::dom::element name : parser.parse(json)["feature_order"].get_array()) {
     names.emplace_back(name.get_string().value());
@@ -85,16 +81,11 @@ std::size_t LineStarting(const std::string& text, const std::string& prefix) {
 class ModelImportTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "csml-import-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+    ASSERT_FALSE(temp_.path().empty());
+    dir_ = temp_.path();
     auto registry = Registry::Open(dir_ / "models", RegistryOpenMode::kCreateIfMissing);
     ASSERT_TRUE(registry.has_value()) << registry.error().message;
     registry_.emplace(std::move(*registry));
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   ImportOptions Options() const {
@@ -107,7 +98,7 @@ class ModelImportTest : public ::testing::Test {
   // Imports, loads the served version as the server does, and scores every fixture case.
   void ExpectServesTheLibraryProbabilities(const std::string& fixture, const std::string& file,
                                            const std::string& algo, double tolerance) {
-    const std::string bytes = ReadFile(kFixtures / fixture / file);
+    const std::string bytes = ReadWholeFile(kFixtures / fixture / file);
     auto meta = ImportModel(*registry_, bytes, Options());
     ASSERT_TRUE(meta.has_value()) << meta.error().message;
     EXPECT_EQ(meta->algo, algo);
@@ -115,7 +106,8 @@ class ModelImportTest : public ::testing::Test {
     EXPECT_EQ(meta->model_file, meta->version + std::string(ModelFileSuffix(algo)));
     EXPECT_EQ(meta->features, FeatureOrder(fixture));
     EXPECT_EQ(meta->threshold_method, "fixed");
-    EXPECT_EQ(ReadFile(registry_->ModelPath(*meta)), bytes) << "the bytes are published unchanged";
+    EXPECT_EQ(ReadWholeFile(registry_->ModelPath(*meta)), bytes)
+        << "the bytes are published unchanged";
 
     auto served = LoadServedModel(*registry_);
     ASSERT_TRUE(served.has_value()) << served.error().message;
@@ -129,6 +121,7 @@ class ModelImportTest : public ::testing::Test {
     }
   }
 
+  testing::TempDir temp_;  // removed with the registry in it after each test
   fs::path dir_;
   std::optional<Registry> registry_;
 };
@@ -145,7 +138,7 @@ TEST_F(ModelImportTest, AnXgboostModelImportsAsXgbAfterAgreeingWithXgboost) {
   // Rounded to 4 decimals, a float32 difference can flip the last digit on a tie.
   ExpectServesTheLibraryProbabilities("xgboost_synth", "model.json", "xgb", 1e-4 + 1e-12);
   auto inspected =
-      InspectModelForImport(ReadFile(kFixtures / "xgboost_synth" / "model.json"), Options());
+      InspectModelForImport(ReadWholeFile(kFixtures / "xgboost_synth" / "model.json"), Options());
   ASSERT_TRUE(inspected.has_value()) << inspected.error().message;
   ASSERT_TRUE(inspected->cross_check_max_diff.has_value());
   EXPECT_LE(*inspected->cross_check_max_diff, 1e-6);
@@ -154,7 +147,7 @@ TEST_F(ModelImportTest, AnXgboostModelImportsAsXgbAfterAgreeingWithXgboost) {
 
 TEST_F(ModelImportTest, TheMetaRecordsWhereTheModelCameFromAndNoTrainingFigures) {
   auto meta =
-      ImportModel(*registry_, ReadFile(kFixtures / "lightgbm_synth" / "model.txt"), Options());
+      ImportModel(*registry_, ReadWholeFile(kFixtures / "lightgbm_synth" / "model.txt"), Options());
   ASSERT_TRUE(meta.has_value()) << meta.error().message;
   auto read = registry_->ReadMeta(meta->version);
   ASSERT_TRUE(read.has_value()) << read.error().message;
@@ -169,15 +162,15 @@ TEST_F(ModelImportTest, ThresholdsFromTheOptionsAreRecorded) {
   ImportOptions options = Options();
   options.thresholds = Thresholds{0.3, 0.6};
   auto meta =
-      ImportModel(*registry_, ReadFile(kFixtures / "lightgbm_synth" / "model.txt"), options);
+      ImportModel(*registry_, ReadWholeFile(kFixtures / "lightgbm_synth" / "model.txt"), options);
   ASSERT_TRUE(meta.has_value()) << meta.error().message;
   EXPECT_EQ(meta->thresholds.medium, 0.3);
   EXPECT_EQ(meta->thresholds.high, 0.6);
 }
 
 TEST_F(ModelImportTest, AnUnknownLightgbmFeatureIsRefusedNamingItAndItsLine) {
-  const std::string text =
-      ReplaceOnce(ReadFile(kFixtures / "lightgbm_synth" / "model.txt"), " region_EU", " region_JP");
+  const std::string text = ReplaceOnce(ReadWholeFile(kFixtures / "lightgbm_synth" / "model.txt"),
+                                       " region_EU", " region_JP");
   auto meta = ImportModel(*registry_, text, Options());
   ASSERT_FALSE(meta.has_value());
   EXPECT_EQ(meta.error().code, ErrorCode::kValidation);
@@ -192,7 +185,7 @@ TEST_F(ModelImportTest, AnUnknownLightgbmFeatureIsRefusedNamingItAndItsLine) {
 }
 
 TEST_F(ModelImportTest, ARepeatedFeatureIsRefusedNamingBothColumns) {
-  const std::string text = ReplaceOnce(ReadFile(kFixtures / "lightgbm_synth" / "model.txt"),
+  const std::string text = ReplaceOnce(ReadWholeFile(kFixtures / "lightgbm_synth" / "model.txt"),
                                        " tickets_30d", " tickets_7d");
   auto meta = ImportModel(*registry_, text, Options());
   ASSERT_FALSE(meta.has_value());
@@ -202,7 +195,7 @@ TEST_F(ModelImportTest, ARepeatedFeatureIsRefusedNamingBothColumns) {
 }
 
 TEST_F(ModelImportTest, AnUnknownXgboostFeatureIsRefusedNamingItsJsonPath) {
-  const std::string json = ReplaceOnce(ReadFile(kFixtures / "xgboost_synth" / "model.json"),
+  const std::string json = ReplaceOnce(ReadWholeFile(kFixtures / "xgboost_synth" / "model.json"),
                                        "\"plan_value\"", "\"plan_tier\"");
   auto meta = ImportModel(*registry_, json, Options());
   ASSERT_FALSE(meta.has_value());
@@ -212,7 +205,7 @@ TEST_F(ModelImportTest, AnUnknownXgboostFeatureIsRefusedNamingItsJsonPath) {
 }
 
 TEST_F(ModelImportTest, AnXgboostModelWithoutFeatureNamesIsRefused) {
-  std::string json = ReadFile(kFixtures / "xgboost_synth" / "model.json");
+  std::string json = ReadWholeFile(kFixtures / "xgboost_synth" / "model.json");
   const std::size_t begin = json.find("\"feature_names\":[");
   ASSERT_NE(begin, std::string::npos);
   const std::size_t end = json.find(']', begin);
@@ -224,7 +217,7 @@ TEST_F(ModelImportTest, AnXgboostModelWithoutFeatureNamesIsRefused) {
 }
 
 TEST_F(ModelImportTest, AModelThatCannotBeReadIsRefusedWithTheLoadersMessage) {
-  std::string text = ReadFile(kFixtures / "lightgbm_synth" / "model.txt");
+  std::string text = ReadWholeFile(kFixtures / "lightgbm_synth" / "model.txt");
   text.resize(text.find("end of trees"));
   auto truncated = ImportModel(*registry_, text, Options());
   ASSERT_FALSE(truncated.has_value());
@@ -241,7 +234,7 @@ TEST_F(ModelImportTest, InvalidOptionsAreRefusedBeforeReadingTheModel) {
   ImportOptions options = Options();
   options.thresholds = Thresholds{0.8, 0.5};
   auto meta =
-      ImportModel(*registry_, ReadFile(kFixtures / "lightgbm_synth" / "model.txt"), options);
+      ImportModel(*registry_, ReadWholeFile(kFixtures / "lightgbm_synth" / "model.txt"), options);
   ASSERT_FALSE(meta.has_value());
   EXPECT_NE(meta.error().message.find("ImportOptions.thresholds"), std::string::npos)
       << meta.error().message;
