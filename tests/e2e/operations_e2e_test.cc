@@ -20,7 +20,6 @@ namespace {
 
 using testing::ChildProcess;
 using testing::ReadWholeFile;
-using testing::TempDir;
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -28,35 +27,17 @@ using std::chrono::seconds;
 const std::string kScoreToken = "score-token-0123456789abcdef";
 const std::string kAdminToken = "admin-token-fedcba9876543210";
 
-class OperationsTest : public ::testing::Test {
+class OperationsTest : public ServedRegistryTest {
  protected:
   void SetUp() override {
-    auto registry = FixtureRegistry::Create(dir_.Join("models"));
-    ASSERT_TRUE(registry.has_value()) << registry.error().message;
-    auto version = registry->Publish(0);
+    ServedRegistryTest::SetUp();
+    if (HasFatalFailure()) return;
+    auto version = registry_->Publish(0);
     ASSERT_TRUE(version.has_value());
     version_ = *version;
   }
 
-  void Serve(std::vector<std::string> args, ChildProcess::Environment env = {}) {
-    args.insert(args.end(), {"--threads", "2"});
-    auto served = StartServe(dir_.Join("models"), dir_.Join("serve.log"), args, env);
-    ASSERT_TRUE(served.has_value()) << served.error().message;
-    served_.emplace(std::move(*served));
-  }
-
-  void TearDown() override {
-    if (served_) {
-      EXPECT_EQ(served_->process.Stop(seconds(15)), 0) << Log();
-    }
-  }
-
-  std::string Log() { return ReadWholeFile(dir_.Join("serve.log")); }
-  int port() const { return served_->port; }
-
-  TempDir dir_;
   std::string version_;
-  std::optional<ServeProcess> served_;
 };
 
 TEST_F(OperationsTest, ScoringNeedsTheScoreTokenAndAdminNeedsTheAdminToken) {

@@ -20,17 +20,16 @@
 #include "csml/serving/python_json.h"
 #include "csml/serving/serving_model.h"
 #include "http_client.h"
+#include "serve_fixture.h"
 #include "testing/child_process.h"
 #include "testing/feature_rows.h"
 
 namespace csml::e2e {
 namespace {
 
-using testing::ChildProcess;
 using testing::ReadWholeFile;
 using testing::RunCommand;
 using testing::TempDir;
-using testing::WaitForListeningPort;
 
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
@@ -42,19 +41,10 @@ constexpr std::size_t kDefaultMaxBody = 1 << 20;
 // ---- a served registry ----------------------------------------------------------------------
 
 // A `csml serve --port 0 --threads 2` child on one model directory.
-struct Served {
-  ChildProcess process;
-  std::string log_path;
-  int port = 0;
-};
+using Served = ServeProcess;
 
 Result<Served> Serve(const std::string& model_dir, const std::string& log_path) {
-  auto process = ChildProcess::Start(
-      kCsml, {"serve", "--port", "0", "--model-dir", model_dir, "--threads", "2"}, log_path);
-  if (!process) return tl::unexpected(process.error());
-  auto port = WaitForListeningPort(*process, log_path, seconds(20));
-  if (!port) return tl::unexpected(port.error());
-  return Served{std::move(*process), log_path, *port};
+  return StartServe(model_dir, log_path, {"--threads", "2"});
 }
 
 // The single version a registry directory holds ("<version>.meta.json").

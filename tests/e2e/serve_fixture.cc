@@ -73,6 +73,32 @@ std::string FixtureRegistry::ModelFile(const std::string& version) const {
   return (registry_.dir() / (version + ".model.json")).string();
 }
 
+void ServedRegistryTest::SetUp() {
+  auto registry = FixtureRegistry::Create(dir_.Join("models"));
+  ASSERT_TRUE(registry.has_value()) << registry.error().message;
+  registry_.emplace(std::move(*registry));
+}
+
+void ServedRegistryTest::TearDown() {
+  if (served_) {
+    EXPECT_EQ(served_->process.Stop(std::chrono::seconds(15)), 0) << Log();
+  }
+}
+
+void ServedRegistryTest::Serve(std::vector<std::string> args, const testing::Environment& env) {
+  args.insert(args.end(), {"--threads", "2"});
+  auto served = StartServe(dir_.Join("models"), dir_.Join("serve.log"), args, env);
+  ASSERT_TRUE(served.has_value()) << served.error().message;
+  served_.emplace(std::move(*served));
+}
+
+std::string ServedRegistryTest::Log() const { return ReadWholeFile(dir_.Join("serve.log")); }
+
+std::string ServedRegistryTest::Metrics() const {
+  auto response = Fetch(port(), GetPath("/metrics"));
+  return response ? response->body : std::string();
+}
+
 std::string SeedScoreBody(const std::string& user_id) {
   return R"({"userId":")" + user_id +
          R"(","features":{"activity_7d":2,"activity_30d":6,"time_since_last_use_days":15,"failed_renewals_30d":1,"tickets_7d":0,"plan_value":49,"region":"IN","usage_score":0.2}})";

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "csml/core/error.h"
 #include "csml/registry/registry.h"
 #include "http_client.h"
@@ -51,6 +53,26 @@ class FixtureRegistry {
       : registry_(std::move(registry)), model_bytes_(std::move(model_bytes)) {}
   Registry registry_;
   std::string model_bytes_;
+};
+
+// A test with its own registry of fixture versions (dir_/models, none published yet) and, once
+// Serve() ran, a `csml serve --threads 2` on it logging to dir_/serve.log. TearDown stops the
+// server and expects it to exit with status 0.
+class ServedRegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // Starts the server with `args` (plus --threads 2) and `env`.
+  void Serve(std::vector<std::string> args, const testing::Environment& env = {});
+  std::string Log() const;
+  int port() const { return served_->port; }
+  // The /metrics body, or "" when there is no answer.
+  std::string Metrics() const;
+
+  testing::TempDir dir_;
+  std::optional<FixtureRegistry> registry_;
+  std::optional<ServeProcess> served_;
 };
 
 // The seed request of DESIGN section 3.
