@@ -12,7 +12,7 @@
 
 #include "csml/features/schema.h"
 #include "csml/model/predictor.h"
-#include "fixture_cases.h"
+#include "testing/fixture_cases.h"
 
 namespace csml {
 namespace {

@@ -17,6 +17,7 @@
 #include "csml/serving/model_loader.h"
 #include "fake_predictor.h"
 #include "testing/files.h"
+#include "testing/fixture_cases.h"
 
 namespace csml {
 namespace {
@@ -34,23 +35,16 @@ struct Cases {
 };
 
 Cases LoadCases() {
-  simdjson::dom::parser parser;
-  const simdjson::padded_string json(ReadWholeFile(kFixture / "cases.json"));
+  const std::vector<testing::FixtureCase> fixture =
+      testing::LoadFixtureCases("xgboost_synth").value();
   Cases cases;
-  for (simdjson::dom::element c : parser.parse(json).get_array()) {
+  for (const testing::FixtureCase& c : fixture) {
     Snapshot s;
     s.user_id = "u_" + std::to_string(cases.snapshots.size());
     s.snapshot_ts = 1755820800 + static_cast<UnixSeconds>(cases.snapshots.size()) * 86400;
-    for (auto [key, value] : c["features"].get_object()) {
-      NumericFeature feature{};
-      if (FindNumericFeature(key, &feature)) {
-        if (!value.is_null()) s.features.Set(feature, value.get_double().value());
-      } else if (key == "region" && !value.is_null()) {
-        s.features.region = ParseRegion(value.get_string().value());
-      }
-    }
+    s.features = c.features;
     cases.snapshots.push_back(s);
-    cases.expected_risk.push_back(c["expected_risk"].get_double().value());
+    cases.expected_risk.push_back(c.expected_risk);
   }
   return cases;
 }

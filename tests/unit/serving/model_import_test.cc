@@ -16,6 +16,7 @@
 #include "csml/core/json_writer.h"
 #include "csml/serving/model_loader.h"
 #include "testing/files.h"
+#include "testing/fixture_cases.h"
 
 namespace csml {
 namespace {
@@ -26,39 +27,15 @@ namespace fs = std::filesystem;
 
 const fs::path kFixtures = fs::path(CSML_TEST_DATA_DIR) / "fixtures";
 
-struct Case {
-  RawFeatures features;
-  double expected_risk = 0.0;
-};
+using Case = testing::FixtureCase;
 
+// A fixture's cases.json and its encoding.json's feature order (throw when unreadable).
 std::vector<Case> LoadCases(const std::string& fixture) {
-  simdjson::dom::parser parser;
-  const simdjson::padded_string json(ReadWholeFile(kFixtures / fixture / "cases.json"));
-  std::vector<Case> cases;
-  for (simdjson::dom::element c : parser.parse(json).get_array()) {
-    Case one;
-    for (auto [key, value] : c["features"].get_object()) {
-      NumericFeature feature{};
-      if (FindNumericFeature(key, &feature)) {
-        if (!value.is_null()) one.features.Set(feature, value.get_double().value());
-      } else if (key == "region" && !value.is_null()) {
-        one.features.region = ParseRegion(value.get_string().value());
-      }
-    }
-    one.expected_risk = c["expected_risk"].get_double().value();
-    cases.push_back(one);
-  }
-  return cases;
+  return testing::LoadFixtureCases(fixture).value();
 }
 
 std::vector<std::string> FeatureOrder(const std::string& fixture) {
-  simdjson::dom::parser parser;
-  const simdjson::padded_string json(ReadWholeFile(kFixtures / fixture / "encoding.json"));
-  std::vector<std::string> names;
-  for (simdjson::dom::element name : parser.parse(json)["feature_order"].get_array()) {
-    names.emplace_back(name.get_string().value());
-  }
-  return names;
+  return testing::LoadFixtureFeatureOrder(fixture).value();
 }
 
 std::string ReplaceOnce(std::string text, const std::string& from, const std::string& to) {
