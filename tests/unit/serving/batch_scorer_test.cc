@@ -18,6 +18,7 @@
 #include "fake_predictor.h"
 #include "testing/files.h"
 #include "testing/fixture_cases.h"
+#include "testing/temp_registry.h"
 
 namespace csml {
 namespace {
@@ -49,14 +50,11 @@ Cases LoadCases() {
   return cases;
 }
 
-class BatchScorerTest : public ::testing::Test {
+class BatchScorerTest : public testing::TempRegistryTest {
  protected:
   void SetUp() override {
-    ASSERT_FALSE(temp_.path().empty());
-    dir_ = temp_.path();
-    auto registry = Registry::Open(dir_ / "models", RegistryOpenMode::kCreateIfMissing);
-    ASSERT_TRUE(registry.has_value()) << registry.error().message;
-    registry_.emplace(std::move(*registry));
+    TempRegistryTest::SetUp();
+    if (HasFatalFailure()) return;
     ModelMeta draft;
     draft.algo = "xgb";
     draft.created_at = 1755853200;
@@ -87,9 +85,6 @@ class BatchScorerTest : public ::testing::Test {
     return found;
   }
 
-  testing::TempDir temp_;  // removed with the registry in it after each test
-  fs::path dir_;
-  std::optional<Registry> registry_;
   std::string version_;
   Cases cases_;
 };

@@ -17,6 +17,7 @@
 #include "csml/serving/model_loader.h"
 #include "testing/files.h"
 #include "testing/fixture_cases.h"
+#include "testing/temp_registry.h"
 
 namespace csml {
 namespace {
@@ -55,16 +56,9 @@ std::size_t LineStarting(const std::string& text, const std::string& prefix) {
   return 0;
 }
 
-class ModelImportTest : public ::testing::Test {
+// A fresh registry directory per test, removed afterwards.
+class ModelImportTest : public testing::TempRegistryTest {
  protected:
-  void SetUp() override {
-    ASSERT_FALSE(temp_.path().empty());
-    dir_ = temp_.path();
-    auto registry = Registry::Open(dir_ / "models", RegistryOpenMode::kCreateIfMissing);
-    ASSERT_TRUE(registry.has_value()) << registry.error().message;
-    registry_.emplace(std::move(*registry));
-  }
-
   ImportOptions Options() const {
     ImportOptions options;
     options.created_at = 1755853200;  // 2025-08-22T09:00:00Z
@@ -97,10 +91,6 @@ class ModelImportTest : public ::testing::Test {
       EXPECT_NEAR(score->risk, RoundTo(cases[i].expected_risk, 4), tolerance) << "case " << i;
     }
   }
-
-  testing::TempDir temp_;  // removed with the registry in it after each test
-  fs::path dir_;
-  std::optional<Registry> registry_;
 };
 
 TEST_F(ModelImportTest, ALightgbmModelImportsAsLgbmAndServesLightgbmProbabilities) {

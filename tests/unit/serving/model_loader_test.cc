@@ -13,6 +13,7 @@
 #include <simdjson.h>
 
 #include "testing/files.h"
+#include "testing/temp_registry.h"
 
 namespace csml {
 namespace {
@@ -24,16 +25,8 @@ namespace fs = std::filesystem;
 const fs::path kFixture = fs::path(CSML_TEST_DATA_DIR) / "fixtures" / "xgboost_synth";
 
 // A fresh registry directory per test, removed afterwards.
-class ModelLoaderTest : public ::testing::Test {
+class ModelLoaderTest : public testing::TempRegistryTest {
  protected:
-  void SetUp() override {
-    ASSERT_FALSE(temp_.path().empty());
-    dir_ = temp_.path();
-    auto registry = Registry::Open(dir_ / "models", RegistryOpenMode::kCreateIfMissing);
-    ASSERT_TRUE(registry.has_value()) << registry.error().message;
-    registry_.emplace(std::move(*registry));
-  }
-
   ModelMeta Draft() const {
     ModelMeta draft;
     draft.algo = "xgb";
@@ -48,10 +41,6 @@ class ModelLoaderTest : public ::testing::Test {
     EXPECT_TRUE(meta.has_value()) << meta.error().message;
     return meta.value_or(ModelMeta{});
   }
-
-  testing::TempDir temp_;  // removed with the registry in it after each test
-  fs::path dir_;
-  std::optional<Registry> registry_;
 };
 
 RawFeatures FeaturesFrom(simdjson::dom::object json) {

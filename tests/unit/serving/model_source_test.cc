@@ -11,6 +11,7 @@
 
 #include "csml/features/schema.h"
 #include "testing/files.h"
+#include "testing/temp_registry.h"
 
 namespace csml {
 namespace {
@@ -20,14 +21,8 @@ using testing::WriteFile;
 
 namespace fs = std::filesystem;
 
-class ModelSourceTest : public ::testing::Test {
+class ModelSourceTest : public testing::TempRegistryTest {
  protected:
-  void SetUp() override {
-    ASSERT_FALSE(temp_.path().empty());
-    dir_ = temp_.path();
-    registry_.emplace(Registry::Open(dir_ / "models", RegistryOpenMode::kCreateIfMissing).value());
-  }
-
   std::string Publish(UnixSeconds created_at) {
     ModelMeta draft;
     draft.algo = "xgb";
@@ -39,10 +34,6 @@ class ModelSourceTest : public ::testing::Test {
     EXPECT_TRUE(meta.has_value()) << meta.error().message;
     return meta.value_or(ModelMeta{}).version;
   }
-
-  testing::TempDir temp_;  // removed with the registry in it after each test
-  fs::path dir_;
-  std::optional<Registry> registry_;
 };
 
 TEST_F(ModelSourceTest, AnEmptyRegistryIsNotFound) {
