@@ -91,16 +91,8 @@ void RaiseOpenFileLimit(rlim_t wanted) {
   }
 }
 
-class LimitsTest : public ServedRegistryTest {
+class LimitsTest : public OneVersionServedTest {
  protected:
-  void SetUp() override {
-    ServedRegistryTest::SetUp();
-    if (HasFatalFailure()) return;
-    auto version = registry_->Publish(0);
-    ASSERT_TRUE(version.has_value());
-    version_ = *version;
-  }
-
   void Serve(std::vector<std::string> args) {
     args.insert(args.end(), {"--reload-interval-ms", "0"});
     ServedRegistryTest::Serve(std::move(args));
@@ -119,8 +111,6 @@ class LimitsTest : public ServedRegistryTest {
     }
     return {ok, slowest};
   }
-
-  std::string version_;
 };
 
 TEST_F(LimitsTest, SlowHeadersSlowBodiesAndIdleConnectionsAreClosedOnTime) {

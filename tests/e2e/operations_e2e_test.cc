@@ -27,18 +27,7 @@ using std::chrono::seconds;
 const std::string kScoreToken = "score-token-0123456789abcdef";
 const std::string kAdminToken = "admin-token-fedcba9876543210";
 
-class OperationsTest : public ServedRegistryTest {
- protected:
-  void SetUp() override {
-    ServedRegistryTest::SetUp();
-    if (HasFatalFailure()) return;
-    auto version = registry_->Publish(0);
-    ASSERT_TRUE(version.has_value());
-    version_ = *version;
-  }
-
-  std::string version_;
-};
+class OperationsTest : public OneVersionServedTest {};
 
 TEST_F(OperationsTest, ScoringNeedsTheScoreTokenAndAdminNeedsTheAdminToken) {
   ASSERT_NO_FATAL_FAILURE(

@@ -99,6 +99,14 @@ std::string ServedRegistryTest::Metrics() const {
   return response ? response->body : std::string();
 }
 
+void OneVersionServedTest::SetUp() {
+  ServedRegistryTest::SetUp();
+  if (HasFatalFailure()) return;
+  auto version = registry_->Publish(0);
+  ASSERT_TRUE(version.has_value());
+  version_ = *version;
+}
+
 std::string SeedScoreBody(const std::string& user_id) {
   return R"({"userId":")" + user_id +
          R"(","features":{"activity_7d":2,"activity_30d":6,"time_since_last_use_days":15,"failed_renewals_30d":1,"tickets_7d":0,"plan_value":49,"region":"IN","usage_score":0.2}})";

@@ -75,6 +75,14 @@ class ServedRegistryTest : public ::testing::Test {
   std::optional<ServeProcess> served_;
 };
 
+// ServedRegistryTest with one version published (Publish(0)), named by version_.
+class OneVersionServedTest : public ServedRegistryTest {
+ protected:
+  void SetUp() override;
+
+  std::string version_;
+};
+
 // The seed request of DESIGN section 3.
 std::string SeedScoreBody(const std::string& user_id = "u_001");
 // {"items":[seed, seed, ...]} with `count` items.
