@@ -10,6 +10,13 @@ if(CSML_SANITIZE)
                                                 -fno-sanitize-recover=undefined)
   target_link_options(csml_options INTERFACE -fsanitize=address,undefined)
 endif()
+if(CSML_SANITIZE_THREAD)
+  if(CSML_SANITIZE)
+    message(FATAL_ERROR "CSML_SANITIZE_THREAD and CSML_SANITIZE cannot be combined")
+  endif()
+  target_compile_options(csml_options INTERFACE -fsanitize=thread -fno-omit-frame-pointer)
+  target_link_options(csml_options INTERFACE -fsanitize=thread)
+endif()
 
 # Adds one domain module: a static library csml_<name> (alias csml::<name>) built from SOURCES,
 # linking DEPS publicly. Modules may depend only on modules listed before them; the linker

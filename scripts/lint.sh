@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Checks that need no build: clang-format on every C++ file, and the architecture's include
-# boundaries (only the model module sees XGBoost, only the server adapter sees h2o, the
-# domain never sees an adapter). scripts/tidy.sh runs clang-tidy on a configured build.
+# Checks that need no build: clang-format on every C++ file, the module boundaries that the
+# CMake files declare (scripts/check_modules.py: acyclic graph, includes only along declared
+# edges, docs/ARCHITECTURE.md's module table), and the architecture's library boundaries
+# (only the model module sees XGBoost, only the server adapter sees h2o, the domain never
+# sees an adapter). scripts/tidy.sh runs clang-tidy on a configured build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
@@ -10,6 +12,11 @@ mapfile -t files < <(git ls-files '*.h' '*.cc' '*.cpp' '*.hpp')
 if ! clang-format --dry-run --Werror "${files[@]}" 2>/tmp/csml-format.log; then
   echo "lint: clang-format differences (run: clang-format -i \$(git ls-files '*.h' '*.cc')):"
   head -40 /tmp/csml-format.log
+  status=1
+fi
+
+if ! python3 scripts/check_modules.py; then
+  echo "lint: an include crosses an undeclared module edge, or the module graph is broken (above)"
   status=1
 fi
 

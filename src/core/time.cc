@@ -141,7 +141,7 @@ Result<UnixSeconds> ParseRfc3339(std::string_view text) {
   const UnixSeconds day_seconds =
       static_cast<UnixSeconds>(day.time_since_epoch().count()) * kSecondsPerDay;
   // Local time = UTC + offset, so UTC = local - offset.
-  return day_seconds + hh * 3600 + mm * 60 + ss - offset_seconds;
+  return day_seconds + UnixSeconds{hh} * 3600 + UnixSeconds{mm} * 60 + ss - offset_seconds;
 }
 
 Result<UnixSeconds> ParseDate(std::string_view text) {

@@ -97,6 +97,7 @@ Result<FeatureEncoder> FeatureEncoder::Create(std::span<const std::string> colum
 const std::vector<std::string>& FeatureEncoder::DefaultColumns() {
   static const std::vector<std::string> kColumns = [] {
     std::vector<std::string> cols;
+    cols.reserve(std::size(kNumericFeatureSpecs) + std::size(kRegionNames));
     for (const auto& spec : kNumericFeatureSpecs) cols.emplace_back(spec.name);
     for (const auto region : kRegionNames) cols.push_back(fmt::format("region_{}", region));
     return cols;

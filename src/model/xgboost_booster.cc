@@ -14,7 +14,7 @@
 #include <simdjson.h>
 #include <xgboost/c_api.h>
 
-#include "xgboost_model_check.h"
+#include "csml/ensemble/xgboost_json.h"
 
 namespace csml {
 namespace {
@@ -292,9 +292,8 @@ Result<XgboostBooster> XgboostBooster::LoadJson(std::string_view model_json) {
             (first == std::string_view::npos ? std::string("empty text")
                                              : fmt::format("'{}'", model_json.substr(first, 16))));
   }
-  // XGBoost trusts the tree arrays it loads; check them first (see xgboost_model_check.h).
-  if (auto s = model_detail::CheckXgboostModelJson(model_json); !s)
-    return tl::unexpected(s.error());
+  // XGBoost trusts the tree arrays it loads: check them first (csml/ensemble/xgboost_json.h).
+  CSML_TRY(ReadXgboostJson(model_json));
   auto handles = std::make_unique<Handles>();
   void* raw = nullptr;
   CSML_XGB_CALL(XGBoosterCreate, nullptr, 0, &raw);

@@ -23,18 +23,9 @@ Result<std::unique_ptr<XgboostPredictor>> XgboostPredictor::FromJson(
   if (auto s = options.Validate(); !s) return tl::unexpected(s.error());
   auto booster = XgboostBooster::LoadJson(model_json);
   if (!booster) return tl::unexpected(booster.error());
+  // LoadJson checked the file (ReadXgboostJson): binary:logistic, so its output is a
+  // probability of churn, and at least one feature.
   const std::size_t num_features = booster->num_features();
-  if (num_features == 0) {
-    return MakeError(ErrorCode::kModel, "XGBoost model: expected at least one feature, got 0");
-  }
-  auto objective = booster->Objective();
-  if (!objective) return tl::unexpected(objective.error());
-  // Only a logistic model's output is a probability of churn.
-  if (*objective != "binary:logistic") {
-    return MakeError(
-        ErrorCode::kModel,
-        fmt::format("XGBoost model: expected objective binary:logistic, got {}", *objective));
-  }
   if (auto s = booster->SetThreads(options.threads); !s) return tl::unexpected(s.error());
 
   // Warm-up: the first prediction configures the learner; doing it here surfaces a broken
@@ -53,12 +44,8 @@ Result<std::unique_ptr<XgboostPredictor>> XgboostPredictor::FromJson(
 }
 
 Result<double> XgboostPredictor::PredictRisk(std::span<const double> row) const {
+  CSML_TRY(CheckRow(num_features_, row));
   std::array<double, 1> risk{};
-  if (row.size() != num_features_) {
-    return MakeError(
-        ErrorCode::kInvalidArgument,
-        fmt::format("prediction: expected a row of {} values, got {}", num_features_, row.size()));
-  }
   if (auto s = booster_.PredictDense(row, num_features_, risk); !s) {
     return tl::unexpected(s.error());
   }
@@ -66,6 +53,7 @@ Result<double> XgboostPredictor::PredictRisk(std::span<const double> row) const 
 }
 
 Status XgboostPredictor::PredictBatch(std::span<const double> rows, std::span<double> out) const {
+  CSML_TRY(CheckBatch(num_features_, rows, out));
   return booster_.PredictDense(rows, num_features_, out);
 }
 

@@ -1,31 +1,14 @@
 #include "csml/predict/forest_predictor.h"
 
-#include <fmt/format.h>
-
 namespace csml {
 
 Result<double> ForestPredictor::PredictRisk(std::span<const double> row) const {
-  if (row.size() != forest_.num_features()) {
-    return MakeError(
-        ErrorCode::kInvalidArgument,
-        fmt::format("expected a row of {} features, got {}", forest_.num_features(), row.size()));
-  }
+  CSML_TRY(CheckRow(forest_.num_features(), row));
   return forest_.PredictRisk(row);
 }
 
 Status ForestPredictor::PredictBatch(std::span<const double> rows, std::span<double> out) const {
-  const std::size_t width = forest_.num_features();
-  if (width == 0 ? !rows.empty() : rows.size() % width != 0) {
-    return MakeError(
-        ErrorCode::kInvalidArgument,
-        fmt::format("expected rows of {} features, got {} values in all", width, rows.size()));
-  }
-  const std::size_t num_rows = width == 0 ? out.size() : rows.size() / width;
-  if (out.size() != num_rows) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     fmt::format("expected an output buffer of {} values (one per row), got {}",
-                                 num_rows, out.size()));
-  }
+  CSML_TRY(CheckBatch(forest_.num_features(), rows, out));
   forest_.PredictBatch(rows, out);
   return {};
 }

@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <tl/expected.hpp>
@@ -38,10 +39,22 @@ struct Error {
   [[nodiscard]] Error WithContext(std::string_view context) const;
 };
 
+// Result<T> is tl::expected<T, Error> that cannot be dropped: a call whose Result is ignored
+// does not compile under -Werror (tl::expected 1.0 has no [[nodiscard]] of its own). It converts
+// to and from tl::expected<T, Error>, so monadic helpers (map, and_then) keep working.
 template <typename T>
-using Result = tl::expected<T, Error>;
+class [[nodiscard]] Result : public tl::expected<T, Error> {
+ public:
+  using Base = tl::expected<T, Error>;
+  using Base::Base;
+  Result() = default;
+  Result(const Base& other) : Base(other) {}  // NOLINT(google-explicit-constructor)
+  Result(Base&& other) noexcept(std::is_nothrow_move_constructible_v<Base>)
+      : Base(std::move(other)) {}  // NOLINT(google-explicit-constructor)
+};
 
-using Status = tl::expected<void, Error>;
+// The result of an operation that yields no value: success, or an Error.
+using Status = Result<void>;
 
 [[nodiscard]] inline tl::unexpected<Error> MakeError(ErrorCode code, std::string message) {
   return tl::unexpected<Error>(Error{code, std::move(message)});
@@ -61,6 +74,7 @@ using Status = tl::expected<void, Error>;
     }                                                                              \
   } while (false)
 
+// NOLINTBEGIN(bugprone-macro-parentheses): lhs is a declaration, tmp a name.
 #define CSML_CONCAT_INNER_(a, b) a##b
 #define CSML_CONCAT_(a, b) CSML_CONCAT_INNER_(a, b)
 #define CSML_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)                         \
@@ -69,3 +83,4 @@ using Status = tl::expected<void, Error>;
   lhs = std::move(*tmp)
 #define CSML_ASSIGN_OR_RETURN(lhs, expr) \
   CSML_ASSIGN_OR_RETURN_IMPL_(CSML_CONCAT_(csml_assign_result_, __LINE__), lhs, expr)
+// NOLINTEND(bugprone-macro-parentheses)

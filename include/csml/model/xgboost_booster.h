@@ -65,8 +65,10 @@ class XgboostBooster {
                                        const LabeledMatrix* validation);
 
   // Loads a model saved by SaveJson() (or by any XGBoost 1.x/2.x as JSON). Text that is
-  // not a JSON object, or JSON that is not an XGBoost model, is Error{kParse or kModel},
-  // never a crash. The loaded booster can predict, slice and save, not train.
+  // not a JSON object, or JSON that is not a model csml can score (ReadXgboostJson,
+  // csml/ensemble/xgboost_json.h: kParse or kValidation), is an Error, never a crash; so is
+  // a model XGBoost itself refuses (kParse). The loaded booster can predict, slice and save,
+  // not train.
   static Result<XgboostBooster> LoadJson(std::string_view model_json);
 
   XgboostBooster(XgboostBooster&&) noexcept;

@@ -15,7 +15,7 @@
 #include <utility>
 
 #include "csml/core/error.h"
-#include "csml/model/predictor.h"
+#include "csml/ensemble/predictor.h"
 #include "csml/model/xgboost_booster.h"
 
 namespace csml {

@@ -133,10 +133,9 @@ class Forest {
 };
 
 // Loads an XGBoost model saved as JSON (`save_model("x.json")`, XGBoost 1.x-2.x) with
-// objective binary:logistic and the gbtree booster. Refuses, naming the tree, node and
-// field: other objectives or boosters, multi-class models, categorical splits, arrays whose
-// lengths disagree with num_nodes, child indices out of range, nodes reached twice or never,
-// feature indices >= num_feature, non-finite or out-of-float-range values.
+// objective binary:logistic and the gbtree booster. The file is read and checked by
+// ReadXgboostJson (csml/ensemble/xgboost_json.h: its errors, naming the tree, node and field);
+// on top of that the forest's layout refuses num_feature >= kMaxFeatures.
 Result<Forest> LoadXgboostJson(std::string_view json);
 
 // Loads a LightGBM text model (`save_model`, LightGBM 3.x-4.x) with objective binary.

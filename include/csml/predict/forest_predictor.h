@@ -13,7 +13,7 @@
 #include <utility>
 
 #include "csml/core/error.h"
-#include "csml/model/predictor.h"
+#include "csml/ensemble/predictor.h"
 #include "csml/predict/forest.h"
 
 namespace csml {

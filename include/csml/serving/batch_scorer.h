@@ -25,8 +25,8 @@
 
 #include "csml/core/error.h"
 #include "csml/data/snapshot.h"
+#include "csml/ensemble/predictor.h"
 #include "csml/features/schema.h"
-#include "csml/model/predictor.h"
 #include "csml/reasons/reasons.h"
 #include "csml/registry/registry.h"
 #include "csml/tiering/tiers.h"

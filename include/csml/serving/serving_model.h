@@ -14,8 +14,8 @@
 #include <string_view>
 
 #include "csml/core/error.h"
+#include "csml/ensemble/predictor.h"
 #include "csml/features/schema.h"
-#include "csml/model/predictor.h"
 #include "csml/reasons/reasons.h"
 #include "csml/tiering/tiers.h"
 

@@ -262,7 +262,7 @@ TEST_P(TamperedModelJson, IsRefusedBeforeXgboostReadsIt) {
   json.replace(at, GetParam().from.size(), GetParam().to);
   auto p = XgboostPredictor::FromJson(json);
   ASSERT_FALSE(p.has_value());
-  EXPECT_EQ(p.error().code, ErrorCode::kModel);
+  EXPECT_EQ(p.error().code, ErrorCode::kValidation) << p.error().message;
   EXPECT_NE(p.error().message.find(GetParam().expected_fragment), std::string::npos)
       << p.error().message;
 }

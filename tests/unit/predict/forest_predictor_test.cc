@@ -10,8 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "csml/ensemble/predictor.h"
 #include "csml/features/schema.h"
-#include "csml/model/predictor.h"
 #include "testing/fixture_cases.h"
 
 namespace csml {

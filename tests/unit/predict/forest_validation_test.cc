@@ -188,27 +188,27 @@ INSTANTIATE_TEST_SUITE_P(
                      [](std::string model) {
                        return ReplaceFirst(model, R"("num_nodes":"61")", R"("num_nodes":"60")");
                      },
-                     ErrorCode::kValidation, "trees[0].split_type: expected num_nodes = 60 items, got 61"},
+                     ErrorCode::kValidation, "trees[0].left_children: expected 60 entries (num_nodes), got 61"},
         BadModelCase{"XgboostChildOutOfRange", kXgb, "model.json",
                      [](std::string model) {
                        return ReplaceFirst(model, kXgbLeft, R"("left_children":[1,700,3,5,-1)");
                      },
-                     ErrorCode::kValidation, "trees[0].left_children: node 1: child 700"},
+                     ErrorCode::kValidation, "trees[0].left_children[1]: expected -1 or a node index in [1, 61), got 700"},
         BadModelCase{"XgboostHalfALeaf", kXgb, "model.json",
                      [](std::string model) {
                        return ReplaceFirst(model, kXgbLeft, R"("left_children":[1,7,3,-1,-1)");
                      },
-                     ErrorCode::kValidation, "node 3: left_children -1 and right_children 6"},
+                     ErrorCode::kValidation, "trees[0].right_children[3]: expected -1 like left_children[3] (a leaf), got 6"},
         BadModelCase{"XgboostCycle", kXgb, "model.json",
                      [](std::string model) {
                        return ReplaceFirst(model, kXgbLeft, R"("left_children":[1,0,3,5,-1)");
                      },
-                     ErrorCode::kValidation, "trees[0]: node 0 is reached a second time from node 1"},
+                     ErrorCode::kValidation, "trees[0].left_children[1]: expected -1 or a node index in [1, 61), got 0"},
         BadModelCase{"XgboostSharedChild", kXgb, "model.json",
                      [](std::string model) {
                        return ReplaceFirst(model, kXgbLeft, R"("left_children":[1,4,3,5,-1)");
                      },
-                     ErrorCode::kValidation, "trees[0]: node 4 is reached a second time"},
+                     ErrorCode::kValidation, "trees[0].left_children[1]: expected a node no other node points to, got 4"},
         BadModelCase{"XgboostUnreachableSubtree", kXgb, "model.json",
                      [](std::string model) {
                        // Node 1 becomes a leaf: its old subtree (7, 8, ...) hangs loose.
@@ -216,18 +216,18 @@ INSTANTIATE_TEST_SUITE_P(
                        return ReplaceFirst(model, R"("right_children":[2,8,)",
                                            R"("right_children":[2,-1,)");
                      },
-                     ErrorCode::kValidation, "trees[0]: node 7 is not reachable from the root"},
+                     ErrorCode::kValidation, "trees[0]: expected at most num_deleted = 0 nodes the root does not reach, got 26 (node 7 is not reachable from the root)"},
         BadModelCase{"XgboostFeatureIndexOutOfRange", kXgb, "model.json",
                      [](std::string model) {
                        return ReplaceFirst(model, R"("split_indices":[2,)", R"("split_indices":[12,)");
                      },
-                     ErrorCode::kValidation, "trees[0]: node 0: feature index 12 is out of range"},
+                     ErrorCode::kValidation, "trees[0].split_indices[0]: expected a feature index in [0, 12), got 12"},
         BadModelCase{"XgboostSplitConditionBeyondFloat", kXgb, "model.json",
                      [](std::string model) {
                        return ReplaceFirst(model, R"("split_conditions":[8E0,)",
                                            R"("split_conditions":[1E300,)");
                      },
-                     ErrorCode::kValidation, "node 0: split condition 1e+300 is not a finite float32"},
+                     ErrorCode::kValidation, "trees[0].split_conditions[0]: expected a finite float32, got 1e+300"},
         BadModelCase{"XgboostOtherObjective", kXgb, "model.json",
                      [](std::string model) {
                        return ReplaceFirst(model, R"("name":"binary:logistic")",
@@ -243,7 +243,7 @@ INSTANTIATE_TEST_SUITE_P(
                      [](std::string model) {
                        return ReplaceFirst(model, R"("num_trees":"84")", R"("num_trees":"85")");
                      },
-                     ErrorCode::kValidation, "says 85 trees but the trees array has 84"},
+                     ErrorCode::kValidation, "gbtree_model_param.num_trees: expected 84 (the length of the trees array), got 85"},
         BadModelCase{"XgboostBaseScoreOutOfRange", kXgb, "model.json",
                      [](std::string model) {
                        return ReplaceFirst(model, R"("base_score":"5E-1")", R"("base_score":"1.5")");
@@ -253,12 +253,12 @@ INSTANTIATE_TEST_SUITE_P(
                      [](std::string model) {
                        return ReplaceFirst(model, R"("split_type":[0,)", R"("split_type":[1,)");
                      },
-                     ErrorCode::kValidation, "node 0: categorical splits are not supported"},
+                     ErrorCode::kValidation, "trees[0].split_type[0]: expected 0 (a numerical split), got 1 (categorical splits are not supported)"},
         BadModelCase{"XgboostMissingArray", kXgb, "model.json",
                      [](std::string model) {
                        return ReplaceFirst(model, R"("default_left":)", R"("default_rigt":)");
                      },
-                     ErrorCode::kParse, "trees[0]: missing the member 'default_left'"},
+                     ErrorCode::kParse, "trees[0].default_left: expected an array, got nothing (the key is missing)"},
         // ---- neither ----
         BadModelCase{"EmptyInput", "", "", [](std::string) { return std::string(" \n"); },
                      ErrorCode::kParse, "expected an XGBoost JSON model"},

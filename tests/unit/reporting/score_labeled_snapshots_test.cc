@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "csml/model/predictor.h"
+#include "csml/ensemble/predictor.h"
 #include "csml/reporting/evaluation_report.h"
 #include "csml/serving/batch_scorer.h"
 

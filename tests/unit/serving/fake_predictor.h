@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "csml/model/predictor.h"
+#include "csml/ensemble/predictor.h"
 
 namespace csml::testing {
 
