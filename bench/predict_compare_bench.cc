@@ -38,13 +38,13 @@
 #include "csml/predict/forest_predictor.h"
 #include "csml/serving/serving_model.h"
 #include "csml/simulate/simulator.h"
+#include "testing/trained_model.h"
 
 namespace csml {
 namespace {
 
 constexpr int kRounds = 300;
 constexpr std::size_t kBatchRows = 10'000;
-constexpr UnixSeconds kEnd = 1754006400;  // 2025-08-01T00:00:00Z
 
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "predict_compare_bench: %s\n", what.c_str());
@@ -52,12 +52,7 @@ constexpr UnixSeconds kEnd = 1754006400;  // 2025-08-01T00:00:00Z
 }
 
 std::vector<Snapshot> Simulate(std::size_t customers, int days, std::uint64_t seed) {
-  SimulatorOptions options;
-  options.customers = customers;
-  options.days = days;
-  options.seed = seed;
-  options.end = kEnd;
-  auto records = SimulateSnapshots(options);
+  auto records = testing::SimulateHistory(customers, days, seed);
   if (!records) Die(records.error().message);
   return std::move(*records);
 }
@@ -78,32 +73,9 @@ Workload MakeWorkload() {
   auto encoder = FeatureEncoder::Create(columns);
   if (!encoder) Die(encoder.error().message);
 
-  const std::vector<Snapshot> history = Simulate(1500, 120, 11);
-  std::size_t labeled = 0;
-  for (const Snapshot& s : history) labeled += s.label.has_value() ? 1 : 0;
-  LabeledMatrix train;
-  train.features = DenseMatrix::Missing(labeled, columns.size());
-  train.features.column_names = columns;
-  std::size_t r = 0;
-  for (const Snapshot& s : history) {
-    if (!s.label.has_value()) continue;
-    encoder->Encode(s.features, train.features.Row(r++));
-    train.labels.push_back(static_cast<float>(*s.label));
-  }
-  BoosterParams params;
-  params.tree_method = "hist";
-  params.grow_policy = "lossguide";
-  params.max_leaves = 31;
-  params.max_depth = 0;
-  params.eta = 0.05;
-  params.min_child_weight = 1.0;
-  params.threads = 1;
-  auto booster = XgboostBooster::Create(params, train, nullptr);
-  if (!booster) Die(booster.error().message);
-  for (int round = 0; round < kRounds; ++round) {
-    if (auto s = booster->UpdateOneIteration(round); !s) Die(s.error().message);
-  }
-  auto json = booster->SaveJson();
+  auto train = testing::EncodeLabeled(Simulate(1500, 120, 11));
+  if (!train) Die(train.error().message);
+  auto json = testing::TrainModelJson(testing::LeafWise31Params(), kRounds, *train);
   if (!json) Die(json.error().message);
 
   Workload w;
@@ -140,7 +112,7 @@ Workload MakeWorkload() {
   std::fprintf(stderr,
                "predict_compare_bench: model %d trees, %.1f leaves per tree on average, %zu "
                "features, trained on %zu rows in %.1f s\n",
-               kRounds, w.mean_leaves, columns.size(), labeled,
+               kRounds, w.mean_leaves, columns.size(), train->labels.size(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return w;
 }

@@ -16,10 +16,14 @@
 #include <gtest/gtest.h>
 
 #include "csml/reporting/report_renderer.h"
-#include "report_fixture.h"
+#include "trained_store_fixture.h"
 
 namespace csml::integration {
 namespace {
+
+using testing::ReadWholeFile;
+using testing::RunResult;
+using testing::WriteFile;
 
 constexpr auto kBrowserTimeout = std::chrono::seconds(120);
 
@@ -106,8 +110,8 @@ class ReportBrowserTest : public ::testing::Test {
                                      "--v=0"};
     args.insert(args.end(), extra.begin(), extra.end());
     args.push_back(url);
-    return integration::Run(chromium_, args, store_->dir().Join("chromium-" + name + ".log"),
-                            kBrowserTimeout);
+    return testing::Run(chromium_, args, store_->dir().Join("chromium-" + name + ".log"),
+                        kBrowserTimeout);
   }
 
   static std::string ReportUrl() { return "file://" + store_->dir().Join("report/report.html"); }
@@ -126,7 +130,7 @@ TEST_F(ReportBrowserTest, ScreenshotsTheReportWithNoConsoleMessage) {
   EXPECT_EQ(ConsoleLines(r.output), std::vector<std::string>{}) << r.output;
 
   ASSERT_TRUE(std::filesystem::exists(png)) << r.output;
-  const std::string bytes = ReadFile(png);
+  const std::string bytes = ReadWholeFile(png);
   ASSERT_GT(bytes.size(), 24u);
   EXPECT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
   EXPECT_EQ(bytes.substr(12, 4), "IHDR");

@@ -10,10 +10,15 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
-#include "report_fixture.h"
+#include "trained_store_fixture.h"
 
 namespace csml::integration {
 namespace {
+
+using testing::ReadWholeFile;
+using testing::RunResult;
+using testing::UnusedPort;
+using testing::WriteFile;
 
 class TestCommandTest : public ::testing::Test {
  protected:
@@ -83,10 +88,10 @@ TEST_F(TestCommandTest, WritesToReportsVersionTimestampByDefault) {
   const std::string cwd = store_->dir().Join("cwd");
   std::filesystem::create_directories(cwd);
   const RunResult r =
-      integration::Run("/bin/sh",
-                       {"-c", "cd '" + cwd + "' && exec '" + CsmlBinary() + "' test --input '" +
-                                  store_->data() + "' --model-dir '" + store_->store() + "'"},
-                       store_->dir().Join("default-out.log"), kRunTimeout);
+      testing::Run("/bin/sh",
+                   {"-c", "cd '" + cwd + "' && exec '" + CsmlBinary() + "' test --input '" +
+                              store_->data() + "' --model-dir '" + store_->store() + "'"},
+                   store_->dir().Join("default-out.log"), kRunTimeout);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const std::filesystem::path reports = std::filesystem::path(cwd) / "reports";
   ASSERT_TRUE(std::filesystem::is_directory(reports)) << r.output;
@@ -117,7 +122,7 @@ TEST_F(TestCommandTest, ExitsOneWhenAFigureDegradedPastItsTolerance) {
     if (e.path().string().ends_with(".meta.json")) meta_path = e.path().string();
   }
   ASSERT_FALSE(meta_path.empty());
-  std::string meta = ReadFile(meta_path);
+  std::string meta = ReadWholeFile(meta_path);
   const std::string key = "\"validation_metrics\": {\"auc\":";
   const std::size_t at = meta.find(key);
   ASSERT_NE(at, std::string::npos) << meta;
@@ -130,7 +135,7 @@ TEST_F(TestCommandTest, ExitsOneWhenAFigureDegradedPastItsTolerance) {
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("DEGRADED"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("FAIL auc_vs_training"), std::string::npos) << r.output;
-  EXPECT_NE(ReadFile(out + "/report.html").find(">FAIL<"), std::string::npos);
+  EXPECT_NE(ReadWholeFile(out + "/report.html").find(">FAIL<"), std::string::npos);
 
   // A wider tolerance passes the same model.
   const RunResult tolerant = Csml({"test", "--input", store_->data(), "--model-dir", store, "--out",
@@ -184,7 +189,7 @@ TEST_F(TestCommandTest, ExitsTwoWhenTheDataOrTheModelCannotBeRead) {
   std::filesystem::copy(store_->store(), store, std::filesystem::copy_options::recursive);
   for (const auto& e : std::filesystem::directory_iterator(store)) {
     if (e.path().string().ends_with(".model.json")) {
-      std::string model = ReadFile(e.path().string());
+      std::string model = ReadWholeFile(e.path().string());
       model[model.size() / 2] = model[model.size() / 2] == '1' ? '2' : '1';
       WriteFile(e.path().string(), model);
     }

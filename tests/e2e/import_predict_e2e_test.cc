@@ -16,12 +16,18 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
-#include "child_process.h"
 #include "csml/core/json_writer.h"
 #include "http_client.h"
+#include "testing/child_process.h"
 
 namespace csml::e2e {
 namespace {
+
+using testing::ChildProcess;
+using testing::ReadWholeFile;
+using testing::RunCommand;
+using testing::TempDir;
+using testing::WaitForListeningPort;
 
 namespace fs = std::filesystem;
 using std::chrono::seconds;
@@ -53,7 +59,7 @@ class ImportedLightgbmModel : public ::testing::Test {
     auto imported = RunCommand(
         kCsml, {"models", "import", (kLightgbm / "model.txt").string(), "--model-dir", model_dir_},
         dir_->Join("import.log"), seconds(30));
-    if (!imported || imported->exit_status != 0) {
+    if (!imported || imported->exit_code != 0) {
       setup_error_ = imported ? imported->output : imported.error().message;
       return;
     }
@@ -143,7 +149,7 @@ TEST_F(ImportedLightgbmModel, PredictWritesTheScoreBodyOfEachRowAndSkipsAnInvali
       RunCommand(kCsml, {"predict", "--input", input, "--model-dir", model_dir_, "--out", out},
                  dir_->Join("predict.log"), seconds(60));
   ASSERT_TRUE(run.has_value()) << run.error().message;
-  ASSERT_EQ(run->exit_status, 0) << run->output;
+  ASSERT_EQ(run->exit_code, 0) << run->output;
   EXPECT_NE(run->output.find("skipped 1 of 201 records"), std::string::npos) << run->output;
   // The broken record is the file's 201st line.
   EXPECT_NE(run->output.find("skipped line 201, field features.activity_7d: "), std::string::npos)
@@ -228,7 +234,7 @@ TEST_F(ImportedLightgbmModel, PredictStrictRefusesTheFileAndWritesNothing) {
       kCsml, {"predict", "--input", input, "--model-dir", model_dir_, "--out", out, "--strict"},
       dir_->Join("strict.log"), seconds(60));
   ASSERT_TRUE(run.has_value()) << run.error().message;
-  EXPECT_EQ(run->exit_status, 2) << run->output;
+  EXPECT_EQ(run->exit_code, 2) << run->output;
   EXPECT_NE(run->output.find("record 200"), std::string::npos) << run->output;
   EXPECT_FALSE(fs::exists(out));
 }
@@ -240,10 +246,10 @@ TEST_F(ImportedLightgbmModel, PredictToStdoutWritesTheSameLines) {
   auto to_file =
       RunCommand(kCsml, {"predict", "--input", input, "--model-dir", model_dir_, "--out", out},
                  dir_->Join("to-file.log"), seconds(60));
-  ASSERT_TRUE(to_file.has_value() && to_file->exit_status == 0);
+  ASSERT_TRUE(to_file.has_value() && to_file->exit_code == 0);
   auto to_stdout = RunCommand(kCsml, {"predict", "--input", input, "--model-dir", model_dir_},
                               dir_->Join("to-stdout.log"), seconds(60));
-  ASSERT_TRUE(to_stdout.has_value() && to_stdout->exit_status == 0);
+  ASSERT_TRUE(to_stdout.has_value() && to_stdout->exit_code == 0);
   // stdout and stderr share the log: the scores come first, the summary line last.
   const std::string lines = ReadWholeFile(out);
   EXPECT_TRUE(to_stdout->output.starts_with(lines)) << to_stdout->output.substr(0, 300);
@@ -263,7 +269,7 @@ TEST(ModelsImport, AModelWithAFeatureOutsideTheSchemaIsRefusedNamingItsLine) {
   auto run = RunCommand(kCsml, {"models", "import", path, "--model-dir", dir.Join("models")},
                         dir.Join("import.log"), seconds(30));
   ASSERT_TRUE(run.has_value()) << run.error().message;
-  EXPECT_EQ(run->exit_status, 2) << run->output;
+  EXPECT_EQ(run->exit_code, 2) << run->output;
   EXPECT_NE(run->output.find(fmt::format("line {} (feature_names=): feature 6 'plan_tier'", line)),
             std::string::npos)
       << run->output;
@@ -302,7 +308,7 @@ TEST(ModelsImport, AFileThatIsNoModelIsRefused) {
   auto run = RunCommand(kCsml, {"models", "import", path, "--model-dir", dir.Join("models")},
                         dir.Join("import.log"), seconds(30));
   ASSERT_TRUE(run.has_value()) << run.error().message;
-  EXPECT_EQ(run->exit_status, 2) << run->output;
+  EXPECT_EQ(run->exit_code, 2) << run->output;
   EXPECT_NE(run->output.find("expected an XGBoost JSON model"), std::string::npos) << run->output;
 }
 

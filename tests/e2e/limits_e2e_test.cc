@@ -148,35 +148,11 @@ void RaiseOpenFileLimit(rlim_t wanted) {
   }
 }
 
-class LimitsTest : public ::testing::Test {
+class LimitsTest : public OneVersionServedTest {
  protected:
-  void SetUp() override {
-    auto registry = FixtureRegistry::Create(dir_.Join("models"));
-    ASSERT_TRUE(registry.has_value()) << registry.error().message;
-    auto version = registry->Publish(0);
-    ASSERT_TRUE(version.has_value());
-    version_ = *version;
-  }
-
   void Serve(std::vector<std::string> args) {
-    args.insert(args.end(), {"--threads", "2", "--reload-interval-ms", "0"});
-    auto served = StartServe(dir_.Join("models"), dir_.Join("serve.log"), args);
-    ASSERT_TRUE(served.has_value()) << served.error().message;
-    served_.emplace(std::move(*served));
-  }
-
-  void TearDown() override {
-    if (served_) {
-      EXPECT_EQ(served_->process.Stop(seconds(15)), 0) << Log();
-    }
-  }
-
-  std::string Log() { return ReadWholeFile(dir_.Join("serve.log")); }
-  int port() const { return served_->port; }
-
-  std::string Metrics() {
-    auto response = Fetch(port(), GetPath("/metrics"));
-    return response ? response->body : std::string();
+    args.insert(args.end(), {"--reload-interval-ms", "0"});
+    ServedRegistryTest::Serve(std::move(args));
   }
 
   // `count` scoring requests, each on a fresh connection; returns how many got a 200, and
@@ -192,10 +168,6 @@ class LimitsTest : public ::testing::Test {
     }
     return {ok, slowest};
   }
-
-  TempDir dir_;
-  std::string version_;
-  std::optional<ServeProcess> served_;
 };
 
 TEST_F(LimitsTest, SlowHeadersSlowBodiesAndIdleConnectionsAreClosedOnTime) {

@@ -18,42 +18,16 @@
 namespace csml::e2e {
 namespace {
 
+using testing::ChildProcess;
+using testing::ReadWholeFile;
+
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 const std::string kScoreToken = "score-token-0123456789abcdef";
 const std::string kAdminToken = "admin-token-fedcba9876543210";
 
-class OperationsTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto registry = FixtureRegistry::Create(dir_.Join("models"));
-    ASSERT_TRUE(registry.has_value()) << registry.error().message;
-    auto version = registry->Publish(0);
-    ASSERT_TRUE(version.has_value());
-    version_ = *version;
-  }
-
-  void Serve(std::vector<std::string> args, ChildProcess::Environment env = {}) {
-    args.insert(args.end(), {"--threads", "2"});
-    auto served = StartServe(dir_.Join("models"), dir_.Join("serve.log"), args, env);
-    ASSERT_TRUE(served.has_value()) << served.error().message;
-    served_.emplace(std::move(*served));
-  }
-
-  void TearDown() override {
-    if (served_) {
-      EXPECT_EQ(served_->process.Stop(seconds(15)), 0) << Log();
-    }
-  }
-
-  std::string Log() { return ReadWholeFile(dir_.Join("serve.log")); }
-  int port() const { return served_->port; }
-
-  TempDir dir_;
-  std::string version_;
-  std::optional<ServeProcess> served_;
-};
+class OperationsTest : public OneVersionServedTest {};
 
 TEST_F(OperationsTest, ScoringNeedsTheScoreTokenAndAdminNeedsTheAdminToken) {
   ASSERT_NO_FATAL_FAILURE(

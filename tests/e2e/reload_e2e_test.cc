@@ -105,43 +105,13 @@ class ScoringLoad {
   std::vector<std::thread> threads_;
 };
 
-class ReloadTest : public ::testing::Test {
+class ReloadTest : public ServedRegistryTest {
  protected:
-  void SetUp() override {
-    auto registry = FixtureRegistry::Create(dir_.Join("models"));
-    ASSERT_TRUE(registry.has_value()) << registry.error().message;
-    registry_.emplace(std::move(*registry));
-  }
-
   std::string Publish(int hour, std::optional<std::vector<std::string>> features = {}) {
     auto version = registry_->Publish(hour, std::move(features));
     EXPECT_TRUE(version.has_value()) << version.error().message;
     return version.value_or("");
   }
-
-  void Serve(std::vector<std::string> args, ChildProcess::Environment env = {}) {
-    args.insert(args.end(), {"--threads", "2"});
-    auto served = StartServe(dir_.Join("models"), dir_.Join("serve.log"), args, env);
-    ASSERT_TRUE(served.has_value()) << served.error().message;
-    served_.emplace(std::move(*served));
-  }
-
-  std::string Metrics() {
-    auto response = Fetch(served_->port, GetPath("/metrics"));
-    return response ? response->body : std::string();
-  }
-
-  std::string Log() { return ReadWholeFile(dir_.Join("serve.log")); }
-
-  void TearDown() override {
-    if (served_) {
-      EXPECT_EQ(served_->process.Stop(seconds(15)), 0) << Log();
-    }
-  }
-
-  TempDir dir_;
-  std::optional<FixtureRegistry> registry_;
-  std::optional<ServeProcess> served_;
 };
 
 TEST_F(ReloadTest, TenPromotionsUnderLoadLoseNoRequestAndOnlyMoveForward) {

@@ -13,7 +13,6 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
-#include "child_process.h"
 #include "csml/core/json_writer.h"
 #include "csml/predict/forest_predictor.h"
 #include "csml/registry/registry.h"
@@ -21,9 +20,16 @@
 #include "csml/serving/python_json.h"
 #include "csml/serving/serving_model.h"
 #include "http_client.h"
+#include "serve_fixture.h"
+#include "testing/child_process.h"
+#include "testing/feature_rows.h"
 
 namespace csml::e2e {
 namespace {
+
+using testing::ReadWholeFile;
+using testing::RunCommand;
+using testing::TempDir;
 
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
@@ -35,19 +41,10 @@ constexpr std::size_t kDefaultMaxBody = 1 << 20;
 // ---- a served registry ----------------------------------------------------------------------
 
 // A `csml serve --port 0 --threads 2` child on one model directory.
-struct Served {
-  ChildProcess process;
-  std::string log_path;
-  int port = 0;
-};
+using Served = ServeProcess;
 
 Result<Served> Serve(const std::string& model_dir, const std::string& log_path) {
-  auto process = ChildProcess::Start(
-      kCsml, {"serve", "--port", "0", "--model-dir", model_dir, "--threads", "2"}, log_path);
-  if (!process) return tl::unexpected(process.error());
-  auto port = WaitForListeningPort(*process, log_path, seconds(20));
-  if (!port) return tl::unexpected(port.error());
-  return Served{std::move(*process), log_path, *port};
+  return StartServe(model_dir, log_path, {"--threads", "2"});
 }
 
 // The single version a registry directory holds ("<version>.meta.json").
@@ -224,13 +221,13 @@ class TrainedServer {
         kCsml,
         {"simulate", "--customers", "300", "--days", "180", "--seed", "7", "--out", snapshots},
         dir_->Join("simulate.log"), seconds(120));
-    if (!simulate || simulate->exit_status != 0) {
+    if (!simulate || simulate->exit_code != 0) {
       error_ = "csml simulate failed: " + (simulate ? simulate->output : simulate.error().message);
       return;
     }
     auto train = RunCommand(kCsml, {"train", "--input", snapshots, "--model-dir", model_dir_},
                             dir_->Join("train.log"), seconds(300));
-    if (!train || train->exit_status != 0) {
+    if (!train || train->exit_code != 0) {
       error_ = "csml train failed: " + (train ? train->output : train.error().message);
       return;
     }
@@ -305,15 +302,7 @@ TEST_F(ServeTrainedModel, ScoresTheSeedExampleInTheContractsShape) {
   EXPECT_EQ(answer->reasons, (std::vector<std::string>{"inactive_14d", "payment_issue_recent",
                                                        "low_feature_usage"}));
   ASSERT_NE(LocalModel(), nullptr);
-  RawFeatures seed;
-  seed.Set(NumericFeature::kActivity7d, 2);
-  seed.Set(NumericFeature::kActivity30d, 6);
-  seed.Set(NumericFeature::kTimeSinceLastUseDays, 15);
-  seed.Set(NumericFeature::kFailedRenewals30d, 1);
-  seed.Set(NumericFeature::kTickets7d, 0);
-  seed.Set(NumericFeature::kPlanValue, 49);
-  seed.Set(NumericFeature::kUsageScore, 0.2);
-  seed.region = Region::kIN;
+  const RawFeatures seed = testing::SeedFeatures();
   const ScoreResult local = LocalModel()->Score(seed).value();
   EXPECT_EQ(answer->risk_text, PythonRepr(local.risk));
   EXPECT_EQ(answer->tier, TierName(local.tier));

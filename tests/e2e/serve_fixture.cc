@@ -12,6 +12,10 @@
 
 namespace csml::e2e {
 
+using testing::ChildProcess;
+using testing::ReadWholeFile;
+using testing::WaitForListeningPort;
+
 namespace fs = std::filesystem;
 
 const std::string& CsmlBinary() {
@@ -67,6 +71,40 @@ Status FixtureRegistry::PointAt(const std::string& version) const {
 
 std::string FixtureRegistry::ModelFile(const std::string& version) const {
   return (registry_.dir() / (version + ".model.json")).string();
+}
+
+void ServedRegistryTest::SetUp() {
+  auto registry = FixtureRegistry::Create(dir_.Join("models"));
+  ASSERT_TRUE(registry.has_value()) << registry.error().message;
+  registry_.emplace(std::move(*registry));
+}
+
+void ServedRegistryTest::TearDown() {
+  if (served_) {
+    EXPECT_EQ(served_->process.Stop(std::chrono::seconds(15)), 0) << Log();
+  }
+}
+
+void ServedRegistryTest::Serve(std::vector<std::string> args, const testing::Environment& env) {
+  args.insert(args.end(), {"--threads", "2"});
+  auto served = StartServe(dir_.Join("models"), dir_.Join("serve.log"), args, env);
+  ASSERT_TRUE(served.has_value()) << served.error().message;
+  served_.emplace(std::move(*served));
+}
+
+std::string ServedRegistryTest::Log() const { return ReadWholeFile(dir_.Join("serve.log")); }
+
+std::string ServedRegistryTest::Metrics() const {
+  auto response = Fetch(port(), GetPath("/metrics"));
+  return response ? response->body : std::string();
+}
+
+void OneVersionServedTest::SetUp() {
+  ServedRegistryTest::SetUp();
+  if (HasFatalFailure()) return;
+  auto version = registry_->Publish(0);
+  ASSERT_TRUE(version.has_value());
+  version_ = *version;
 }
 
 std::string SeedScoreBody(const std::string& user_id) {

@@ -10,10 +10,12 @@
 #include <utility>
 #include <vector>
 
-#include "child_process.h"
+#include <gtest/gtest.h>
+
 #include "csml/core/error.h"
 #include "csml/registry/registry.h"
 #include "http_client.h"
+#include "testing/child_process.h"
 
 namespace csml::e2e {
 
@@ -22,14 +24,14 @@ const std::string& CsmlBinary();
 
 // A `csml serve --port 0` child.
 struct ServeProcess {
-  ChildProcess process;
+  testing::ChildProcess process;
   std::string log_path;
   int port = 0;
 };
 
 Result<ServeProcess> StartServe(const std::string& model_dir, const std::string& log_path,
                                 const std::vector<std::string>& extra_args,
-                                const ChildProcess::Environment& env = {});
+                                const testing::Environment& env = {});
 
 // A registry whose versions all hold the fixture model (tests/data/fixtures/xgboost_synth),
 // named by their creation hour: Publish(0) is risk-xgb-2025-08-22-0900, Publish(1) -1000...
@@ -51,6 +53,34 @@ class FixtureRegistry {
       : registry_(std::move(registry)), model_bytes_(std::move(model_bytes)) {}
   Registry registry_;
   std::string model_bytes_;
+};
+
+// A test with its own registry of fixture versions (dir_/models, none published yet) and, once
+// Serve() ran, a `csml serve --threads 2` on it logging to dir_/serve.log. TearDown stops the
+// server and expects it to exit with status 0.
+class ServedRegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // Starts the server with `args` (plus --threads 2) and `env`.
+  void Serve(std::vector<std::string> args, const testing::Environment& env = {});
+  std::string Log() const;
+  int port() const { return served_->port; }
+  // The /metrics body, or "" when there is no answer.
+  std::string Metrics() const;
+
+  testing::TempDir dir_;
+  std::optional<FixtureRegistry> registry_;
+  std::optional<ServeProcess> served_;
+};
+
+// ServedRegistryTest with one version published (Publish(0)), named by version_.
+class OneVersionServedTest : public ServedRegistryTest {
+ protected:
+  void SetUp() override;
+
+  std::string version_;
 };
 
 // The seed request of DESIGN section 3.

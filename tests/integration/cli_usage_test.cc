@@ -10,18 +10,26 @@
 #include <gtest/gtest.h>
 
 #include "cs_api_fixture.h"
+#include "testing/child_process.h"
+#include "testing/files.h"
 #include "usage_error.h"
 
 namespace csml::integration {
 namespace {
 
+using testing::ChildProcess;
+using testing::Environment;
+using testing::ReadWholeFile;
+using testing::RunResult;
+using testing::TempDir;
+
 constexpr auto kTimeout = std::chrono::seconds(30);
 
 class CliUsageTest : public ::testing::Test {
  protected:
-  RunResult Csml(const std::vector<std::string>& args, const EnvOverrides& env = {}) {
+  RunResult Csml(const std::vector<std::string>& args, const Environment& env = {}) {
     const std::string base = dir_.Join("run-" + std::to_string(++runs_));
-    return RunSplit(CsmlBinary(), args, base + ".out", base + ".err", kTimeout, env);
+    return testing::RunSplit(CsmlBinary(), args, base + ".out", base + ".err", kTimeout, env);
   }
 
   // Exit 2, nothing on stdout, and stderr made of "csml: MESSAGE", the usage line of
@@ -138,7 +146,7 @@ TEST_F(CliUsageTest, AValueOutOfRangeNamesTheFlagOrVariable) {
   WriteFile(data, "");
   struct Case {
     std::vector<std::string> args;
-    EnvOverrides env;
+    Environment env;
     std::string error;
   };
   const std::vector<Case> cases = {
@@ -236,19 +244,21 @@ TEST_F(CliUsageTest, ServeSaysWhenTheModelDirDoesNotExist) {
   const std::string missing = dir_.Join("no-such-registry");
   const std::string out = dir_.Join("serve.out");
   const std::string err = dir_.Join("serve.err");
-  Child serve(CsmlBinary(), {"serve", "--host", "127.0.0.1", "--port", "0", "--threads", "1"}, out,
-              {{"MODEL_DIR", missing}, {"CSML_ACCESS_LOG", "stdout"}}, err);
-  const int port = WaitForPort(serve, err, kTimeout);
-  ASSERT_GT(port, 0) << ReadFile(err);
-  EXPECT_EQ(HttpGet(port, "/readyz", {}).status, 503);
-  EXPECT_EQ(serve.Stop(std::chrono::seconds(5)), 0);
-  const std::string log = ReadFile(err);
+  auto serve = ChildProcess::Start(
+      CsmlBinary(), {"serve", "--host", "127.0.0.1", "--port", "0", "--threads", "1"}, out,
+      {{"MODEL_DIR", missing}, {"CSML_ACCESS_LOG", "stdout"}}, err);
+  ASSERT_TRUE(serve) << serve.error().message;
+  const auto port = testing::WaitForListeningPort(*serve, err, kTimeout);
+  ASSERT_TRUE(port) << port.error().message << ReadWholeFile(err);
+  EXPECT_EQ(testing::HttpGet(*port, "/readyz", {}).status, 503);
+  EXPECT_EQ(serve->Stop(std::chrono::seconds(5)), 0);
+  const std::string log = ReadWholeFile(err);
   EXPECT_NE(log.find("model dir " + missing +
                      " does not exist (--model-dir or MODEL_DIR); "
                      "serving without a model (503) until one is published"),
             std::string::npos)
       << log;
-  const std::string access = ReadFile(out);
+  const std::string access = ReadWholeFile(out);
   EXPECT_NE(access.find(R"("route":"/readyz","status":503)"), std::string::npos) << access;
   std::istringstream lines(access);
   for (std::string line; std::getline(lines, line);) {

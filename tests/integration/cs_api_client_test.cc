@@ -15,6 +15,11 @@
 namespace csml::integration {
 namespace {
 
+using testing::HttpAnswer;
+using testing::HttpGet;
+using testing::TempDir;
+using testing::UnusedPort;
+
 using cs_client::CsApiClient;
 using cs_client::CsApiClientOptions;
 using cs_client::FetchAttempt;

@@ -16,6 +16,11 @@
 namespace csml::integration {
 namespace {
 
+using testing::ReadWholeFile;
+using testing::RunResult;
+using testing::TempDir;
+using testing::WriteFile;
+
 constexpr auto kTimeout = std::chrono::seconds(300);
 
 class TrainCommandTest : public ::testing::Test {
@@ -31,8 +36,8 @@ class TrainCommandTest : public ::testing::Test {
 
   RunResult Csml(std::vector<std::string> args) {
     static int runs = 0;
-    return integration::Run(CsmlBinary(), args,
-                            dir_->Join("run-" + std::to_string(++runs) + ".log"), kTimeout);
+    return testing::Run(CsmlBinary(), args, dir_->Join("run-" + std::to_string(++runs) + ".log"),
+                        kTimeout);
   }
 
   // csml train against the CS API at `url` into `model_dir`, one thread, fixed as-of.
@@ -75,8 +80,8 @@ TEST_F(TrainCommandTest, TrainsFromTheCsApiAndPublishesThresholdsAndMetrics) {
 
   const std::vector<std::string> versions = Versions(model_dir);
   ASSERT_EQ(versions.size(), 1u);
-  EXPECT_EQ(ReadFile(model_dir + "/SERVING"), versions[0] + "\n");
-  const std::string meta_text = ReadFile(model_dir + "/" + versions[0] + ".meta.json");
+  EXPECT_EQ(ReadWholeFile(model_dir + "/SERVING"), versions[0] + "\n");
+  const std::string meta_text = ReadWholeFile(model_dir + "/" + versions[0] + ".meta.json");
   simdjson::dom::parser parser;
   simdjson::dom::element meta;
   ASSERT_EQ(parser.parse(simdjson::padded_string(meta_text)).get(meta), simdjson::SUCCESS);
@@ -145,7 +150,7 @@ TEST_F(TrainCommandTest, GatesPromotionOnValidationAucAndModelsSteersTheRegistry
   EXPECT_NE(forced.output.find("medium >= 0.4000, high >= 0.7000 (fixed)"), std::string::npos)
       << forced.output;
   const std::string forced_version = Versions(store).back();
-  EXPECT_EQ(ReadFile(store + "/SERVING"), forced_version + "\n");
+  EXPECT_EQ(ReadWholeFile(store + "/SERVING"), forced_version + "\n");
 
   // models list marks the served version; rollback returns to the good one.
   const RunResult list = Csml({"models", "list", "--model-dir", store});
@@ -153,11 +158,11 @@ TEST_F(TrainCommandTest, GatesPromotionOnValidationAucAndModelsSteersTheRegistry
   EXPECT_NE(list.output.find("* " + forced_version), std::string::npos) << list.output;
   const RunResult rollback = Csml({"models", "rollback", "--model-dir", store});
   ASSERT_EQ(rollback.exit_code, 0) << rollback.output;
-  EXPECT_EQ(ReadFile(store + "/SERVING"), good + "\n");
+  EXPECT_EQ(ReadWholeFile(store + "/SERVING"), good + "\n");
 
   const RunResult promote = Csml({"models", "promote", weak_version, "--model-dir", store});
   ASSERT_EQ(promote.exit_code, 0) << promote.output;
-  EXPECT_EQ(ReadFile(store + "/SERVING"), weak_version + "\n");
+  EXPECT_EQ(ReadWholeFile(store + "/SERVING"), weak_version + "\n");
   const RunResult show = Csml({"models", "show", weak_version, "--model-dir", store});
   ASSERT_EQ(show.exit_code, 0) << show.output;
   EXPECT_NE(show.output.find("\"version\": \"" + weak_version + "\""), std::string::npos)
@@ -172,7 +177,7 @@ TEST_F(TrainCommandTest, GatesPromotionOnValidationAucAndModelsSteersTheRegistry
       EXPECT_NE(bad.output.find("expected a name"), std::string::npos) << bad.output;
     }
   }
-  EXPECT_EQ(ReadFile(store + "/SERVING"), weak_version + "\n");
+  EXPECT_EQ(ReadWholeFile(store + "/SERVING"), weak_version + "\n");
   const RunResult missing =
       Csml({"models", "show", "risk-xgb-1999-01-01-0000", "--model-dir", store});
   EXPECT_EQ(missing.exit_code, 2);
@@ -183,7 +188,7 @@ TEST_F(TrainCommandTest, RefusesDataTheValidatorBlocksAndBadFlags) {
   ASSERT_FALSE(data_->empty());
   // Ten records are far fewer labeled rows than the validator accepts.
   std::string few;
-  const std::string all = ReadFile(*data_);
+  const std::string all = ReadWholeFile(*data_);
   std::size_t at = 0;
   for (int i = 0; i < 10; ++i) {
     const std::size_t end = all.find('\n', at);
@@ -225,8 +230,8 @@ TEST_F(TrainCommandTest, TrainsTheSameModelFromAFileAndFromTheCsApi) {
   ASSERT_EQ(file.exit_code, 0) << file.output;
   const std::string a = Versions(from_api).front();
   const std::string b = Versions(from_file).front();
-  EXPECT_EQ(ReadFile(from_api + "/" + a + ".model.json"),
-            ReadFile(from_file + "/" + b + ".model.json"));
+  EXPECT_EQ(ReadWholeFile(from_api + "/" + a + ".model.json"),
+            ReadWholeFile(from_file + "/" + b + ".model.json"));
 }
 
 }  // namespace

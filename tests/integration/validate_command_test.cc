@@ -16,6 +16,13 @@
 namespace csml::integration {
 namespace {
 
+using testing::Environment;
+using testing::ReadWholeFile;
+using testing::RunResult;
+using testing::TempDir;
+using testing::UnusedPort;
+using testing::WriteFile;
+
 constexpr auto kTimeout = std::chrono::seconds(60);
 
 std::vector<std::string> SplitLines(const std::string& text) {
@@ -94,12 +101,11 @@ class ValidateCommandTest : public ::testing::Test {
   }
   void SetUp() override { ASSERT_FALSE(clean_->empty()) << "csml simulate failed"; }
 
-  static RunResult Validate(const std::vector<std::string>& args, const EnvOverrides& env = {}) {
+  static RunResult Validate(const std::vector<std::string>& args, const Environment& env = {}) {
     std::vector<std::string> all = {"validate"};
     all.insert(all.end(), args.begin(), args.end());
-    return integration::Run(CsmlBinary(), all,
-                            dir_->Join("validate-" + std::to_string(++runs_) + ".log"), kTimeout,
-                            env);
+    return testing::Run(CsmlBinary(), all,
+                        dir_->Join("validate-" + std::to_string(++runs_) + ".log"), kTimeout, env);
   }
 
   static inline TempDir* dir_ = nullptr;
@@ -130,18 +136,19 @@ TEST_F(ValidateCommandTest, JsonReportIsOneParsableDocument) {
 
 TEST_F(ValidateCommandTest, QuietIsTheVerdictInOneLine) {
   const int run = ++runs_;
-  const RunResult ok = RunSplit(CsmlBinary(), {"validate", "--input", *clean_, "--quiet"},
-                                dir_->Join("quiet-" + std::to_string(run) + ".out"),
-                                dir_->Join("quiet-" + std::to_string(run) + ".err"), kTimeout);
+  const RunResult ok =
+      testing::RunSplit(CsmlBinary(), {"validate", "--input", *clean_, "--quiet"},
+                        dir_->Join("quiet-" + std::to_string(run) + ".out"),
+                        dir_->Join("quiet-" + std::to_string(run) + ".err"), kTimeout);
   EXPECT_EQ(ok.exit_code, 0) << ok.output << ok.errors;
   EXPECT_EQ(ok.output.rfind("validate: OK: 0 errors", 0), 0u) << ok.output;
   EXPECT_NE(ok.output.find("records checked of"), std::string::npos) << ok.output;
   EXPECT_EQ(SplitLines(ok.output).size(), 1u) << ok.output;
 
-  const RunResult blocked =
-      RunSplit(CsmlBinary(), {"validate", "--input", *clean_, "--quiet", "--min-labeled", "100000"},
-               dir_->Join("quiet-" + std::to_string(run) + "b.out"),
-               dir_->Join("quiet-" + std::to_string(run) + "b.err"), kTimeout);
+  const RunResult blocked = testing::RunSplit(
+      CsmlBinary(), {"validate", "--input", *clean_, "--quiet", "--min-labeled", "100000"},
+      dir_->Join("quiet-" + std::to_string(run) + "b.out"),
+      dir_->Join("quiet-" + std::to_string(run) + "b.err"), kTimeout);
   EXPECT_EQ(blocked.exit_code, 1) << blocked.output << blocked.errors;
   EXPECT_EQ(blocked.output.rfind("validate: FAIL: 1 error,", 0), 0u) << blocked.output;
   EXPECT_NE(blocked.output.find("first: error labels.too_few"), std::string::npos)
@@ -152,7 +159,7 @@ TEST_F(ValidateCommandTest, QuietIsTheVerdictInOneLine) {
 class ValidateDefects : public ValidateCommandTest, public ::testing::WithParamInterface<Defect> {};
 
 TEST_P(ValidateDefects, AreCaughtNamedAndBlockTraining) {
-  std::vector<std::string> lines = SplitLines(ReadFile(*clean_));
+  std::vector<std::string> lines = SplitLines(ReadWholeFile(*clean_));
   ASSERT_GT(lines.size(), 1000u);
   GetParam().edit(&lines);
   const std::string path = dir_->Join(GetParam().name + ".jsonl");
@@ -299,7 +306,7 @@ TEST_F(ValidateCommandTest, WithTheCsApiRunningItReadsFromTheApiByDefault) {
   ASSERT_FALSE(today.empty());
   CsApiProcess api(*dir_, today, {"--fault-fail-first", "1"});
   ASSERT_TRUE(api.ok()) << api.log();
-  const EnvOverrides env = {{"CS_FEATURES_URL", api.url()}, {"TENANT_ID", kTenant}};
+  const Environment env = {{"CS_FEATURES_URL", api.url()}, {"TENANT_ID", kTenant}};
   const RunResult r = Validate({"--backoff-ms", "10"}, env);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("source:     GET " + api.url() + "?days=90 (HTTP 200 after 2 attempts"),
@@ -315,11 +322,12 @@ TEST_F(ValidateCommandTest, JsonFromTheCsApiAfterARetryStaysParsable) {
   CsApiProcess api(*dir_, *clean_, {"--fault-fail-first", "1"});
   ASSERT_TRUE(api.ok()) << api.log();
   const int run = ++runs_;
-  const RunResult r = RunSplit(CsmlBinary(),
-                               {"validate", "--json", "--url", api.url(), "--tenant", kTenant,
-                                "--as-of", kAsOf, "--backoff-ms", "10"},
-                               dir_->Join("split-" + std::to_string(run) + ".out"),
-                               dir_->Join("split-" + std::to_string(run) + ".err"), kTimeout);
+  const RunResult r =
+      testing::RunSplit(CsmlBinary(),
+                        {"validate", "--json", "--url", api.url(), "--tenant", kTenant, "--as-of",
+                         kAsOf, "--backoff-ms", "10"},
+                        dir_->Join("split-" + std::to_string(run) + ".out"),
+                        dir_->Join("split-" + std::to_string(run) + ".err"), kTimeout);
   EXPECT_EQ(r.exit_code, 0) << r.output << r.errors;
   simdjson::dom::parser parser;
   simdjson::dom::element doc;

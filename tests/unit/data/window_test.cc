@@ -5,33 +5,22 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/snapshots.h"
+
 namespace csml {
 namespace {
+
+using testing::UserIds;
 
 constexpr UnixSeconds kAsOf = 1756684800;  // 2025-09-01T00:00:00Z
 constexpr UnixSeconds kDay = kSecondsPerDay;
 
 Snapshot Labeled(std::string id, UnixSeconds label_ts, std::int8_t label = 1) {
-  Snapshot s;
-  s.user_id = std::move(id);
-  s.snapshot_ts = label_ts - 30 * kDay;
-  s.label = label;
-  s.label_ts = label_ts;
-  return s;
+  return testing::SnapshotAt(std::move(id), label_ts - 30 * kDay, label, label_ts);
 }
 
 Snapshot Unlabeled(std::string id, std::optional<UnixSeconds> label_ts) {
-  Snapshot s;
-  s.user_id = std::move(id);
-  s.snapshot_ts = kAsOf - 10 * kDay;
-  s.label_ts = label_ts;
-  return s;
-}
-
-std::vector<std::string> Ids(const std::vector<Snapshot>& records) {
-  std::vector<std::string> ids;
-  for (const Snapshot& s : records) ids.push_back(s.user_id);
-  return ids;
+  return testing::SnapshotAt(std::move(id), kAsOf - 10 * kDay, std::nullopt, label_ts);
 }
 
 TEST(SelectWindow, KeepsLabelTsInTheHalfOpenWindowEndingAtAsOf) {
@@ -47,7 +36,8 @@ TEST(SelectWindow, KeepsLabelTsInTheHalfOpenWindowEndingAtAsOf) {
   };
   const auto window = SelectWindow(records, {.days = 7, .as_of = kAsOf});
   ASSERT_TRUE(window.has_value()) << window.error().message;
-  EXPECT_EQ(Ids(window->records), (std::vector<std::string>{"at_as_of", "just_inside", "middle"}));
+  EXPECT_EQ(UserIds(window->records),
+            (std::vector<std::string>{"at_as_of", "just_inside", "middle"}));
   EXPECT_EQ(window->as_of, kAsOf);
   EXPECT_EQ(window->start, kAsOf - 7 * kDay);
   EXPECT_EQ(window->immature, 1u);
@@ -67,7 +57,7 @@ TEST(SelectWindow, TakesAsOfFromTheNewestLabelWhenNotGiven) {
   const auto window = SelectWindow(records, {.days = 30, .as_of = std::nullopt});
   ASSERT_TRUE(window.has_value()) << window.error().message;
   EXPECT_EQ(window->as_of, kAsOf - 2 * kDay);
-  EXPECT_EQ(Ids(window->records), (std::vector<std::string>{"newest", "b"}));
+  EXPECT_EQ(UserIds(window->records), (std::vector<std::string>{"newest", "b"}));
   EXPECT_EQ(window->outside_window, 1u);
   EXPECT_EQ(window->unlabeled, 1u);
   EXPECT_EQ(window->immature, 0u);

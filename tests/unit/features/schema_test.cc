@@ -6,21 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/feature_rows.h"
+
 namespace csml {
 namespace {
 
-RawFeatures Example() {
-  RawFeatures f;
-  f.Set(NumericFeature::kActivity7d, 2);
-  f.Set(NumericFeature::kActivity30d, 6);
-  f.Set(NumericFeature::kTimeSinceLastUseDays, 15);
-  f.Set(NumericFeature::kFailedRenewals30d, 1);
-  f.Set(NumericFeature::kTickets7d, 0);
-  f.Set(NumericFeature::kPlanValue, 49);
-  f.Set(NumericFeature::kUsageScore, 0.2);
-  f.region = Region::kSG;
-  return f;
-}
+// The seed customer, in Singapore.
+RawFeatures Example() { return testing::SeedFeatures().In(Region::kSG); }
 
 TEST(FeatureEncoder, EncodesTheDefaultOneHotOrder) {
   auto enc = FeatureEncoder::Create(FeatureEncoder::DefaultColumns());

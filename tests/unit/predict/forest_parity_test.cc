@@ -10,7 +10,7 @@
 
 #include "csml/features/schema.h"
 #include "csml/predict/forest.h"
-#include "fixture_cases.h"
+#include "testing/fixture_cases.h"
 
 namespace csml {
 namespace {

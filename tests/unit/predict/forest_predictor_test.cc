@@ -12,7 +12,7 @@
 
 #include "csml/ensemble/predictor.h"
 #include "csml/features/schema.h"
-#include "fixture_cases.h"
+#include "testing/fixture_cases.h"
 
 namespace csml {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "csml/predict/forest.h"
 #include "csml/predict/forest_predictor.h"
-#include "fixture_cases.h"
+#include "testing/fixture_cases.h"
 
 namespace csml {
 namespace {

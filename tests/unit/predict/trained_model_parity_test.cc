@@ -22,13 +22,13 @@
 #include "csml/model/xgboost_predictor.h"
 #include "csml/predict/forest.h"
 #include "csml/simulate/simulator.h"
+#include "testing/trained_model.h"
 
 namespace csml {
 namespace {
 
 constexpr std::size_t kParityRows = 100'000;
 constexpr double kTolerance = 1e-6;
-constexpr UnixSeconds kEnd = 1754006400;  // 2025-08-01T00:00:00Z
 
 struct ParityCase {
   const char* name;
@@ -39,17 +39,7 @@ struct ParityCase {
 // Leaf-wise trees of 31 leaves: the model size issue 7 sizes the forest for. One OpenMP thread: the
 // test's time then depends on the work, not on how busy the machine's other cores are (OpenMP
 // threads spin while they wait for each other).
-BoosterParams LeafWise31() {
-  BoosterParams p;
-  p.tree_method = "hist";
-  p.grow_policy = "lossguide";
-  p.max_leaves = 31;
-  p.max_depth = 0;
-  p.eta = 0.05;
-  p.min_child_weight = 1.0;
-  p.threads = 1;
-  return p;
-}
+BoosterParams LeafWise31() { return testing::LeafWise31Params(); }
 
 // The shape `csml train` grows by default: small leaf-wise trees, stronger regularization.
 BoosterParams TrainLike() {
@@ -74,42 +64,17 @@ BoosterParams DepthwiseSampled() {
 }
 
 std::vector<Snapshot> Simulate(std::size_t customers, int days, std::uint64_t seed) {
-  SimulatorOptions options;
-  options.customers = customers;
-  options.days = days;
-  options.seed = seed;
-  options.end = kEnd;
-  auto records = SimulateSnapshots(options);
+  auto records = testing::SimulateHistory(customers, days, seed);
   EXPECT_TRUE(records.has_value()) << records.error().message;
   return records ? std::move(*records) : std::vector<Snapshot>{};
 }
 
 // Trains on the labeled records, as the trainer encodes them.
 std::string TrainModelJson(const ParityCase& c) {
-  const std::vector<Snapshot> records = Simulate(600, 120, 11);
-  const std::vector<std::string>& columns = FeatureEncoder::DefaultColumns();
-  auto encoder = FeatureEncoder::Create(columns);
-  EXPECT_TRUE(encoder.has_value());
-  std::size_t labeled = 0;
-  for (const Snapshot& s : records) labeled += s.label.has_value() ? 1 : 0;
-  LabeledMatrix train;
-  train.features = DenseMatrix::Missing(labeled, columns.size());
-  train.features.column_names = columns;
-  std::size_t row = 0;
-  for (const Snapshot& s : records) {
-    if (!s.label.has_value()) continue;
-    encoder->Encode(s.features, train.features.Row(row++));
-    train.labels.push_back(static_cast<float>(*s.label));
-  }
-  auto booster = XgboostBooster::Create(c.params, train, nullptr);
-  EXPECT_TRUE(booster.has_value()) << booster.error().message;
-  if (!booster) return {};
-  for (int round = 0; round < c.rounds; ++round) {
-    auto s = booster->UpdateOneIteration(round);
-    EXPECT_TRUE(s.has_value()) << s.error().message;
-    if (!s) return {};
-  }
-  auto json = booster->SaveJson();
+  auto train = testing::EncodeLabeled(Simulate(600, 120, 11));
+  EXPECT_TRUE(train.has_value()) << train.error().message;
+  if (!train) return {};
+  auto json = testing::TrainModelJson(c.params, c.rounds, *train);
   EXPECT_TRUE(json.has_value()) << json.error().message;
   return json.value_or(std::string());
 }

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/feature_rows.h"
+
 namespace csml {
 namespace {
 
@@ -15,12 +17,11 @@ std::vector<std::string> Names(ReasonSet set) {
 }
 
 RawFeatures Healthy() {
-  RawFeatures f;
-  f.Set(NumericFeature::kActivity7d, 5);
-  f.Set(NumericFeature::kTimeSinceLastUseDays, 1);
-  f.Set(NumericFeature::kFailedRenewals30d, 0);
-  f.Set(NumericFeature::kUsageScore, 0.8);
-  return f;
+  return testing::FeatureRow()
+      .Set(NumericFeature::kActivity7d, 5)
+      .Set(NumericFeature::kTimeSinceLastUseDays, 1)
+      .Set(NumericFeature::kFailedRenewals30d, 0)
+      .Set(NumericFeature::kUsageScore, 0.8);
 }
 
 TEST(Reasons, NoRuleFiringGivesGeneralRiskFactorsAlone) {

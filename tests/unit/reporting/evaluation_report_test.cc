@@ -1,4 +1,4 @@
-// The evaluation report on the ten-row fixture of report_fixture.h, every figure checked
+// The evaluation report on the ten-row fixture of ten_row_evaluation.h, every figure checked
 // against the hand computation written next to it.
 #include "csml/reporting/evaluation_report.h"
 
@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "report_fixture.h"
+#include "ten_row_evaluation.h"
 
 namespace csml {
 namespace {

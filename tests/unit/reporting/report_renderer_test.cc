@@ -14,7 +14,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
-#include "report_fixture.h"
+#include "ten_row_evaluation.h"
 
 namespace csml {
 namespace {

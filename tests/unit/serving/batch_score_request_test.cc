@@ -11,9 +11,12 @@
 
 #include "csml/serving/python_json.h"
 #include "csml/serving/score_request.h"
+#include "testing/files.h"
 
 namespace csml {
 namespace {
+
+using testing::ReadWholeFile;
 
 const std::string kSeed =
     R"({"userId":"u_001","features":{"activity_7d":2,"activity_30d":6,"time_since_last_use_days":15,"failed_renewals_30d":1,"tickets_7d":0,"plan_value":49,"region":"IN","usage_score":0.2}})";
@@ -133,17 +136,10 @@ INSTANTIATE_TEST_SUITE_P(
 
 // ---- every golden /score case, as an item ---------------------------------------------------
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 TEST(BatchScoreRequest, ReadsEachItemExactlyAsScoreReadsABody) {
   simdjson::dom::parser parser;
   const simdjson::padded_string json(
-      ReadFile(std::string(CSML_TEST_DATA_DIR) + "/serving/score_request_cases.json"));
+      ReadWholeFile(std::string(CSML_TEST_DATA_DIR) + "/serving/score_request_cases.json"));
   int compared = 0;
   for (simdjson::dom::element c : parser.parse(json).get_array()) {
     std::string_view content_type;

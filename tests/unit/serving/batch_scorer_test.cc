@@ -17,20 +17,18 @@
 #include "csml/serving/model_loader.h"
 #include "csml/serving/score_json.h"
 #include "fake_predictor.h"
+#include "testing/files.h"
+#include "testing/fixture_cases.h"
+#include "testing/temp_registry.h"
 
 namespace csml {
 namespace {
 
+using testing::ReadWholeFile;
+
 namespace fs = std::filesystem;
 
 const fs::path kFixture = fs::path(CSML_TEST_DATA_DIR) / "fixtures" / "xgboost_synth";
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // The fixture's 200 cases as snapshots u_0 .. u_199, one day apart, with XGBoost's own risk.
 struct Cases {
@@ -39,23 +37,16 @@ struct Cases {
 };
 
 Cases LoadCases() {
-  simdjson::dom::parser parser;
-  const simdjson::padded_string json(ReadFile(kFixture / "cases.json"));
+  const std::vector<testing::FixtureCase> fixture =
+      testing::LoadFixtureCases("xgboost_synth").value();
   Cases cases;
-  for (simdjson::dom::element c : parser.parse(json).get_array()) {
+  for (const testing::FixtureCase& c : fixture) {
     Snapshot s;
     s.user_id = "u_" + std::to_string(cases.snapshots.size());
     s.snapshot_ts = 1755820800 + static_cast<UnixSeconds>(cases.snapshots.size()) * 86400;
-    for (auto [key, value] : c["features"].get_object()) {
-      NumericFeature feature{};
-      if (FindNumericFeature(key, &feature)) {
-        if (!value.is_null()) s.features.Set(feature, value.get_double().value());
-      } else if (key == "region" && !value.is_null()) {
-        s.features.region = ParseRegion(value.get_string().value());
-      }
-    }
+    s.features = c.features;
     cases.snapshots.push_back(s);
-    cases.expected_risk.push_back(c["expected_risk"].get_double().value());
+    cases.expected_risk.push_back(c.expected_risk);
   }
   return cases;
 }
@@ -67,29 +58,21 @@ std::vector<std::string> SplitLines(const std::string& text) {
   return lines;
 }
 
-class BatchScorerTest : public ::testing::Test {
+class BatchScorerTest : public testing::TempRegistryTest {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "csml-batch-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    auto registry = Registry::Open(dir_ / "models", RegistryOpenMode::kCreateIfMissing);
-    ASSERT_TRUE(registry.has_value()) << registry.error().message;
-    registry_.emplace(std::move(*registry));
+    TempRegistryTest::SetUp();
+    if (HasFatalFailure()) return;
     ModelMeta draft;
     draft.algo = "xgb";
     draft.created_at = 1755853200;
     draft.features = FeatureEncoder::DefaultColumns();
     draft.thresholds = Thresholds{0.35, 0.65};
-    auto meta = registry_->Publish(ReadFile(kFixture / "model.json"), draft);
+    auto meta = registry_->Publish(ReadWholeFile(kFixture / "model.json"), draft);
     ASSERT_TRUE(meta.has_value()) << meta.error().message;
     version_ = meta->version;
     cases_ = LoadCases();
     ASSERT_EQ(cases_.snapshots.size(), 200u);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   // Small blocks on two threads, so several rounds of several blocks run.
@@ -110,8 +93,6 @@ class BatchScorerTest : public ::testing::Test {
     return found;
   }
 
-  fs::path dir_;
-  std::optional<Registry> registry_;
   std::string version_;
   Cases cases_;
 };
@@ -267,7 +248,7 @@ TEST_F(BatchScorerTest, TheFileAppearsWholeAndNoTemporaryFileIsLeft) {
     expected.append(t);
     return Status{};
   }));
-  EXPECT_EQ(ReadFile(out), expected) << "the block size and threads do not change the output";
+  EXPECT_EQ(ReadWholeFile(out), expected) << "the block size and threads do not change the output";
   EXPECT_TRUE(TempFiles().empty());
 }
 
@@ -284,7 +265,7 @@ TEST_F(BatchScorerTest, AFailedRunLeavesAnExistingTargetUntouched) {
   EXPECT_NE(summary.error().message.find("expected a probability in [0, 1], got 1.5"),
             std::string::npos)
       << summary.error().message;
-  EXPECT_EQ(ReadFile(out), "yesterday\n");
+  EXPECT_EQ(ReadWholeFile(out), "yesterday\n");
   EXPECT_TRUE(TempFiles().empty());
 }
 

@@ -15,54 +15,28 @@
 
 #include "csml/core/json_writer.h"
 #include "csml/serving/model_loader.h"
+#include "testing/files.h"
+#include "testing/fixture_cases.h"
+#include "testing/temp_registry.h"
 
 namespace csml {
 namespace {
+
+using testing::ReadWholeFile;
 
 namespace fs = std::filesystem;
 
 const fs::path kFixtures = fs::path(CSML_TEST_DATA_DIR) / "fixtures";
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using Case = testing::FixtureCase;
 
-struct Case {
-  RawFeatures features;
-  double expected_risk = 0.0;
-};
-
+// A fixture's cases.json and its encoding.json's feature order (throw when unreadable).
 std::vector<Case> LoadCases(const std::string& fixture) {
-  simdjson::dom::parser parser;
-  const simdjson::padded_string json(ReadFile(kFixtures / fixture / "cases.json"));
-  std::vector<Case> cases;
-  for (simdjson::dom::element c : parser.parse(json).get_array()) {
-    Case one;
-    for (auto [key, value] : c["features"].get_object()) {
-      NumericFeature feature{};
-      if (FindNumericFeature(key, &feature)) {
-        if (!value.is_null()) one.features.Set(feature, value.get_double().value());
-      } else if (key == "region" && !value.is_null()) {
-        one.features.region = ParseRegion(value.get_string().value());
-      }
-    }
-    one.expected_risk = c["expected_risk"].get_double().value();
-    cases.push_back(one);
-  }
-  return cases;
+  return testing::LoadFixtureCases(fixture).value();
 }
 
 std::vector<std::string> FeatureOrder(const std::string& fixture) {
-  simdjson::dom::parser parser;
-  const simdjson::padded_string json(ReadFile(kFixtures / fixture / "encoding.json"));
-  std::vector<std::string> names;
-  for (simdjson::dom::element name : parser.parse(json)["feature_order"].get_array()) {
-    names.emplace_back(name.get_string().value());
-  }
-  return names;
+  return testing::LoadFixtureFeatureOrder(fixture).value();
 }
 
 std::string ReplaceOnce(std::string text, const std::string& from, const std::string& to) {
@@ -82,21 +56,9 @@ std::size_t LineStarting(const std::string& text, const std::string& prefix) {
   return 0;
 }
 
-class ModelImportTest : public ::testing::Test {
+// A fresh registry directory per test, removed afterwards.
+class ModelImportTest : public testing::TempRegistryTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "csml-import-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    auto registry = Registry::Open(dir_ / "models", RegistryOpenMode::kCreateIfMissing);
-    ASSERT_TRUE(registry.has_value()) << registry.error().message;
-    registry_.emplace(std::move(*registry));
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
   ImportOptions Options() const {
     ImportOptions options;
     options.created_at = 1755853200;  // 2025-08-22T09:00:00Z
@@ -107,7 +69,7 @@ class ModelImportTest : public ::testing::Test {
   // Imports, loads the served version as the server does, and scores every fixture case.
   void ExpectServesTheLibraryProbabilities(const std::string& fixture, const std::string& file,
                                            const std::string& algo, double tolerance) {
-    const std::string bytes = ReadFile(kFixtures / fixture / file);
+    const std::string bytes = ReadWholeFile(kFixtures / fixture / file);
     auto meta = ImportModel(*registry_, bytes, Options());
     ASSERT_TRUE(meta.has_value()) << meta.error().message;
     EXPECT_EQ(meta->algo, algo);
@@ -115,7 +77,8 @@ class ModelImportTest : public ::testing::Test {
     EXPECT_EQ(meta->model_file, meta->version + std::string(ModelFileSuffix(algo)));
     EXPECT_EQ(meta->features, FeatureOrder(fixture));
     EXPECT_EQ(meta->threshold_method, "fixed");
-    EXPECT_EQ(ReadFile(registry_->ModelPath(*meta)), bytes) << "the bytes are published unchanged";
+    EXPECT_EQ(ReadWholeFile(registry_->ModelPath(*meta)), bytes)
+        << "the bytes are published unchanged";
 
     auto served = LoadServedModel(*registry_);
     ASSERT_TRUE(served.has_value()) << served.error().message;
@@ -128,9 +91,6 @@ class ModelImportTest : public ::testing::Test {
       EXPECT_NEAR(score->risk, RoundTo(cases[i].expected_risk, 4), tolerance) << "case " << i;
     }
   }
-
-  fs::path dir_;
-  std::optional<Registry> registry_;
 };
 
 TEST_F(ModelImportTest, ALightgbmModelImportsAsLgbmAndServesLightgbmProbabilities) {
@@ -145,7 +105,7 @@ TEST_F(ModelImportTest, AnXgboostModelImportsAsXgbAfterAgreeingWithXgboost) {
   // Rounded to 4 decimals, a float32 difference can flip the last digit on a tie.
   ExpectServesTheLibraryProbabilities("xgboost_synth", "model.json", "xgb", 1e-4 + 1e-12);
   auto inspected =
-      InspectModelForImport(ReadFile(kFixtures / "xgboost_synth" / "model.json"), Options());
+      InspectModelForImport(ReadWholeFile(kFixtures / "xgboost_synth" / "model.json"), Options());
   ASSERT_TRUE(inspected.has_value()) << inspected.error().message;
   ASSERT_TRUE(inspected->cross_check_max_diff.has_value());
   EXPECT_LE(*inspected->cross_check_max_diff, 1e-6);
@@ -154,7 +114,7 @@ TEST_F(ModelImportTest, AnXgboostModelImportsAsXgbAfterAgreeingWithXgboost) {
 
 TEST_F(ModelImportTest, TheMetaRecordsWhereTheModelCameFromAndNoTrainingFigures) {
   auto meta =
-      ImportModel(*registry_, ReadFile(kFixtures / "lightgbm_synth" / "model.txt"), Options());
+      ImportModel(*registry_, ReadWholeFile(kFixtures / "lightgbm_synth" / "model.txt"), Options());
   ASSERT_TRUE(meta.has_value()) << meta.error().message;
   auto read = registry_->ReadMeta(meta->version);
   ASSERT_TRUE(read.has_value()) << read.error().message;
@@ -169,15 +129,15 @@ TEST_F(ModelImportTest, ThresholdsFromTheOptionsAreRecorded) {
   ImportOptions options = Options();
   options.thresholds = Thresholds{0.3, 0.6};
   auto meta =
-      ImportModel(*registry_, ReadFile(kFixtures / "lightgbm_synth" / "model.txt"), options);
+      ImportModel(*registry_, ReadWholeFile(kFixtures / "lightgbm_synth" / "model.txt"), options);
   ASSERT_TRUE(meta.has_value()) << meta.error().message;
   EXPECT_EQ(meta->thresholds.medium, 0.3);
   EXPECT_EQ(meta->thresholds.high, 0.6);
 }
 
 TEST_F(ModelImportTest, AnUnknownLightgbmFeatureIsRefusedNamingItAndItsLine) {
-  const std::string text =
-      ReplaceOnce(ReadFile(kFixtures / "lightgbm_synth" / "model.txt"), " region_EU", " region_JP");
+  const std::string text = ReplaceOnce(ReadWholeFile(kFixtures / "lightgbm_synth" / "model.txt"),
+                                       " region_EU", " region_JP");
   auto meta = ImportModel(*registry_, text, Options());
   ASSERT_FALSE(meta.has_value());
   EXPECT_EQ(meta.error().code, ErrorCode::kValidation);
@@ -192,7 +152,7 @@ TEST_F(ModelImportTest, AnUnknownLightgbmFeatureIsRefusedNamingItAndItsLine) {
 }
 
 TEST_F(ModelImportTest, ARepeatedFeatureIsRefusedNamingBothColumns) {
-  const std::string text = ReplaceOnce(ReadFile(kFixtures / "lightgbm_synth" / "model.txt"),
+  const std::string text = ReplaceOnce(ReadWholeFile(kFixtures / "lightgbm_synth" / "model.txt"),
                                        " tickets_30d", " tickets_7d");
   auto meta = ImportModel(*registry_, text, Options());
   ASSERT_FALSE(meta.has_value());
@@ -202,7 +162,7 @@ TEST_F(ModelImportTest, ARepeatedFeatureIsRefusedNamingBothColumns) {
 }
 
 TEST_F(ModelImportTest, AnUnknownXgboostFeatureIsRefusedNamingItsJsonPath) {
-  const std::string json = ReplaceOnce(ReadFile(kFixtures / "xgboost_synth" / "model.json"),
+  const std::string json = ReplaceOnce(ReadWholeFile(kFixtures / "xgboost_synth" / "model.json"),
                                        "\"plan_value\"", "\"plan_tier\"");
   auto meta = ImportModel(*registry_, json, Options());
   ASSERT_FALSE(meta.has_value());
@@ -212,7 +172,7 @@ TEST_F(ModelImportTest, AnUnknownXgboostFeatureIsRefusedNamingItsJsonPath) {
 }
 
 TEST_F(ModelImportTest, AnXgboostModelWithoutFeatureNamesIsRefused) {
-  std::string json = ReadFile(kFixtures / "xgboost_synth" / "model.json");
+  std::string json = ReadWholeFile(kFixtures / "xgboost_synth" / "model.json");
   const std::size_t begin = json.find("\"feature_names\":[");
   ASSERT_NE(begin, std::string::npos);
   const std::size_t end = json.find(']', begin);
@@ -224,7 +184,7 @@ TEST_F(ModelImportTest, AnXgboostModelWithoutFeatureNamesIsRefused) {
 }
 
 TEST_F(ModelImportTest, AModelThatCannotBeReadIsRefusedWithTheLoadersMessage) {
-  std::string text = ReadFile(kFixtures / "lightgbm_synth" / "model.txt");
+  std::string text = ReadWholeFile(kFixtures / "lightgbm_synth" / "model.txt");
   text.resize(text.find("end of trees"));
   auto truncated = ImportModel(*registry_, text, Options());
   ASSERT_FALSE(truncated.has_value());
@@ -241,7 +201,7 @@ TEST_F(ModelImportTest, InvalidOptionsAreRefusedBeforeReadingTheModel) {
   ImportOptions options = Options();
   options.thresholds = Thresholds{0.8, 0.5};
   auto meta =
-      ImportModel(*registry_, ReadFile(kFixtures / "lightgbm_synth" / "model.txt"), options);
+      ImportModel(*registry_, ReadWholeFile(kFixtures / "lightgbm_synth" / "model.txt"), options);
   ASSERT_FALSE(meta.has_value());
   EXPECT_NE(meta.error().message.find("ImportOptions.thresholds"), std::string::npos)
       << meta.error().message;

@@ -12,36 +12,21 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include "testing/files.h"
+#include "testing/temp_registry.h"
+
 namespace csml {
 namespace {
 
-namespace fs = std::filesystem;
+using testing::ReadWholeFile;
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+namespace fs = std::filesystem;
 
 const fs::path kFixture = fs::path(CSML_TEST_DATA_DIR) / "fixtures" / "xgboost_synth";
 
 // A fresh registry directory per test, removed afterwards.
-class ModelLoaderTest : public ::testing::Test {
+class ModelLoaderTest : public testing::TempRegistryTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "csml-loader-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    auto registry = Registry::Open(dir_ / "models", RegistryOpenMode::kCreateIfMissing);
-    ASSERT_TRUE(registry.has_value()) << registry.error().message;
-    registry_.emplace(std::move(*registry));
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
   ModelMeta Draft() const {
     ModelMeta draft;
     draft.algo = "xgb";
@@ -52,13 +37,10 @@ class ModelLoaderTest : public ::testing::Test {
   }
 
   ModelMeta Publish(const ModelMeta& draft) {
-    auto meta = registry_->Publish(ReadFile(kFixture / "model.json"), draft);
+    auto meta = registry_->Publish(ReadWholeFile(kFixture / "model.json"), draft);
     EXPECT_TRUE(meta.has_value()) << meta.error().message;
     return meta.value_or(ModelMeta{});
   }
-
-  fs::path dir_;
-  std::optional<Registry> registry_;
 };
 
 RawFeatures FeaturesFrom(simdjson::dom::object json) {
@@ -83,7 +65,7 @@ TEST_F(ModelLoaderTest, LoadsAPublishedVersionThatScoresAsXgboostDoes) {
   EXPECT_EQ((*model)->thresholds().high, 0.65);
 
   simdjson::dom::parser parser;
-  const simdjson::padded_string cases(ReadFile(kFixture / "cases.json"));
+  const simdjson::padded_string cases(ReadWholeFile(kFixture / "cases.json"));
   int checked = 0;
   for (simdjson::dom::element c : parser.parse(cases).get_array()) {
     const RawFeatures features = FeaturesFrom(c["features"].get_object().value());
@@ -120,7 +102,7 @@ TEST_F(ModelLoaderTest, AnEmptyRegistryHasNothingToServe) {
 
 TEST_F(ModelLoaderTest, RefusesAModelWhoseBytesChanged) {
   const ModelMeta meta = Publish(Draft());
-  std::string bytes = ReadFile(registry_->ModelPath(meta));
+  std::string bytes = ReadWholeFile(registry_->ModelPath(meta));
   bytes[bytes.size() / 2] = bytes[bytes.size() / 2] == '1' ? '2' : '1';
   std::ofstream(registry_->ModelPath(meta), std::ios::binary | std::ios::trunc) << bytes;
   auto model = LoadServingModel(*registry_, meta.version);

@@ -10,51 +10,30 @@
 #include <gtest/gtest.h>
 
 #include "csml/features/schema.h"
+#include "testing/files.h"
+#include "testing/temp_registry.h"
 
 namespace csml {
 namespace {
 
+using testing::ReadWholeFile;
+using testing::WriteFile;
+
 namespace fs = std::filesystem;
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteFile(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-class ModelSourceTest : public ::testing::Test {
+class ModelSourceTest : public testing::TempRegistryTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "csml-source-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    registry_.emplace(Registry::Open(dir_ / "models", RegistryOpenMode::kCreateIfMissing).value());
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
   std::string Publish(UnixSeconds created_at) {
     ModelMeta draft;
     draft.algo = "xgb";
     draft.created_at = created_at;
     draft.features = FeatureEncoder::DefaultColumns();
     auto meta = registry_->Publish(
-        ReadFile(fs::path(CSML_TEST_DATA_DIR) / "fixtures" / "xgboost_synth" / "model.json"),
+        ReadWholeFile(fs::path(CSML_TEST_DATA_DIR) / "fixtures" / "xgboost_synth" / "model.json"),
         draft);
     EXPECT_TRUE(meta.has_value()) << meta.error().message;
     return meta.value_or(ModelMeta{}).version;
   }
-
-  fs::path dir_;
-  std::optional<Registry> registry_;
 };
 
 TEST_F(ModelSourceTest, AnEmptyRegistryIsNotFound) {
@@ -123,7 +102,7 @@ TEST_F(ModelSourceTest, AMetaRewrittenInPlaceIsANewServable) {
   ModelSource source(*registry_);
   const ServableId before = source.Poll().value();
   const fs::path meta = registry_->MetaPath(version);
-  const std::string text = ReadFile(meta);
+  const std::string text = ReadWholeFile(meta);
   fs::last_write_time(meta, fs::last_write_time(meta) + std::chrono::seconds(5));
   WriteFile(meta, text);
   fs::last_write_time(meta, fs::last_write_time(meta) + std::chrono::seconds(5));

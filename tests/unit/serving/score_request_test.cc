@@ -12,15 +12,12 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include "testing/files.h"
+
 namespace csml {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::ReadWholeFile;
 
 std::string DataPath(const std::string& name) {
   return std::string(CSML_TEST_DATA_DIR) + "/serving/" + name;
@@ -89,7 +86,7 @@ struct OracleCase {
 std::vector<OracleCase> LoadOracleCases() {
   std::vector<OracleCase> cases;
   simdjson::dom::parser parser;
-  const simdjson::padded_string json(ReadFile(DataPath("score_request_cases.json")));
+  const simdjson::padded_string json(ReadWholeFile(DataPath("score_request_cases.json")));
   simdjson::dom::element root;
   if (parser.parse(json).get(root) != simdjson::SUCCESS) return cases;
   for (simdjson::dom::element record : root.get_array()) {
@@ -168,7 +165,7 @@ struct ReferenceCase {
 std::vector<ReferenceCase> LoadReferenceCases() {
   std::vector<ReferenceCase> cases;
   simdjson::dom::parser parser;
-  const simdjson::padded_string json(ReadFile(DataPath("python_service_errors.json")));
+  const simdjson::padded_string json(ReadWholeFile(DataPath("python_service_errors.json")));
   simdjson::dom::element root;
   if (parser.parse(json).get(root) != simdjson::SUCCESS) return cases;
   for (simdjson::dom::element example : root["examples"].get_array()) {

@@ -12,6 +12,7 @@
 
 #include "csml/serving/score_json.h"
 #include "fake_predictor.h"
+#include "testing/feature_rows.h"
 
 // Counts heap allocations of this test binary, so a test can show a path makes none.
 namespace {
@@ -45,16 +46,12 @@ std::shared_ptr<const ServingModel> ModelReturning(double risk, Thresholds thres
 }
 
 RawFeatures QuietCustomer() {
-  RawFeatures f;
-  f.Set(NumericFeature::kActivity7d, 5);
-  f.Set(NumericFeature::kActivity30d, 20);
-  f.Set(NumericFeature::kTimeSinceLastUseDays, 1);
-  f.Set(NumericFeature::kFailedRenewals30d, 0);
-  f.Set(NumericFeature::kTickets7d, 0);
-  f.Set(NumericFeature::kPlanValue, 49);
-  f.Set(NumericFeature::kUsageScore, 0.8);
-  f.region = Region::kIN;
-  return f;
+  return testing::SeedFeatures()
+      .Set(NumericFeature::kActivity7d, 5)
+      .Set(NumericFeature::kActivity30d, 20)
+      .Set(NumericFeature::kTimeSinceLastUseDays, 1)
+      .Set(NumericFeature::kFailedRenewals30d, 0)
+      .Set(NumericFeature::kUsageScore, 0.8);
 }
 
 TEST(ServingModel, EncodesByTheModelsRecordedColumnOrder) {

@@ -1,7 +1,7 @@
-// Test support: reads the predictor interop fixtures in tests/data/fixtures/<name>/ (a model
+// Test support: reads the model interop fixtures in tests/data/fixtures/<name>/ (a model
 // file, cases.json with contract features and the library's own expected_risk, and
-// encoding.json with the model's feature order). See the README next to them in the shared
-// fixtures for how they were produced.
+// encoding.json with the model's feature order), for the predict, serving and bench code. See the
+// README next to them in the shared fixtures for how they were produced.
 #pragma once
 
 #include <string>
@@ -30,5 +30,9 @@ Result<std::vector<FixtureCase>> LoadCases(std::string_view json);
 
 // encoding.json's "feature_order".
 Result<std::vector<std::string>> LoadFeatureOrder(std::string_view json);
+
+// LoadCases and LoadFeatureOrder on the files of tests/data/fixtures/<fixture>/.
+Result<std::vector<FixtureCase>> LoadFixtureCases(std::string_view fixture);
+Result<std::vector<std::string>> LoadFixtureFeatureOrder(std::string_view fixture);
 
 }  // namespace csml::testing

@@ -1,4 +1,4 @@
-#include "fixture_cases.h"
+#include "testing/fixture_cases.h"
 
 #include <fstream>
 #include <limits>
@@ -88,6 +88,16 @@ Result<std::vector<std::string>> LoadFeatureOrder(std::string_view json) {
     names.emplace_back(name);
   }
   return names;
+}
+
+Result<std::vector<FixtureCase>> LoadFixtureCases(std::string_view fixture) {
+  CSML_ASSIGN_OR_RETURN(const std::string json, ReadFile(FixturePath(fixture, "cases.json")));
+  return LoadCases(json);
+}
+
+Result<std::vector<std::string>> LoadFixtureFeatureOrder(std::string_view fixture) {
+  CSML_ASSIGN_OR_RETURN(const std::string json, ReadFile(FixturePath(fixture, "encoding.json")));
+  return LoadFeatureOrder(json);
 }
 
 }  // namespace csml::testing

@@ -1,19 +1,21 @@
-#include "child_process.h"
+#include "testing/child_process.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <regex>
-#include <sstream>
 #include <thread>
 #include <utility>
 
@@ -21,7 +23,7 @@
 
 extern char** environ;  // NOLINT: POSIX, passed on to the child unchanged
 
-namespace csml::e2e {
+namespace csml::testing {
 namespace {
 
 constexpr auto kPollInterval = std::chrono::milliseconds(10);
@@ -36,13 +38,19 @@ int StatusFromWait(int wstatus) {
 
 Result<ChildProcess> ChildProcess::Start(const std::string& binary,
                                          const std::vector<std::string>& args,
-                                         const std::string& log_path, const Environment& env) {
+                                         const std::string& log_path, const Environment& env,
+                                         const std::string& stderr_path) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(),
                                    O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  if (stderr_path.empty()) {
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
+  }
   // The child starts with default signal handling whatever the test process changed.
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
@@ -147,16 +155,10 @@ bool ChildProcess::Signal(int signal_number) {
   return kill(pid_, signal_number) == 0;
 }
 
-std::string ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 Result<RunResult> RunCommand(const std::string& binary, const std::vector<std::string>& args,
-                             const std::string& log_path, std::chrono::milliseconds timeout) {
-  auto child = ChildProcess::Start(binary, args, log_path);
+                             const std::string& log_path, std::chrono::milliseconds timeout,
+                             const Environment& env) {
+  auto child = ChildProcess::Start(binary, args, log_path, env);
   if (!child) return tl::unexpected(child.error());
   const std::optional<int> status = child->WaitFor(timeout);
   if (!status) {
@@ -166,6 +168,29 @@ Result<RunResult> RunCommand(const std::string& binary, const std::vector<std::s
                                  fmt::join(args, " "), timeout.count(), ReadWholeFile(log_path)));
   }
   return RunResult{*status, ReadWholeFile(log_path)};
+}
+
+RunResult Run(const std::string& binary, const std::vector<std::string>& args,
+              const std::string& log_path, std::chrono::milliseconds timeout,
+              const Environment& env) {
+  auto run = RunCommand(binary, args, log_path, timeout, env);
+  if (run) return std::move(*run);
+  return RunResult{-1, ReadWholeFile(log_path) + "\n" + run.error().message};
+}
+
+RunResult RunSplit(const std::string& binary, const std::vector<std::string>& args,
+                   const std::string& out_path, const std::string& err_path,
+                   std::chrono::milliseconds timeout, const Environment& env) {
+  auto child = ChildProcess::Start(binary, args, out_path, env, err_path);
+  if (!child) return RunResult{-1, "", child.error().message};
+  const std::optional<int> status = child->WaitFor(timeout);
+  if (!status) {
+    child->Stop(std::chrono::milliseconds(0));
+    return RunResult{
+        -1, ReadWholeFile(out_path),
+        ReadWholeFile(err_path) + fmt::format("\n(killed after {} ms)", timeout.count())};
+  }
+  return RunResult{*status, ReadWholeFile(out_path), ReadWholeFile(err_path)};
 }
 
 Result<int> WaitForListeningPort(ChildProcess& process, const std::string& log_path,
@@ -190,15 +215,58 @@ Result<int> WaitForListeningPort(ChildProcess& process, const std::string& log_p
   }
 }
 
-TempDir::TempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "csml-e2e-XXXXXX").string();
-  if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+int UnusedPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  int port = -1;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
 }
 
-TempDir::~TempDir() {
-  if (path_.empty()) return;
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
+HttpAnswer HttpGet(int port, const std::string& target, const std::vector<std::string>& headers) {
+  HttpAnswer answer;
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return answer;
+  timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return answer;
+  }
+  std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  for (const std::string& h : headers) request += h + "\r\n";
+  request += "\r\n";
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
+    ::close(fd);
+    return answer;
+  }
+  std::string response;
+  char buffer[16384];
+  for (ssize_t n; (n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0;) {
+    response.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  // "HTTP/1.1 200 OK\r\n...\r\n\r\nbody" (a fixed Content-Length body: the server closes).
+  if (response.rfind("HTTP/1.", 0) != 0 || response.size() < 12) return answer;
+  answer.status = std::stoi(response.substr(9, 3));
+  const auto body_at = response.find("\r\n\r\n");
+  if (body_at != std::string::npos) answer.body = response.substr(body_at + 4);
+  return answer;
 }
 
-}  // namespace csml::e2e
+}  // namespace csml::testing

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "child.h"
 #include "cs_api_fixture.h"
+#include "testing/child_process.h"
 
 namespace csml::integration {
 
@@ -21,10 +21,11 @@ class TrainedStore {
   TrainedStore() {
     data_ = Simulate(dir_, "snapshots.jsonl", 400, 200);
     if (data_.empty()) {
-      problem_ = "csml simulate failed: " + ReadFile(dir_.Join("snapshots.jsonl.log"));
+      problem_ =
+          "csml simulate failed: " + testing::ReadWholeFile(dir_.Join("snapshots.jsonl.log"));
       return;
     }
-    const RunResult trained =
+    const testing::RunResult trained =
         Csml({"train", "--input", data_, "--days", "90", "--as-of", kTrainAsOf, "--model-dir",
               store(), "--threads", "1", "--quiet"});
     if (trained.exit_code != 0) problem_ = "csml train failed: " + trained.output;
@@ -32,17 +33,17 @@ class TrainedStore {
 
   // Empty when the set-up worked; otherwise what failed.
   const std::string& problem() const { return problem_; }
-  const TempDir& dir() const { return dir_; }
+  const testing::TempDir& dir() const { return dir_; }
   const std::string& data() const { return data_; }
   std::string store() const { return dir_.Join("store"); }
 
-  RunResult Csml(const std::vector<std::string>& args) {
-    return Run(CsmlBinary(), args, dir_.Join("run-" + std::to_string(++runs_) + ".log"),
-               kRunTimeout);
+  testing::RunResult Csml(const std::vector<std::string>& args) {
+    return testing::Run(CsmlBinary(), args, dir_.Join("run-" + std::to_string(++runs_) + ".log"),
+                        kRunTimeout);
   }
 
  private:
-  TempDir dir_;
+  testing::TempDir dir_;
   std::string data_;
   std::string problem_;
   int runs_ = 0;
