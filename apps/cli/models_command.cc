@@ -43,27 +43,25 @@ std::string MetricCell(const std::map<std::string, double>& metrics, const std::
 }
 
 Result<int> RunList(const ModelsFlags& flags) {
-  auto registry = OpenRegistry(flags.model_dir);
-  if (!registry) return tl::unexpected(registry.error());
-  auto listing = registry->Scan();
-  if (!listing) return tl::unexpected(listing.error());
-  for (const RegistryProblem& problem : listing->problems) {
-    spdlog::warn("{}: {}", (registry->dir() / problem.file).string(), problem.message);
+  CSML_ASSIGN_OR_RETURN(auto registry, OpenRegistry(flags.model_dir));
+  CSML_ASSIGN_OR_RETURN(auto listing, registry.Scan());
+  for (const RegistryProblem& problem : listing.problems) {
+    spdlog::warn("{}: {}", (registry.dir() / problem.file).string(), problem.message);
   }
-  if (listing->versions.empty()) {
-    fmt::print("no model versions in {}\n", registry->dir().string());
+  if (listing.versions.empty()) {
+    fmt::print("no model versions in {}\n", registry.dir().string());
     return 0;
   }
-  auto promoted = registry->PromotedVersion();
+  auto promoted = registry.PromotedVersion();
   if (!promoted) spdlog::warn("{}", promoted.error().message);
-  auto served = registry->ResolveServed();
+  auto served = registry.ResolveServed();
   const std::string served_version = served ? *served : std::string();
 
   std::size_t width = std::string_view("VERSION").size();
-  for (const ModelMeta& m : listing->versions) width = std::max(width, m.version.size());
+  for (const ModelMeta& m : listing.versions) width = std::max(width, m.version.size());
   fmt::print("  {:<{}}  {:<20}  {:<4}  {:>9}  {:>9}  {:>8}\n", "VERSION", width, "CREATED", "ALGO",
              "VAL AUC", "TRAIN AUC", "ROWS");
-  for (const ModelMeta& m : listing->versions) {
+  for (const ModelMeta& m : listing.versions) {
     fmt::print("{} {:<{}}  {:<20}  {:<4}  {:>9}  {:>9}  {:>8}\n",
                m.version == served_version ? '*' : ' ', m.version, width,
                FormatRfc3339(m.created_at), m.algo, MetricCell(m.validation_metrics, "auc"),
@@ -82,19 +80,16 @@ Result<int> RunList(const ModelsFlags& flags) {
 }
 
 Result<int> RunShow(const ModelsFlags& flags) {
-  auto registry = OpenRegistry(flags.model_dir);
-  if (!registry) return tl::unexpected(registry.error());
-  auto meta = registry->ReadMeta(flags.version);
-  if (!meta) return tl::unexpected(meta.error());
-  fmt::print("{}", meta->ToJson());
+  CSML_ASSIGN_OR_RETURN(auto registry, OpenRegistry(flags.model_dir));
+  CSML_ASSIGN_OR_RETURN(auto meta, registry.ReadMeta(flags.version));
+  fmt::print("{}", meta.ToJson());
   return 0;
 }
 
 Result<int> RunPromote(const ModelsFlags& flags) {
-  auto registry = OpenRegistry(flags.model_dir);
-  if (!registry) return tl::unexpected(registry.error());
-  auto before = registry->PromotedVersion();
-  if (auto s = registry->Promote(flags.version); !s) return tl::unexpected(s.error());
+  CSML_ASSIGN_OR_RETURN(auto registry, OpenRegistry(flags.model_dir));
+  auto before = registry.PromotedVersion();
+  CSML_TRY(registry.Promote(flags.version));
   const std::string previous =
       (before && before->has_value()) ? **before : std::string("nothing promoted");
   fmt::print("promoted {} (before: {})\n", flags.version, previous);
@@ -102,12 +97,10 @@ Result<int> RunPromote(const ModelsFlags& flags) {
 }
 
 Result<int> RunRollback(const ModelsFlags& flags) {
-  auto registry = OpenRegistry(flags.model_dir);
-  if (!registry) return tl::unexpected(registry.error());
-  auto before = registry->PromotedVersion();
-  auto target = registry->Rollback();
-  if (!target) return tl::unexpected(target.error());
-  fmt::print("rolled back to {} (from {})\n", *target,
+  CSML_ASSIGN_OR_RETURN(auto registry, OpenRegistry(flags.model_dir));
+  auto before = registry.PromotedVersion();
+  CSML_ASSIGN_OR_RETURN(auto target, registry.Rollback());
+  fmt::print("rolled back to {} (from {})\n", target,
              (before && before->has_value()) ? **before : std::string("?"));
   return 0;
 }

@@ -67,11 +67,11 @@ Result<Thresholds> ParseThresholds(const std::string& text) {
         ErrorCode::kInvalidArgument,
         fmt::format("--thresholds: expected MEDIUM,HIGH (e.g. 0.4,0.7), got '{}'", text));
   }
-  auto medium = ParseProbability(std::string_view(text).substr(0, comma), "MEDIUM");
-  if (!medium) return tl::unexpected(medium.error());
-  auto high = ParseProbability(std::string_view(text).substr(comma + 1), "HIGH");
-  if (!high) return tl::unexpected(high.error());
-  Thresholds thresholds{*medium, *high};
+  CSML_ASSIGN_OR_RETURN(auto medium,
+                        ParseProbability(std::string_view(text).substr(0, comma), "MEDIUM"));
+  CSML_ASSIGN_OR_RETURN(auto high,
+                        ParseProbability(std::string_view(text).substr(comma + 1), "HIGH"));
+  Thresholds thresholds{medium, high};
   if (Status s = thresholds.Validate(); !s) {
     return tl::unexpected(NameFlags(s.error(), {{"thresholds", "--thresholds"}}));
   }
@@ -81,40 +81,36 @@ Result<Thresholds> ParseThresholds(const std::string& text) {
 // The same bytes published twice would be two versions of one model: the second import is
 // refused, naming the version that already holds them.
 Status RefuseKnownBytes(const Registry& registry, std::string_view bytes, const std::string& file) {
-  auto sha = Sha256Hex(bytes);
-  if (!sha) return tl::unexpected(sha.error());
-  auto versions = registry.List();
-  if (!versions) return tl::unexpected(versions.error());
-  for (const ModelMeta& meta : *versions) {
-    if (meta.model_sha256 != *sha) continue;
+  CSML_ASSIGN_OR_RETURN(auto sha, Sha256Hex(bytes));
+  CSML_ASSIGN_OR_RETURN(auto versions, registry.List());
+  for (const ModelMeta& meta : versions) {
+    if (meta.model_sha256 != sha) continue;
     return MakeError(ErrorCode::kAlreadyExists,
                      fmt::format("{}: already in the registry as version {} (same sha256 {}); "
                                  "`csml models promote {}` serves it",
-                                 file, meta.version, *sha, meta.version));
+                                 file, meta.version, sha, meta.version));
   }
   return {};
 }
 
 Result<int> RunImport(const ImportFlags& flags, const std::string& model_dir) {
-  auto thresholds = ParseThresholds(flags.thresholds);
-  if (!thresholds) return tl::unexpected(thresholds.error());
-  auto bytes = ReadWholeFile(flags.file);
-  if (!bytes) return tl::unexpected(bytes.error());
+  CSML_ASSIGN_OR_RETURN(auto thresholds, ParseThresholds(flags.thresholds));
+  CSML_ASSIGN_OR_RETURN(auto bytes, ReadWholeFile(flags.file));
   ImportOptions options;
-  options.thresholds = *thresholds;
+  options.thresholds = thresholds;
   options.source = flags.file;
   // Check the model before creating a registry directory for it.
-  auto model = InspectModelForImport(*bytes, options);
+  auto model = InspectModelForImport(bytes, options);
   if (!model) return tl::unexpected(model.error().WithContext(flags.file));
-  auto registry = Registry::Open(model_dir, RegistryOpenMode::kCreateIfMissing);
-  if (!registry) return tl::unexpected(registry.error());
-  if (Status fresh = RefuseKnownBytes(*registry, *bytes, flags.file); !fresh) {
+  CSML_ASSIGN_OR_RETURN(auto registry,
+                        Registry::Open(model_dir, RegistryOpenMode::kCreateIfMissing));
+  if (Status fresh = RefuseKnownBytes(registry, bytes, flags.file); !fresh) {
     return tl::unexpected(fresh.error());
   }
-  auto meta = ImportModel(*registry, *bytes, options);
+  auto meta = ImportModel(registry, bytes, options);
   if (!meta) return tl::unexpected(meta.error().WithContext(flags.file));
 
-  fmt::print("imported {} as {} into {}\n", flags.file, meta->version, registry->dir().string());
+  fmt::print("imported {} as {} into {}\n", flags.file, meta->version, registry.dir().string());
   fmt::print("model:   {} ({}), {} trees, {} features: {}\n", meta->algo,
              meta->algo == "lgbm" ? "LightGBM text" : "XGBoost JSON", model->num_trees,
              model->features.size(), fmt::join(model->features, " "));
@@ -126,11 +122,11 @@ Result<int> RunImport(const ImportFlags& flags, const std::string& model_dir) {
   fmt::print("tiers:   medium >= {}, high >= {} ({})\n", meta->thresholds.medium,
              meta->thresholds.high, meta->threshold_method);
   if (flags.promote) {
-    if (Status s = registry->Promote(meta->version); !s) return tl::unexpected(s.error());
+    if (Status s = registry.Promote(meta->version); !s) return tl::unexpected(s.error());
     fmt::print("promoted {}: `csml serve` serves it\n", meta->version);
     return 0;
   }
-  auto served = registry->ResolveServed();
+  auto served = registry.ResolveServed();
   if (served && *served == meta->version) {
     fmt::print("served:  {} (newest, nothing promoted)\n", meta->version);
   } else if (served) {

@@ -56,28 +56,26 @@ Result<int> RunPredict(const PredictFlags& flags) {
   options.full_precision_risk = flags.full_precision;
   if (Status s = options.Validate(); !s) return tl::unexpected(s.error());
 
-  auto registry = Registry::Open(flags.model_dir, RegistryOpenMode::kReadOnly);
-  if (!registry) return tl::unexpected(registry.error());
-  auto scorer = LoadBatchScorer(*registry, flags.version);
-  if (!scorer) return tl::unexpected(scorer.error());
+  CSML_ASSIGN_OR_RETURN(auto registry,
+                        Registry::Open(flags.model_dir, RegistryOpenMode::kReadOnly));
+  CSML_ASSIGN_OR_RETURN(auto scorer, LoadBatchScorer(registry, flags.version));
 
   SnapshotReadOptions read_options;
   read_options.on_invalid =
       flags.strict ? SnapshotReadOptions::OnInvalid::kFail : SnapshotReadOptions::OnInvalid::kSkip;
   read_options.max_problems_kept = kProblemsShown;
-  auto batch = ReadSnapshotFile(flags.input, read_options);
-  if (!batch) return tl::unexpected(batch.error());
-  if (batch->records_invalid > 0) {
+  CSML_ASSIGN_OR_RETURN(auto batch, ReadSnapshotFile(flags.input, read_options));
+  if (batch.records_invalid > 0) {
     fmt::print(stderr, "csml predict: {}: skipped {} of {} records that break the data contract\n",
-               flags.input, batch->records_invalid, batch->records_seen);
-    for (const SnapshotProblem& problem : batch->problems) {
+               flags.input, batch.records_invalid, batch.records_seen);
+    for (const SnapshotProblem& problem : batch.problems) {
       fmt::print(stderr, "csml predict: {}: skipped {}\n", flags.input, DescribeSkipped(problem));
     }
   }
 
   Result<BatchScoringSummary> summary;
   if (flags.out.empty()) {
-    summary = scorer->WriteJsonLines(batch->records, options, [](std::string_view text) -> Status {
+    summary = scorer.WriteJsonLines(batch.records, options, [](std::string_view text) -> Status {
       if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) {
         return MakeError(ErrorCode::kIo,
                          fmt::format("stdout: cannot write: {}", std::strerror(errno)));
@@ -89,11 +87,11 @@ Result<int> RunPredict(const PredictFlags& flags) {
                        fmt::format("stdout: cannot write: {}", std::strerror(errno)));
     }
   } else {
-    summary = scorer->WriteJsonLinesFile(batch->records, options, flags.out);
+    summary = scorer.WriteJsonLinesFile(batch.records, options, flags.out);
   }
   if (!summary) return tl::unexpected(summary.error());
   fmt::print(stderr, "csml predict: scored {} snapshots with {} on {} thread{} -> {}\n",
-             summary->rows, scorer->version(), summary->threads, summary->threads == 1 ? "" : "s",
+             summary->rows, scorer.version(), summary->threads, summary->threads == 1 ? "" : "s",
              flags.out.empty() ? std::string("stdout") : flags.out);
   return 0;
 }

@@ -172,7 +172,7 @@ CsApiClient& CsApiClient::operator=(CsApiClient&&) noexcept = default;
 CsApiClient::~CsApiClient() = default;
 
 Result<CsApiClient> CsApiClient::Create(CsApiClientOptions options) {
-  if (auto st = options.Validate(); !st) return tl::unexpected(st.error());
+  CSML_TRY(options.Validate());
   GlobalInitOnce();
   CurlEasy handle(curl_easy_init());
   if (!handle) return MakeError(ErrorCode::kInternal, "libcurl could not create a handle");

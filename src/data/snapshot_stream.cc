@@ -108,9 +108,8 @@ Status SnapshotStreamParser::FlushPending() {
   if (pending_records_ == 0) return {};
   SnapshotReadOptions options = options_;
   options.first_record_index = options_.first_record_index + batch_.records_seen;
-  auto parsed = ParseSnapshots(pending_, options);
-  if (!parsed) return tl::unexpected(parsed.error());
-  SnapshotBatch& part = *parsed;
+  CSML_ASSIGN_OR_RETURN(auto parsed, ParseSnapshots(pending_, options));
+  SnapshotBatch& part = parsed;
   batch_.records_seen += part.records_seen;
   batch_.records_invalid += part.records_invalid;
   batch_.records.insert(batch_.records.end(), std::make_move_iterator(part.records.begin()),
@@ -141,7 +140,7 @@ Result<SnapshotBatch> SnapshotStreamParser::Finish() {
   if (mode_ == Mode::kStart) {
     return MakeError(ErrorCode::kParse, "the text is empty: expected a JSON array of snapshots");
   }
-  if (auto st = FlushPending(); !st) return tl::unexpected(st.error());
+  CSML_TRY(FlushPending());
   return std::move(batch_);
 }
 

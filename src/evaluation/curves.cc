@@ -26,7 +26,7 @@ double Ratio(std::size_t part, std::size_t whole) {
 
 Result<std::vector<RocPoint>> RocCurve(std::span<const double> scores,
                                        std::span<const float> labels) {
-  if (auto s = CheckScoresAndLabels(scores, labels); !s) return tl::unexpected(s.error());
+  CSML_TRY(CheckScoresAndLabels(scores, labels));
   const ScoreGroups g = GroupByScore(scores, labels);
   std::vector<RocPoint> points;
   points.reserve(g.groups.size() + 1);
@@ -44,7 +44,7 @@ Result<std::vector<RocPoint>> RocCurve(std::span<const double> scores,
 
 Result<std::vector<PrPoint>> PrecisionRecallCurve(std::span<const double> scores,
                                                   std::span<const float> labels) {
-  if (auto s = CheckScoresAndLabels(scores, labels); !s) return tl::unexpected(s.error());
+  CSML_TRY(CheckScoresAndLabels(scores, labels));
   const ScoreGroups g = GroupByScore(scores, labels);
   std::vector<PrPoint> points;
   points.reserve(g.groups.size());
@@ -65,7 +65,7 @@ Result<std::vector<CalibrationBin>> CalibrationBins(std::span<const double> scor
         ErrorCode::kInvalidArgument,
         fmt::format("calibration: bins: expected an integer in [1, 1000000], got {}", bins));
   }
-  if (auto s = CheckScoresAndLabels(scores, labels); !s) return tl::unexpected(s.error());
+  CSML_TRY(CheckScoresAndLabels(scores, labels));
   const auto n = static_cast<std::size_t>(bins);
   std::vector<CalibrationBin> out(n);
   std::vector<double> score_sum(n, 0.0);
@@ -100,7 +100,7 @@ Result<std::vector<GainPoint>> GainCurve(std::span<const double> scores,
         ErrorCode::kInvalidArgument,
         fmt::format("gain curve: steps: expected an integer in [1, 1000000], got {}", steps));
   }
-  if (auto s = CheckScoresAndLabels(scores, labels); !s) return tl::unexpected(s.error());
+  CSML_TRY(CheckScoresAndLabels(scores, labels));
   const ScoreGroups g = GroupByScore(scores, labels);
   std::vector<GainPoint> points;
   points.reserve(static_cast<std::size_t>(steps));

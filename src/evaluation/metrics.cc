@@ -146,7 +146,7 @@ Status CheckScoresAndLabels(std::span<const double> scores, std::span<const floa
 }
 
 Result<double> RocAuc(std::span<const double> scores, std::span<const float> labels) {
-  if (auto s = CheckScoresAndLabels(scores, labels); !s) return tl::unexpected(s.error());
+  CSML_TRY(CheckScoresAndLabels(scores, labels));
   return AucFromGroups(GroupByScore(scores, labels));
 }
 
@@ -162,31 +162,31 @@ double AucStandardError(double auc, std::size_t positives, std::size_t negatives
 }
 
 Result<double> AveragePrecision(std::span<const double> scores, std::span<const float> labels) {
-  if (auto s = CheckScoresAndLabels(scores, labels); !s) return tl::unexpected(s.error());
+  CSML_TRY(CheckScoresAndLabels(scores, labels));
   return AveragePrecisionFromGroups(GroupByScore(scores, labels));
 }
 
 Result<double> LogLoss(std::span<const double> scores, std::span<const float> labels) {
-  if (auto s = CheckScoresAndLabels(scores, labels); !s) return tl::unexpected(s.error());
+  CSML_TRY(CheckScoresAndLabels(scores, labels));
   return LogLossUnchecked(scores, labels);
 }
 
 Result<double> BrierScore(std::span<const double> scores, std::span<const float> labels) {
-  if (auto s = CheckScoresAndLabels(scores, labels); !s) return tl::unexpected(s.error());
+  CSML_TRY(CheckScoresAndLabels(scores, labels));
   return BrierUnchecked(scores, labels);
 }
 
 Result<double> BaseRate(std::span<const float> labels) {
-  if (auto s = CheckLabels(labels); !s) return tl::unexpected(s.error());
+  CSML_TRY(CheckLabels(labels));
   const auto positives = std::count(labels.begin(), labels.end(), 1.0f);
   return static_cast<double>(positives) / static_cast<double>(labels.size());
 }
 
 Result<double> ExpectedCalibrationError(std::span<const double> scores,
                                         std::span<const float> labels, int bins) {
-  if (auto s = CheckBins(bins); !s) return tl::unexpected(s.error());
-  if (auto s = CheckScoresAndLabels(scores, labels); !s) return tl::unexpected(s.error());
-  if (auto s = CheckProbabilities(scores); !s) return tl::unexpected(s.error());
+  CSML_TRY(CheckBins(bins));
+  CSML_TRY(CheckScoresAndLabels(scores, labels));
+  CSML_TRY(CheckProbabilities(scores));
   return CalibrationErrorUnchecked(scores, labels, bins);
 }
 
@@ -197,14 +197,14 @@ Result<double> TopFractionLift(std::span<const double> scores, std::span<const f
         ErrorCode::kInvalidArgument,
         fmt::format("metrics: fraction: expected a number in (0, 1], got {}", fraction));
   }
-  if (auto s = CheckScoresAndLabels(scores, labels); !s) return tl::unexpected(s.error());
+  CSML_TRY(CheckScoresAndLabels(scores, labels));
   return TopFractionLiftFromGroups(GroupByScore(scores, labels), fraction);
 }
 
 Result<BinaryMetrics> ComputeBinaryMetrics(std::span<const double> scores,
                                            std::span<const float> labels) {
-  if (auto s = CheckScoresAndLabels(scores, labels); !s) return tl::unexpected(s.error());
-  if (auto s = CheckProbabilities(scores); !s) return tl::unexpected(s.error());
+  CSML_TRY(CheckScoresAndLabels(scores, labels));
+  CSML_TRY(CheckProbabilities(scores));
   const ScoreGroups groups = GroupByScore(scores, labels);
   BinaryMetrics m;
   m.rows = groups.rows;

@@ -46,9 +46,8 @@ Result<std::vector<double>> Quantiles(std::span<const double> values, std::span<
 
 Result<double> Quantile(std::span<const double> values, double q) {
   const double qs[] = {q};
-  auto out = Quantiles(values, qs);
-  if (!out) return tl::unexpected(out.error());
-  return out->front();
+  CSML_ASSIGN_OR_RETURN(auto out, Quantiles(values, qs));
+  return out.front();
 }
 
 }  // namespace csml

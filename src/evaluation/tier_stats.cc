@@ -8,8 +8,8 @@ namespace csml {
 
 Result<TierReport> ComputeTierReport(std::span<const double> scores, std::span<const float> labels,
                                      const Thresholds& thresholds) {
-  if (auto s = thresholds.Validate(); !s) return tl::unexpected(s.error());
-  if (auto s = CheckScoresAndLabels(scores, labels); !s) return tl::unexpected(s.error());
+  CSML_TRY(thresholds.Validate());
+  CSML_TRY(CheckScoresAndLabels(scores, labels));
   constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
   TierReport report;
   std::size_t positives = 0;

@@ -204,11 +204,9 @@ XgboostBooster::~XgboostBooster() = default;
 Result<XgboostBooster> XgboostBooster::Create(const BoosterParams& params,
                                               const LabeledMatrix& train,
                                               const LabeledMatrix* validation) {
-  if (auto s = params.Validate(); !s) return tl::unexpected(s.error());
+  CSML_TRY(params.Validate());
   if (auto s = train.Validate(); !s) return tl::unexpected(s.error().WithContext("training data"));
-  if (auto s = CheckNames(train.features.column_names, train.features.cols, "training data"); !s) {
-    return tl::unexpected(s.error());
-  }
+  CSML_TRY(CheckNames(train.features.column_names, train.features.cols, "training data"));
   if (validation != nullptr) {
     if (auto s = validation->Validate(); !s) {
       return tl::unexpected(s.error().WithContext("validation data"));
@@ -229,9 +227,8 @@ Result<XgboostBooster> XgboostBooster::Create(const BoosterParams& params,
   auto handles = std::make_unique<Handles>();
   handles->eval_metrics = params.eval_metrics;
   handles->num_features = train.features.cols;
-  auto dtrain = MakeDMatrix(train, params.threads);
-  if (!dtrain) return tl::unexpected(dtrain.error());
-  handles->train = std::move(*dtrain);
+  CSML_ASSIGN_OR_RETURN(auto dtrain, MakeDMatrix(train, params.threads));
+  handles->train = std::move(dtrain);
   LabeledMatrix named_validation;
   if (validation != nullptr) {
     // Both matrices must carry the same names, or XGBoost refuses to evaluate.
@@ -241,9 +238,8 @@ Result<XgboostBooster> XgboostBooster::Create(const BoosterParams& params,
       named_validation.features.column_names = train.features.column_names;
       v = &named_validation;
     }
-    auto dvalid = MakeDMatrix(*v, params.threads);
-    if (!dvalid) return tl::unexpected(dvalid.error());
-    handles->validation = std::move(*dvalid);
+    CSML_ASSIGN_OR_RETURN(auto dvalid, MakeDMatrix(*v, params.threads));
+    handles->validation = std::move(dvalid);
   }
 
   std::array<void*, 2> cached = {handles->train.get(), handles->validation.get()};
@@ -276,9 +272,7 @@ Result<XgboostBooster> XgboostBooster::Create(const BoosterParams& params,
   }
   XgboostBooster booster(std::move(handles));
   if (!train.features.column_names.empty()) {
-    if (auto s = booster.SetFeatureNames(train.features.column_names); !s) {
-      return tl::unexpected(s.error());
-    }
+    CSML_TRY(booster.SetFeatureNames(train.features.column_names));
   }
   return booster;
 }
@@ -316,12 +310,11 @@ Status XgboostBooster::UpdateOneIteration(int iteration) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "XgboostBooster: this booster was loaded or sliced and cannot train");
   }
-  auto rounds = NumBoostedRounds();
-  if (!rounds) return tl::unexpected(rounds.error());
-  if (iteration != *rounds) {
+  CSML_ASSIGN_OR_RETURN(auto rounds, NumBoostedRounds());
+  if (iteration != rounds) {
     return MakeError(ErrorCode::kInvalidArgument,
                      fmt::format("XgboostBooster: expected iteration {} (the next round), got {}",
-                                 *rounds, iteration));
+                                 rounds, iteration));
   }
   CSML_XGB_CALL(XGBoosterUpdateOneIter, handles_->booster.get(), iteration, handles_->train.get());
   return {};
@@ -333,21 +326,19 @@ Result<std::map<std::string, double>> XgboostBooster::EvaluateValidation() {
   if (!handles_->validation) {
     return MakeError(ErrorCode::kInvalidArgument, "XgboostBooster: no validation data to evaluate");
   }
-  auto rounds = NumBoostedRounds();
-  if (!rounds) return tl::unexpected(rounds.error());
+  CSML_ASSIGN_OR_RETURN(auto rounds, NumBoostedRounds());
   std::array<void*, 1> dmats = {handles_->validation.get()};
   std::array<const char*, 1> names = {kValidationName.data()};
   const char* line = nullptr;
-  CSML_XGB_CALL(XGBoosterEvalOneIter, handles_->booster.get(), *rounds, dmats.data(), names.data(),
+  CSML_XGB_CALL(XGBoosterEvalOneIter, handles_->booster.get(), rounds, dmats.data(), names.data(),
                 1, &line);
   return ParseEvalLine(line == nullptr ? std::string_view() : std::string_view(line));
 }
 
 Result<double> XgboostBooster::EvaluateValidation(std::string_view metric) {
-  auto all = EvaluateValidation();
-  if (!all) return tl::unexpected(all.error());
-  const auto it = all->find(std::string(metric));
-  if (it == all->end()) {
+  CSML_ASSIGN_OR_RETURN(auto all, EvaluateValidation());
+  const auto it = all.find(std::string(metric));
+  if (it == all.end()) {
     return MakeError(ErrorCode::kInvalidArgument,
                      fmt::format("XgboostBooster: metric '{}' is not among the booster's "
                                  "eval_metrics",
@@ -365,8 +356,7 @@ Result<XgboostBooster> XgboostBooster::Slice(int begin_round, int end_round) con
                                  "[{}, {})",
                                  *rounds, begin_round, end_round));
   }
-  auto names = FeatureNames();
-  if (!names) return tl::unexpected(names.error());
+  CSML_ASSIGN_OR_RETURN(auto names, FeatureNames());
   auto handles = std::make_unique<Handles>();
   handles->eval_metrics = handles_->eval_metrics;
   handles->num_features = handles_->num_features;
@@ -374,8 +364,8 @@ Result<XgboostBooster> XgboostBooster::Slice(int begin_round, int end_round) con
   CSML_XGB_CALL(XGBoosterSlice, handles_->booster.get(), begin_round, end_round, 1, &raw);
   handles->booster.reset(raw);
   XgboostBooster slice(std::move(handles));
-  if (!names->empty()) {
-    if (auto s = slice.SetFeatureNames(*names); !s) return tl::unexpected(s.error());
+  if (!names.empty()) {
+    CSML_TRY(slice.SetFeatureNames(names));
   }
   return slice;
 }

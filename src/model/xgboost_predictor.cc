@@ -20,19 +20,18 @@ Status XgboostPredictorOptions::Validate() const {
 
 Result<std::unique_ptr<XgboostPredictor>> XgboostPredictor::FromJson(
     std::string_view model_json, const XgboostPredictorOptions& options) {
-  if (auto s = options.Validate(); !s) return tl::unexpected(s.error());
-  auto booster = XgboostBooster::LoadJson(model_json);
-  if (!booster) return tl::unexpected(booster.error());
+  CSML_TRY(options.Validate());
+  CSML_ASSIGN_OR_RETURN(auto booster, XgboostBooster::LoadJson(model_json));
   // LoadJson checked the file (ReadXgboostJson): binary:logistic, so its output is a
   // probability of churn, and at least one feature.
-  const std::size_t num_features = booster->num_features();
-  if (auto s = booster->SetThreads(options.threads); !s) return tl::unexpected(s.error());
+  const std::size_t num_features = booster.num_features();
+  CSML_TRY(booster.SetThreads(options.threads));
 
   // Warm-up: the first prediction configures the learner; doing it here surfaces a broken
   // model now and keeps that one-time work off the first request.
   const std::vector<double> missing_row(num_features, std::numeric_limits<double>::quiet_NaN());
   std::array<double, 1> risk{};
-  if (auto s = booster->PredictDense(missing_row, num_features, risk); !s) {
+  if (auto s = booster.PredictDense(missing_row, num_features, risk); !s) {
     return tl::unexpected(s.error().WithContext("XGBoost model warm-up"));
   }
   if (!(risk[0] >= 0.0 && risk[0] <= 1.0)) {
@@ -40,15 +39,13 @@ Result<std::unique_ptr<XgboostPredictor>> XgboostPredictor::FromJson(
         ErrorCode::kModel,
         fmt::format("XGBoost model warm-up: expected a probability in [0, 1], got {}", risk[0]));
   }
-  return std::unique_ptr<XgboostPredictor>(new XgboostPredictor(std::move(*booster), num_features));
+  return std::unique_ptr<XgboostPredictor>(new XgboostPredictor(std::move(booster), num_features));
 }
 
 Result<double> XgboostPredictor::PredictRisk(std::span<const double> row) const {
   CSML_TRY(CheckRow(num_features_, row));
   std::array<double, 1> risk{};
-  if (auto s = booster_.PredictDense(row, num_features_, risk); !s) {
-    return tl::unexpected(s.error());
-  }
+  CSML_TRY(booster_.PredictDense(row, num_features_, risk));
   return risk[0];
 }
 

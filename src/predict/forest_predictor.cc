@@ -14,9 +14,8 @@ Status ForestPredictor::PredictBatch(std::span<const double> rows, std::span<dou
 }
 
 Result<std::unique_ptr<Predictor>> MakeForestPredictor(std::string_view model_bytes) {
-  auto forest = LoadForest(model_bytes);
-  if (!forest) return tl::unexpected(forest.error());
-  return std::unique_ptr<Predictor>(std::make_unique<ForestPredictor>(std::move(*forest)));
+  CSML_ASSIGN_OR_RETURN(auto forest, LoadForest(model_bytes));
+  return std::unique_ptr<Predictor>(std::make_unique<ForestPredictor>(std::move(forest)));
 }
 
 }  // namespace csml

@@ -197,9 +197,8 @@ Result<Header> ReadHeader(const std::vector<Line>& lines, std::size_t* pos) {
       ++*pos;
       continue;
     }
-    auto more = ReadFields(lines, pos, "header");
-    if (!more) return tl::unexpected(more.error());
-    for (auto& [key, field] : *more) {
+    CSML_ASSIGN_OR_RETURN(auto more, ReadFields(lines, pos, "header"));
+    for (auto& [key, field] : more) {
       if (!fields.emplace(key, field).second) {
         return tl::unexpected(
             ParseError(field.line, "header", fmt::format("'{}' appears a second time", key)));
@@ -209,48 +208,43 @@ Result<Header> ReadHeader(const std::vector<Line>& lines, std::size_t* pos) {
 
   Header header;
   if (const auto it = fields.find("num_class"); it != fields.end()) {
-    auto n = ParseScalar<long long>(it->second, "num_class");
-    if (!n) return tl::unexpected(n.error());
-    if (*n != 1) {
+    CSML_ASSIGN_OR_RETURN(auto n, ParseScalar<long long>(it->second, "num_class"));
+    if (n != 1) {
       return tl::unexpected(
-          RuleError(it->second.line, "num_class", fmt::format("expected 1 (binary), got {}", *n)));
+          RuleError(it->second.line, "num_class", fmt::format("expected 1 (binary), got {}", n)));
     }
   }
   if (const auto it = fields.find("num_tree_per_iteration"); it != fields.end()) {
-    auto n = ParseScalar<long long>(it->second, "num_tree_per_iteration");
-    if (!n) return tl::unexpected(n.error());
-    if (*n != 1) {
+    CSML_ASSIGN_OR_RETURN(auto n, ParseScalar<long long>(it->second, "num_tree_per_iteration"));
+    if (n != 1) {
       return tl::unexpected(RuleError(it->second.line, "num_tree_per_iteration",
-                                      fmt::format("expected 1 (binary), got {}", *n)));
+                                      fmt::format("expected 1 (binary), got {}", n)));
     }
   }
   if (const auto it = fields.find("average_output"); it != fields.end()) {
     return tl::unexpected(RuleError(it->second.line, "average_output",
                                     "averaged (random forest) output is not supported"));
   }
-  auto objective = Require(fields, "objective", header_line, "header");
-  if (!objective) return tl::unexpected(objective.error());
-  auto sigmoid = ParseObjective(*objective);
-  if (!sigmoid) return tl::unexpected(sigmoid.error());
-  header.sigmoid = *sigmoid;
+  CSML_ASSIGN_OR_RETURN(auto objective, Require(fields, "objective", header_line, "header"));
+  CSML_ASSIGN_OR_RETURN(auto sigmoid, ParseObjective(objective));
+  header.sigmoid = sigmoid;
 
-  auto max_idx_field = Require(fields, "max_feature_idx", header_line, "header");
-  if (!max_idx_field) return tl::unexpected(max_idx_field.error());
-  auto max_idx = ParseScalar<long long>(*max_idx_field, "max_feature_idx");
+  CSML_ASSIGN_OR_RETURN(auto max_idx_field,
+                        Require(fields, "max_feature_idx", header_line, "header"));
+  auto max_idx = ParseScalar<long long>(max_idx_field, "max_feature_idx");
   if (!max_idx) return tl::unexpected(max_idx.error());
   if (*max_idx < 0 || static_cast<std::uint64_t>(*max_idx) >= Forest::kMaxFeatures) {
     return tl::unexpected(RuleError(
-        max_idx_field->line, "max_feature_idx",
+        max_idx_field.line, "max_feature_idx",
         fmt::format("expected a value in [0, {}), got {}", Forest::kMaxFeatures, *max_idx)));
   }
-  auto names_field = Require(fields, "feature_names", header_line, "header");
-  if (!names_field) return tl::unexpected(names_field.error());
-  for (const std::string_view name : SplitSpaces(names_field->value)) {
+  CSML_ASSIGN_OR_RETURN(auto names_field, Require(fields, "feature_names", header_line, "header"));
+  for (const std::string_view name : SplitSpaces(names_field.value)) {
     header.feature_names.emplace_back(name);
   }
   const auto num_features = static_cast<std::size_t>(*max_idx) + 1;
   if (header.feature_names.size() != num_features) {
-    return tl::unexpected(RuleError(names_field->line, "feature_names",
+    return tl::unexpected(RuleError(names_field.line, "feature_names",
                                     fmt::format("expected {} names (max_feature_idx + 1), got {}",
                                                 num_features, header.feature_names.size())));
   }
@@ -272,9 +266,8 @@ Status ReadTree(const std::vector<Line>& lines, std::size_t* pos, std::size_t tr
                    fmt::format("expected 'Tree={}', got '{}'", tree_index, tree_line.text)));
   }
   ++*pos;
-  auto fields_or = ReadFields(lines, pos, context);
-  if (!fields_or) return tl::unexpected(fields_or.error());
-  const Fields& fields = *fields_or;
+  CSML_ASSIGN_OR_RETURN(auto fields_or, ReadFields(lines, pos, context));
+  const Fields& fields = fields_or;
   auto field = [&](std::string_view key) {
     return Require(fields, key, tree_line.number, context);
   };
@@ -284,30 +277,26 @@ Status ReadTree(const std::vector<Line>& lines, std::size_t* pos, std::size_t tr
     return tl::unexpected(
         RuleError(it->second.line, where("is_linear"), "linear trees are not supported"));
   }
-  auto num_leaves_field = field("num_leaves");
-  if (!num_leaves_field) return tl::unexpected(num_leaves_field.error());
-  auto num_leaves = ParseScalar<long long>(*num_leaves_field, where("num_leaves"));
+  CSML_ASSIGN_OR_RETURN(auto num_leaves_field, field("num_leaves"));
+  auto num_leaves = ParseScalar<long long>(num_leaves_field, where("num_leaves"));
   if (!num_leaves) return tl::unexpected(num_leaves.error());
   long long num_cat = 0;
   if (const auto it = fields.find("num_cat"); it != fields.end()) {
-    auto n = ParseScalar<long long>(it->second, where("num_cat"));
-    if (!n) return tl::unexpected(n.error());
-    num_cat = *n;
+    CSML_ASSIGN_OR_RETURN(auto n, ParseScalar<long long>(it->second, where("num_cat")));
+    num_cat = n;
     if (num_cat < 0) {
       return tl::unexpected(RuleError(it->second.line, where("num_cat"),
                                       fmt::format("expected a count >= 0, got {}", num_cat)));
     }
   }
-  auto leaf_field = field("leaf_value");
-  if (!leaf_field) return tl::unexpected(leaf_field.error());
-  auto leaf_values = ParseArray<double>(*leaf_field, where("leaf_value"));
-  if (!leaf_values) return tl::unexpected(leaf_values.error());
-  if (*num_leaves < 1 || static_cast<std::uint64_t>(*num_leaves) != leaf_values->size()) {
+  CSML_ASSIGN_OR_RETURN(auto leaf_field, field("leaf_value"));
+  CSML_ASSIGN_OR_RETURN(auto leaf_values, ParseArray<double>(leaf_field, where("leaf_value")));
+  if (*num_leaves < 1 || static_cast<std::uint64_t>(*num_leaves) != leaf_values.size()) {
     return tl::unexpected(RuleError(
-        leaf_field->line, where("leaf_value"),
-        fmt::format("expected num_leaves = {} values, got {}", *num_leaves, leaf_values->size())));
+        leaf_field.line, where("leaf_value"),
+        fmt::format("expected num_leaves = {} values, got {}", *num_leaves, leaf_values.size())));
   }
-  const std::size_t leaves = leaf_values->size();
+  const std::size_t leaves = leaf_values.size();
   const std::size_t splits = leaves - 1;
 
   // The split arrays; a one-leaf tree has none (LightGBM may leave them out or empty).
@@ -315,13 +304,12 @@ Status ReadTree(const std::vector<Line>& lines, std::size_t* pos, std::size_t tr
   std::vector<double> threshold;
   if (splits > 0) {
     auto read_ints = [&](std::string_view key, std::vector<long long>* out) -> Status {
-      auto f = field(key);
-      if (!f) return tl::unexpected(f.error());
-      auto values = ParseArray<long long>(*f, where(key));
+      CSML_ASSIGN_OR_RETURN(auto f, field(key));
+      auto values = ParseArray<long long>(f, where(key));
       if (!values) return tl::unexpected(values.error());
       if (values->size() != splits) {
         return tl::unexpected(RuleError(
-            f->line, where(key),
+            f.line, where(key),
             fmt::format("expected num_leaves - 1 = {} values, got {}", splits, values->size())));
       }
       *out = std::move(*values);
@@ -332,13 +320,12 @@ Status ReadTree(const std::vector<Line>& lines, std::size_t* pos, std::size_t tr
           std::pair{"left_child", &left_child}, std::pair{"right_child", &right_child}}) {
       if (Status s = read_ints(key, out); !s) return s;
     }
-    auto f = field("threshold");
-    if (!f) return tl::unexpected(f.error());
-    auto values = ParseArray<double>(*f, where("threshold"));
+    CSML_ASSIGN_OR_RETURN(auto f, field("threshold"));
+    auto values = ParseArray<double>(f, where("threshold"));
     if (!values) return tl::unexpected(values.error());
     if (values->size() != splits) {
       return tl::unexpected(RuleError(
-          f->line, where("threshold"),
+          f.line, where("threshold"),
           fmt::format("expected num_leaves - 1 = {} values, got {}", splits, values->size())));
     }
     threshold = std::move(*values);
@@ -349,49 +336,47 @@ Status ReadTree(const std::vector<Line>& lines, std::size_t* pos, std::size_t tr
   std::vector<long long> cat_boundaries;
   std::uint32_t cat_base = 0;
   if (num_cat > 0) {
-    auto bounds_field = field("cat_boundaries");
-    if (!bounds_field) return tl::unexpected(bounds_field.error());
-    auto bounds = ParseArray<long long>(*bounds_field, where("cat_boundaries"));
-    if (!bounds) return tl::unexpected(bounds.error());
-    auto words_field = field("cat_threshold");
-    if (!words_field) return tl::unexpected(words_field.error());
-    auto words = ParseArray<std::uint32_t>(*words_field, where("cat_threshold"));
+    CSML_ASSIGN_OR_RETURN(auto bounds_field, field("cat_boundaries"));
+    CSML_ASSIGN_OR_RETURN(auto bounds,
+                          ParseArray<long long>(bounds_field, where("cat_boundaries")));
+    CSML_ASSIGN_OR_RETURN(auto words_field, field("cat_threshold"));
+    auto words = ParseArray<std::uint32_t>(words_field, where("cat_threshold"));
     if (!words) return tl::unexpected(words.error());
-    if (bounds->size() != static_cast<std::size_t>(num_cat) + 1) {
+    if (bounds.size() != static_cast<std::size_t>(num_cat) + 1) {
       return tl::unexpected(RuleError(
-          bounds_field->line, where("cat_boundaries"),
-          fmt::format("expected num_cat + 1 = {} values, got {}", num_cat + 1, bounds->size())));
+          bounds_field.line, where("cat_boundaries"),
+          fmt::format("expected num_cat + 1 = {} values, got {}", num_cat + 1, bounds.size())));
     }
     long long previous = 0;
-    for (std::size_t i = 0; i < bounds->size(); ++i) {
-      const long long b = (*bounds)[i];
+    for (std::size_t i = 0; i < bounds.size(); ++i) {
+      const long long b = (bounds)[i];
       const bool ok = (i == 0) ? b == 0 : (b >= previous);
       if (!ok || static_cast<unsigned long long>(b) > words->size()) {
         return tl::unexpected(RuleError(
-            bounds_field->line, where("cat_boundaries"),
+            bounds_field.line, where("cat_boundaries"),
             fmt::format("item {} = {}: expected a non-decreasing offset from 0 into the {} words "
                         "of cat_threshold",
                         i, b, words->size())));
       }
       previous = b;
     }
-    if (static_cast<std::size_t>(bounds->back()) != words->size()) {
+    if (static_cast<std::size_t>(bounds.back()) != words->size()) {
       return tl::unexpected(
-          RuleError(words_field->line, where("cat_threshold"),
+          RuleError(words_field.line, where("cat_threshold"),
                     fmt::format("expected {} words (the last cat_boundaries), got {}",
-                                bounds->back(), words->size())));
+                                bounds.back(), words->size())));
     }
     auto base = builder->AppendCategoryBits(*words);
     if (!base) return tl::unexpected(base.error().WithContext(context));
     cat_base = *base;
-    cat_boundaries = std::move(*bounds);
+    cat_boundaries = std::move(bounds);
   }
 
   // Raw numbering for the builder: splits first (0..splits-1), then leaves.
   std::vector<RawNode> nodes(splits + leaves);
   for (std::size_t j = 0; j < leaves; ++j) {
     nodes[splits + j].kind = RawKind::kLeaf;
-    nodes[splits + j].value = (*leaf_values)[j];
+    nodes[splits + j].value = (leaf_values)[j];
   }
   auto child_index = [&](long long child, std::string_view key, std::size_t i,
                          std::int64_t* out) -> Status {
@@ -467,10 +452,10 @@ Status ReadTree(const std::vector<Line>& lines, std::size_t* pos, std::size_t tr
     }
   }
   for (std::size_t j = 0; j < leaves; ++j) {
-    if (!std::isfinite((*leaf_values)[j])) {
+    if (!std::isfinite((leaf_values)[j])) {
       return tl::unexpected(
-          RuleError(leaf_field->line, where("leaf_value"),
-                    fmt::format("item {} = {} is not finite", j, (*leaf_values)[j])));
+          RuleError(leaf_field.line, where("leaf_value"),
+                    fmt::format("item {} = {} is not finite", j, (leaf_values)[j])));
     }
   }
   auto namer = [splits](std::size_t raw) {

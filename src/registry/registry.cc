@@ -128,9 +128,9 @@ Result<TempFile> WriteTempFile(const fs::path& dir, std::string_view suffix,
       return IoError("cannot create", path, errno);
     }
     TempFile file(path);
-    if (auto s = WriteAll(fd.get(), bytes, path); !s) return tl::unexpected(s.error());
+    CSML_TRY(WriteAll(fd.get(), bytes, path));
     if (::fsync(fd.get()) != 0) return IoError("cannot fsync", path, errno);
-    if (auto s = fd.Close(path); !s) return tl::unexpected(s.error());
+    CSML_TRY(fd.Close(path));
     return file;
   }
   return MakeError(ErrorCode::kIo,
@@ -359,9 +359,8 @@ Result<RegistryListing> Registry::Scan() const {
 }
 
 Result<std::vector<ModelMeta>> Registry::List() const {
-  auto listing = Scan();
-  if (!listing) return tl::unexpected(listing.error());
-  return std::move(listing->versions);
+  CSML_ASSIGN_OR_RETURN(auto listing, Scan());
+  return std::move(listing.versions);
 }
 
 Result<std::string> Registry::ReadModelBytes(const ModelMeta& meta) const {
@@ -380,29 +379,26 @@ Result<std::string> Registry::ReadModelBytes(const ModelMeta& meta) const {
                      fmt::format("{}: expected {} bytes (meta.json), got {}", path.string(),
                                  meta.model_size_bytes, bytes->size()));
   }
-  auto sha = Sha256Hex(*bytes);
-  if (!sha) return tl::unexpected(sha.error());
-  if (*sha != meta.model_sha256) {
+  CSML_ASSIGN_OR_RETURN(auto sha, Sha256Hex(*bytes));
+  if (sha != meta.model_sha256) {
     return MakeError(ErrorCode::kValidation,
                      fmt::format("{}: expected sha256 {} (meta.json), got {}", path.string(),
-                                 meta.model_sha256, *sha));
+                                 meta.model_sha256, sha));
   }
   return bytes;
 }
 
 Result<ModelMeta> Registry::Publish(std::string_view model_bytes, ModelMeta draft) const {
-  if (auto s = draft.ValidateDraft(); !s) return tl::unexpected(s.error());
+  CSML_TRY(draft.ValidateDraft());
   if (model_bytes.empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "publish: expected model bytes, got none");
   }
   const std::string suffix(ModelFileSuffix(draft.algo));
-  auto sha = Sha256Hex(model_bytes);
-  if (!sha) return tl::unexpected(sha.error());
-  draft.model_sha256 = *sha;
+  CSML_ASSIGN_OR_RETURN(auto sha, Sha256Hex(model_bytes));
+  draft.model_sha256 = sha;
   draft.model_size_bytes = static_cast<std::int64_t>(model_bytes.size());
 
-  auto model_temp = WriteTempFile(dir_, suffix, model_bytes);
-  if (!model_temp) return tl::unexpected(model_temp.error());
+  CSML_ASSIGN_OR_RETURN(auto model_temp, WriteTempFile(dir_, suffix, model_bytes));
 
   // Claim a name by moving the model there without replacing anything: whoever moves a
   // model to a name first owns it, across threads and processes.
@@ -412,12 +408,12 @@ Result<ModelMeta> Registry::Publish(std::string_view model_bytes, ModelMeta draf
   for (int n = 1; n <= kMaxNameSuffix && !claimed; ++n) {
     std::string name = n == 1 ? base : fmt::format("{}-{}", base, n);
     if (fs::exists(MetaPath(name), ec)) continue;
-    auto moved = RenameNoReplace(model_temp->path(), dir_ / (name + suffix));
+    auto moved = RenameNoReplace(model_temp.path(), dir_ / (name + suffix));
     if (!moved) {
       if (moved.error().code == ErrorCode::kAlreadyExists) continue;
       return tl::unexpected(moved.error());
     }
-    model_temp->Release();
+    model_temp.Release();
     draft.version = std::move(name);
     claimed = true;
   }
@@ -430,14 +426,13 @@ Result<ModelMeta> Registry::Publish(std::string_view model_bytes, ModelMeta draf
   // From here on the model file is ours; remove it if the meta cannot follow.
   TempFile claimed_model(dir_ / draft.model_file);
 
-  auto meta_temp = WriteTempFile(dir_, kMetaSuffix, draft.ToJson());
-  if (!meta_temp) return tl::unexpected(meta_temp.error());
-  if (auto s = RenameNoReplace(meta_temp->path(), MetaPath(draft.version)); !s) {
+  CSML_ASSIGN_OR_RETURN(auto meta_temp, WriteTempFile(dir_, kMetaSuffix, draft.ToJson()));
+  if (auto s = RenameNoReplace(meta_temp.path(), MetaPath(draft.version)); !s) {
     return tl::unexpected(s.error().WithContext("publish"));
   }
-  meta_temp->Release();
+  meta_temp.Release();
   claimed_model.Release();
-  if (auto s = FsyncDir(dir_); !s) return tl::unexpected(s.error());
+  CSML_TRY(FsyncDir(dir_));
   return draft;
 }
 
@@ -463,23 +458,21 @@ Result<std::optional<std::string>> Registry::PromotedVersion() const {
 Result<std::string> Registry::ResolveServed() const {
   auto promoted = PromotedVersion();
   if (promoted && promoted->has_value() && ReadMeta(**promoted)) return **promoted;
-  auto versions = List();
-  if (!versions) return tl::unexpected(versions.error());
-  if (versions->empty()) {
+  CSML_ASSIGN_OR_RETURN(auto versions, List());
+  if (versions.empty()) {
     return MakeError(ErrorCode::kNotFound,
                      fmt::format("model registry {} holds no model version", dir_.string()));
   }
-  return versions->back().version;
+  return versions.back().version;
 }
 
 Status Registry::WritePointer(std::string_view version, std::string_view action) const {
-  auto temp = WriteTempFile(dir_, "", std::string(version) + "\n");
-  if (!temp) return tl::unexpected(temp.error());
+  CSML_ASSIGN_OR_RETURN(auto temp, WriteTempFile(dir_, "", std::string(version) + "\n"));
   const fs::path pointer = dir_ / kServingPointerFile;
-  if (::rename(temp->path().c_str(), pointer.c_str()) != 0) {
+  if (::rename(temp.path().c_str(), pointer.c_str()) != 0) {
     return IoError("cannot replace", pointer, errno);
   }
-  temp->Release();
+  temp.Release();
 
   const fs::path history = dir_ / kServingHistoryFile;
   Fd fd(::open(history.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
@@ -492,22 +485,18 @@ Status Registry::WritePointer(std::string_view version, std::string_view action)
 }
 
 Status Registry::Promote(std::string_view version) const {
-  auto meta = ReadMeta(version);
-  if (!meta) return tl::unexpected(meta.error());
-  if (auto bytes = ReadModelBytes(*meta); !bytes) return tl::unexpected(bytes.error());
-  auto lock = RegistryLock::Acquire(dir_);
-  if (!lock) return tl::unexpected(lock.error());
+  CSML_ASSIGN_OR_RETURN(auto meta, ReadMeta(version));
+  CSML_TRY(ReadModelBytes(meta));
+  CSML_ASSIGN_OR_RETURN(auto lock, RegistryLock::Acquire(dir_));
   auto current = PromotedVersion();
   if (current && current->has_value() && **current == version) return {};
   return WritePointer(version, "promote");
 }
 
 Result<std::string> Registry::Rollback() const {
-  auto lock = RegistryLock::Acquire(dir_);
-  if (!lock) return tl::unexpected(lock.error());
-  auto current = PromotedVersion();
-  if (!current) return tl::unexpected(current.error());
-  if (!current->has_value()) {
+  CSML_ASSIGN_OR_RETURN(auto lock, RegistryLock::Acquire(dir_));
+  CSML_ASSIGN_OR_RETURN(auto current, PromotedVersion());
+  if (!current.has_value()) {
     return MakeError(ErrorCode::kNotFound,
                      "rollback: nothing was promoted, so there is nothing "
                      "to roll back");
@@ -516,10 +505,10 @@ Result<std::string> Registry::Rollback() const {
   if (!history) return tl::unexpected(history.error());
   std::vector<std::string> stack = PromotionStack(*history);
   // SERVING is the truth about the present; the history supplies the past.
-  if (stack.empty() || stack.back() != **current) stack.push_back(**current);
+  if (stack.empty() || stack.back() != *current) stack.push_back(*current);
   if (stack.size() < 2) {
     return MakeError(ErrorCode::kNotFound,
-                     fmt::format("rollback: no version was promoted before {}", **current));
+                     fmt::format("rollback: no version was promoted before {}", *current));
   }
   const std::string target = stack[stack.size() - 2];
   auto meta = ReadMeta(target);
@@ -531,7 +520,7 @@ Result<std::string> Registry::Rollback() const {
     return MakeError(ErrorCode::kValidation,
                      fmt::format("rollback to {}: {}", target, bytes.error().message));
   }
-  if (auto s = WritePointer(target, "rollback"); !s) return tl::unexpected(s.error());
+  CSML_TRY(WritePointer(target, "rollback"));
   return target;
 }
 

@@ -231,16 +231,14 @@ std::string_view AlgoForFormat(ForestFormat format) {
 
 Result<ImportedModel> InspectModelForImport(std::string_view model_bytes,
                                             const ImportOptions& options) {
-  auto inspected = Inspect(model_bytes, options);
-  if (!inspected) return tl::unexpected(inspected.error());
-  return std::move(inspected->first);
+  CSML_ASSIGN_OR_RETURN(auto inspected, Inspect(model_bytes, options));
+  return std::move(inspected.first);
 }
 
 Result<ModelMeta> ImportModel(const Registry& registry, std::string_view model_bytes,
                               const ImportOptions& options) {
-  auto inspected = Inspect(model_bytes, options);
-  if (!inspected) return tl::unexpected(inspected.error());
-  const auto& [model, format] = *inspected;
+  CSML_ASSIGN_OR_RETURN(auto inspected, Inspect(model_bytes, options));
+  const auto& [model, format] = inspected;
   ModelMeta draft;
   draft.algo = model.algo;
   draft.created_at = options.created_at != 0 ? options.created_at : NowUtc();

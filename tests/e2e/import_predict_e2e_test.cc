@@ -188,7 +188,7 @@ TEST_F(ImportedLightgbmModel, PredictFullPrecisionWritesLightgbmsProbabilitiesEx
       {"predict", "--input", input, "--model-dir", model_dir_, "--out", out, "--full-precision"},
       dir_->Join("full.log"), seconds(60));
   ASSERT_TRUE(run.has_value()) << run.error().message;
-  ASSERT_EQ(run->exit_status, 0) << run->output;
+  ASSERT_EQ(run->exit_code, 0) << run->output;
 
   std::istringstream lines(ReadWholeFile(out));
   simdjson::dom::parser parser;
@@ -216,7 +216,7 @@ TEST_F(ImportedLightgbmModel, PredictNamesASkippedArrayElementByItsOneBasedPosit
   auto run = RunCommand(kCsml, {"predict", "--input", input, "--model-dir", model_dir_},
                         dir_->Join("array.log"), seconds(60));
   ASSERT_TRUE(run.has_value()) << run.error().message;
-  ASSERT_EQ(run->exit_status, 0) << run->output;
+  ASSERT_EQ(run->exit_code, 0) << run->output;
   EXPECT_NE(run->output.find("skipped element 2 of the array, field features.activity_7d: "),
             std::string::npos)
       << run->output;
@@ -281,7 +281,7 @@ TEST(ModelsImport, TheSameBytesAgainAreRefusedNamingTheVersionThatHoldsThem) {
   const std::vector<std::string> args = {"models", "import", (kLightgbm / "model.txt").string(),
                                          "--model-dir", dir.Join("models")};
   auto first = RunCommand(kCsml, args, dir.Join("first.log"), seconds(30));
-  ASSERT_TRUE(first.has_value() && first->exit_status == 0)
+  ASSERT_TRUE(first.has_value() && first->exit_code == 0)
       << (first ? first->output : first.error().message);
   const std::size_t at = first->output.find("as risk-lgbm-");
   ASSERT_NE(at, std::string::npos) << first->output;
@@ -290,7 +290,7 @@ TEST(ModelsImport, TheSameBytesAgainAreRefusedNamingTheVersionThatHoldsThem) {
 
   auto again = RunCommand(kCsml, args, dir.Join("again.log"), seconds(30));
   ASSERT_TRUE(again.has_value()) << again.error().message;
-  EXPECT_EQ(again->exit_status, 2) << again->output;
+  EXPECT_EQ(again->exit_code, 2) << again->output;
   EXPECT_NE(again->output.find("already in the registry as version " + version + " (same sha256"),
             std::string::npos)
       << again->output;

@@ -22,6 +22,7 @@ using testing::Environment;
 using testing::ReadWholeFile;
 using testing::RunResult;
 using testing::TempDir;
+using testing::WriteFile;
 
 constexpr auto kTimeout = std::chrono::seconds(30);
 

@@ -167,7 +167,7 @@ Result<RunResult> RunCommand(const std::string& binary, const std::vector<std::s
                      fmt::format("{} {} did not finish in {} ms; output:\n{}", binary,
                                  fmt::join(args, " "), timeout.count(), ReadWholeFile(log_path)));
   }
-  return RunResult{*status, ReadWholeFile(log_path)};
+  return RunResult{*status, ReadWholeFile(log_path), ""};
 }
 
 RunResult Run(const std::string& binary, const std::vector<std::string>& args,
@@ -175,7 +175,7 @@ RunResult Run(const std::string& binary, const std::vector<std::string>& args,
               const Environment& env) {
   auto run = RunCommand(binary, args, log_path, timeout, env);
   if (run) return std::move(*run);
-  return RunResult{-1, ReadWholeFile(log_path) + "\n" + run.error().message};
+  return RunResult{-1, ReadWholeFile(log_path) + "\n" + run.error().message, ""};
 }
 
 RunResult RunSplit(const std::string& binary, const std::vector<std::string>& args,

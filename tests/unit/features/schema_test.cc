@@ -76,11 +76,16 @@ TEST(Schema, RangeChecksSayWhatWasExpected) {
   EXPECT_EQ(neg.error().message, "expected a number >= 0, got -1");
 }
 
-TEST(Schema, ParsesRegionsExactly) {
+// Training data and score requests read region codes alike: any ASCII letter case.
+TEST(Schema, ParsesRegionCodesInAnyLetterCase) {
   EXPECT_EQ(ParseRegion("IN"), Region::kIN);
   EXPECT_EQ(ParseRegion("EU"), Region::kEU);
-  EXPECT_EQ(ParseRegion("in"), Region::kOther);
+  EXPECT_EQ(ParseRegion("in"), Region::kIN);
+  EXPECT_EQ(ParseRegion("sG"), Region::kSG);
   EXPECT_EQ(ParseRegion("BR"), Region::kOther);
+  EXPECT_EQ(ParseRegion("IND"), Region::kOther);
+  EXPECT_EQ(ParseRegion("\xc4\xb1n"), Region::kOther);  // dotless i is no ASCII letter
+  EXPECT_EQ(ParseRegion(""), Region::kOther);
 }
 
 }  // namespace
