@@ -21,6 +21,7 @@
 #include "csml/reporting/report_renderer.h"
 #include "csml/serving/batch_scorer.h"
 #include "environment.h"
+#include "flag_names.h"
 #include "snapshot_source.h"
 
 namespace csml::cli {
@@ -32,7 +33,7 @@ struct TestFlags {
   std::string out;      // empty = reports/<version>/<timestamp>
   std::string model_dir;
   double min_auc = EvaluationOptions{}.min_auc;
-  double auc_tolerance = EvaluationOptions{}.max_auc_drop;
+  double max_auc_drop = EvaluationOptions{}.max_auc_drop;
   double calibration_tolerance = EvaluationOptions{}.max_calibration_error_rise;
   double tolerance = EvaluationOptions{}.max_relative_change;
   std::size_t threads = 0;
@@ -43,10 +44,16 @@ Result<int> RunTest(const TestFlags& flags) {
   if (!source) return tl::unexpected(source.error());
   EvaluationOptions options;
   options.min_auc = flags.min_auc;
-  options.max_auc_drop = flags.auc_tolerance;
+  options.max_auc_drop = flags.max_auc_drop;
   options.max_calibration_error_rise = flags.calibration_tolerance;
   options.max_relative_change = flags.tolerance;
-  if (auto s = options.Validate(); !s) return tl::unexpected(s.error());
+  if (auto s = options.Validate(); !s) {
+    return tl::unexpected(NameTheFlag(
+        s.error(), {{"evaluation options: min_auc", "--min-auc"},
+                    {"evaluation options: max_auc_drop", "--max-auc-drop"},
+                    {"evaluation options: max_calibration_error_rise", "--calibration-tolerance"},
+                    {"evaluation options: max_relative_change", "--tolerance"}}));
+  }
   BatchScoringOptions scoring;
   scoring.threads = flags.threads;
   if (auto s = scoring.Validate(); !s) return tl::unexpected(s.error().WithContext("--threads"));
@@ -140,9 +147,11 @@ void AddTestCommand(CLI::App& app, CommandSlot& slot) {
       ->capture_default_str();
   cmd->add_option("--min-auc", flags->min_auc, "Fail when the AUC on the window is below this")
       ->capture_default_str();
-  cmd->add_option("--auc-tolerance", flags->auc_tolerance,
+  cmd->add_option("--max-auc-drop", flags->max_auc_drop,
                   "Fail when the AUC is more than this (AUC points) below training's")
       ->capture_default_str();
+  // The former name of --max-auc-drop: kept out of --help so scripts keep working.
+  auto* deprecated_drop = cmd->add_option("--auc-tolerance", flags->max_auc_drop)->group("");
   cmd->add_option("--calibration-tolerance", flags->calibration_tolerance,
                   "Fail when the calibration error (10-bin ECE) is more than this above "
                   "training's")
@@ -153,7 +162,10 @@ void AddTestCommand(CLI::App& app, CommandSlot& slot) {
       ->capture_default_str();
   cmd->add_option("--threads", flags->threads, "Scoring threads (0 = all cores)")
       ->capture_default_str();
-  cmd->callback([&slot, flags] {
+  cmd->callback([&slot, flags, deprecated_drop] {
+    if (deprecated_drop->count() > 0) {
+      spdlog::warn("csml test: --auc-tolerance is deprecated; use --max-auc-drop");
+    }
     slot.name = "test";
     slot.run = [flags]() -> Result<int> { return RunTest(*flags); };
   });

@@ -134,7 +134,7 @@ TEST_F(TestCommandTest, ExitsOneWhenAFigureDegradedPastItsTolerance) {
 
   // A wider tolerance passes the same model.
   const RunResult tolerant = Csml({"test", "--input", store_->data(), "--model-dir", store, "--out",
-                                   out + "-tolerant", "--auc-tolerance", "0.5"});
+                                   out + "-tolerant", "--max-auc-drop", "0.5"});
   EXPECT_EQ(tolerant.exit_code, 0) << tolerant.output;
 }
 
