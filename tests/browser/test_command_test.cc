@@ -169,7 +169,7 @@ TEST_F(TestCommandTest, ExitsTwoWhenTheDataOrTheModelCannotBeRead) {
       {"bad tolerance",
        {"test", "--input", store_->data(), "--model-dir", store_->store(), "--tolerance", "-1",
         "--out", out},
-       "max_relative_change"},
+       "--tolerance: expected a finite number >= 0"},
   };
   for (const Case& c : cases) {
     const RunResult r = Csml(c.args);
