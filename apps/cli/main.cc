@@ -20,6 +20,7 @@
 
 #include "command.h"
 #include "csml/core/error.h"
+#include "csml_version.h"
 #include "environment.h"
 #include "usage_error.h"
 
@@ -74,7 +75,7 @@ int main(int argc, char** argv) {
   CLI::App app{"csml: churn-risk models for the Customer Success platform", "csml"};
   app.require_subcommand(1);
   app.footer(kFooter);  // before the subcommands, which inherit it
-  app.set_version_flag("--version", "csml 0.1.0");
+  app.set_version_flag("--version", "csml " CSML_VERSION);
 
   csml::cli::CommandSlot slot;
   csml::cli::AddSimulateCommand(app, slot);

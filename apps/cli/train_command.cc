@@ -2,31 +2,29 @@
 // (a file or the CS API), refuses data the validator blocks, trains an XGBoost model with
 // early stopping on a time split, calibrates tier thresholds on the validation rows,
 // publishes the version and promotes it when it is not worse than the served one
-// (DESIGN sections 4 to 6). The domain does the work (training/*.h); this file turns flags
-// into options and results into text.
-#include <malloc.h>
+// (docs/COMMANDS.md, docs/TRAINING.md). The domain does the work (TrainPipeline,
+// training/train_pipeline.h); this file turns flags into options, watches the run on stderr
+// and prints the result on stdout.
 #include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "command.h"
+#include "csml/core/number_format.h"
 #include "csml/core/time.h"
-#include "csml/registry/registry.h"
-#include "csml/training/dataset.h"
-#include "csml/training/promotion.h"
-#include "csml/training/trainer.h"
-#include "csml/validation/data_validator.h"
+#include "csml/training/train_pipeline.h"
 #include "environment.h"
+#include "flag_names.h"
 #include "snapshot_source.h"
 
 namespace csml::cli {
@@ -45,15 +43,17 @@ struct TrainFlags {
   bool no_refit = false;
   std::string thresholds;      // "M,H": fixed cut points
   std::string tier_quantiles;  // "QM,QH": validation quantiles (default 0.7,0.9)
-  double auc_tolerance = PromotionOptions{}.max_auc_drop;
+  double gate_auc_tolerance = PromotionOptions{}.max_auc_drop;
   bool force = false;
   int threads = 0;
   std::uint64_t seed = 0;
   bool quiet = false;
 };
 
-Result<TrainOptions> ToTrainOptions(const TrainFlags& flags) {
-  TrainOptions o;
+Result<TrainPipelineOptions> ToPipelineOptions(const TrainFlags& flags) {
+  TrainPipelineOptions p;
+  p.model_dir = flags.model_dir;
+  TrainOptions& o = p.train;
   o.split.validation_fraction = flags.validation_share;
   o.max_rounds = flags.max_rounds;
   o.early_stopping_rounds = flags.early_stopping_rounds;
@@ -79,16 +79,27 @@ Result<TrainOptions> ToTrainOptions(const TrainFlags& flags) {
     o.thresholds.medium_quantile = qs->medium;
     o.thresholds.high_quantile = qs->high;
   }
-  if (auto s = o.Validate(); !s) return tl::unexpected(s.error());
-  return o;
-}
-
-std::string Num(double v, int decimals = 4) {
-  return std::isnan(v) ? std::string("n/a") : fmt::format("{:.{}f}", v, decimals);
-}
-
-std::string Pct(double share) {
-  return std::isnan(share) ? std::string("n/a") : fmt::format("{:.1f}%", share * 100);
+  p.promotion.max_auc_drop = flags.gate_auc_tolerance;
+  p.promotion.force = flags.force;
+  if (auto s = p.Validate(); !s) {
+    return tl::unexpected(
+        NameFlags(s.error(), {{"model_dir", "--model-dir"},
+                              {"validation fraction", "--validation-share"},
+                              {"max rounds", "--max-rounds"},
+                              {"early stopping rounds", "--early-stopping-rounds"},
+                              {"early stopping metric", "--early-stopping-metric"},
+                              {"BoosterParams.eta", "--eta"},
+                              {"BoosterParams.max_leaves", "--max-leaves"},
+                              {"BoosterParams.min_child_weight", "--min-child-weight"},
+                              {"BoosterParams.threads", "--threads"},
+                              {"BoosterParams.seed", "--seed"},
+                              {"medium threshold", "--thresholds"},
+                              {"high threshold", "--thresholds"},
+                              {"thresholds", "--thresholds"},
+                              {"tier quantiles", "--tier-quantiles"},
+                              {"AUC tolerance", "--gate-auc-tolerance"}}));
+  }
+  return p;
 }
 
 std::string Duration(double seconds) {
@@ -99,14 +110,25 @@ std::string Duration(double seconds) {
 
 std::string Day(UnixSeconds t) { return FormatRfc3339(t).substr(0, 10); }
 
-// Shows training progress: a line rewritten in place on a terminal, a log line every 10
-// seconds otherwise, nothing when quiet.
-class ProgressPrinter {
+// Watches the pipeline on stderr (stdout carries only the result): training progress as a
+// line rewritten in place on a terminal, a line every 10 seconds otherwise; the validator's
+// warnings as log lines. Nothing when quiet.
+class ProgressPrinter final : public TrainObserver {
  public:
   ProgressPrinter(bool quiet, std::string metric)
       : quiet_(quiet), terminal_(::isatty(::fileno(stderr)) == 1), metric_(std::move(metric)) {}
 
-  void operator()(const TrainingProgress& p) {
+  void OnDataFindings(const ValidationReport& report) override {
+    if (quiet_) return;
+    for (const Finding& f : report.findings) {
+      spdlog::warn("data: {} ({} records{})", f.summary, f.count,
+                   f.field.empty() ? "" : ", " + f.field);
+    }
+  }
+
+  void OnTrainingEnd() override { Finish(); }
+
+  void OnProgress(const TrainingProgress& p) override {
     if (quiet_) return;
     const bool first = p.round == 1;
     const bool last = p.stage == TrainingProgress::Stage::kRefit && p.round == p.max_rounds;
@@ -148,11 +170,11 @@ class ProgressPrinter {
     stage_ = p.stage;
     if (terminal_) {
       fmt::print(stderr, "\r{:<100}", line);
-      std::fflush(stderr);
       printed_ = true;
     } else {
-      spdlog::info("{}", line);
+      fmt::print(stderr, "{}\n", line);
     }
+    std::fflush(stderr);
   }
 
   bool quiet_;
@@ -165,22 +187,23 @@ class ProgressPrinter {
   TrainingProgress::Stage stage_ = TrainingProgress::Stage::kEarlyStopping;
 };
 
-void PrintReport(const PublishOutcome& outcome, const TrainedModel& trained, const Dataset& dataset,
-                 const std::string& origin, const Registry& registry, const std::string& metric) {
+void PrintReport(const TrainPipelineResult& result, const std::string& metric) {
+  const PublishOutcome& outcome = result.published;
   const ModelMeta& m = outcome.meta;
-  const TrainingReport& r = trained.report;
+  const TrainingReport& r = result.training;
+  const DatasetCounts& counts = result.counts;
   const PromotionDecision& d = outcome.decision;
-  fmt::print("csml train: published {} to {}\n", m.version, registry.dir().string());
+  fmt::print("csml train: published {} to {}\n", m.version, result.registry_dir.string());
   fmt::print("  decision    {}: {}\n", d.promote ? "promoted" : "NOT promoted", d.reason);
   fmt::print("  served now  {}\n", outcome.served_after);
-  fmt::print("  source      {}\n", origin);
+  fmt::print("  source      {}\n", result.origin);
   fmt::print("  window      label_ts in ({}, {}] ({} days)\n", FormatRfc3339(m.window.from),
              FormatRfc3339(m.window.to), m.window.days);
   fmt::print(
       "  records     {} seen: {} in the window; skipped {} unlabeled, {} immature, {} "
       "invalid, {} outside the window\n",
-      dataset.counts.records_seen, dataset.rows(), dataset.counts.unlabeled,
-      dataset.counts.immature, dataset.counts.invalid, dataset.counts.outside_window);
+      counts.records_seen, result.rows, counts.unlabeled, counts.immature, counts.invalid,
+      counts.outside_window);
   fmt::print(
       "  split       train {} rows (snapshots {} .. {}), embargoed {}, validation {} rows "
       "(snapshots {} .. {})\n",
@@ -190,32 +213,32 @@ void PrintReport(const PublishOutcome& outcome, const TrainedModel& trained, con
              r.best_round, metric, r.best_value, r.rounds_run,
              r.refit ? fmt::format("refit on all {} rows of the window", r.final_rows)
                      : fmt::format("trained on the {} training rows (no refit)", r.final_rows));
-  fmt::print("  thresholds  medium >= {}, high >= {} ({})\n", Num(m.thresholds.medium),
-             Num(m.thresholds.high), m.threshold_method);
+  fmt::print("  thresholds  medium >= {}, high >= {} ({})\n", Fixed(m.thresholds.medium),
+             Fixed(m.thresholds.high), m.threshold_method);
   fmt::print(
       "  tiers       on validation: low {} of rows churn {} | medium {} churn {} | high {} "
       "churn {}\n",
-      Pct(r.tiers.of(Tier::kLow).share), Pct(r.tiers.of(Tier::kLow).churn_rate),
-      Pct(r.tiers.of(Tier::kMedium).share), Pct(r.tiers.of(Tier::kMedium).churn_rate),
-      Pct(r.tiers.of(Tier::kHigh).share), Pct(r.tiers.of(Tier::kHigh).churn_rate));
+      Percent(r.tiers.of(Tier::kLow).share), Percent(r.tiers.of(Tier::kLow).churn_rate),
+      Percent(r.tiers.of(Tier::kMedium).share), Percent(r.tiers.of(Tier::kMedium).churn_rate),
+      Percent(r.tiers.of(Tier::kHigh).share), Percent(r.tiers.of(Tier::kHigh).churn_rate));
   const BinaryMetrics& v = r.validation;
   fmt::print("  validation  AUC {} (± {})  PR-AUC {}  logloss {}  Brier {}  base rate {}\n",
-             Num(v.auc), Num(v.auc_standard_error), Num(v.pr_auc), Num(v.log_loss), Num(v.brier),
-             Num(v.base_rate));
+             Fixed(v.auc), Fixed(v.auc_standard_error), Fixed(v.pr_auc), Fixed(v.log_loss),
+             Fixed(v.brier), Fixed(v.base_rate));
   fmt::print(
       "              calibration error {} (10 bins)  top-decile lift {}  high tier: "
       "precision {} recall {} lift {}\n",
-      Num(v.calibration_error), Num(v.top_decile_lift, 2), Num(r.tiers.high_precision, 3),
-      Num(r.tiers.high_recall, 3), Num(r.tiers.high_lift, 2));
+      Fixed(v.calibration_error), Fixed(v.top_decile_lift, 2), Fixed(r.tiers.high_precision, 3),
+      Fixed(r.tiers.high_recall, 3), Fixed(r.tiers.high_lift, 2));
   fmt::print("  train fit   AUC {}  logloss {}  (early-stopped model on its training rows)\n",
-             Num(r.train.auc), Num(r.train.log_loss));
+             Fixed(r.train.auc), Fixed(r.train.log_loss));
   double total_gain = 0;
   for (const auto& [name, gain] : r.importance_gain) total_gain += gain;
   std::string importance;
   for (std::size_t i = 0; i < r.importance_gain.size() && i < 5; ++i) {
     if (i > 0) importance += ", ";
     importance += fmt::format("{} {}", r.importance_gain[i].first,
-                              Pct(r.importance_gain[i].second / total_gain));
+                              Percent(r.importance_gain[i].second / total_gain));
   }
   fmt::print("  importance  {} (gain)\n", importance);
   fmt::print("  time        early stopping {}, evaluation {}, refit {}\n",
@@ -226,72 +249,44 @@ void PrintReport(const PublishOutcome& outcome, const TrainedModel& trained, con
 Result<int> RunTrain(const TrainFlags& flags) {
   auto source = flags.source.ToOptions();
   if (!source) return tl::unexpected(source.error());
-  auto options = ToTrainOptions(flags);
+  auto options = ToPipelineOptions(flags);
   if (!options) return tl::unexpected(options.error());
-  PromotionOptions promotion;
-  promotion.max_auc_drop = flags.auc_tolerance;
-  promotion.force = flags.force;
-  if (auto s = promotion.Validate(); !s)
-    return tl::unexpected(s.error().WithContext("--auc-tolerance"));
-  auto registry = Registry::Open(flags.model_dir, RegistryOpenMode::kCreateIfMissing);
-  if (!registry) return tl::unexpected(registry.error());
+  auto pipeline = TrainPipeline::Create(std::move(*options));
+  if (!pipeline) return tl::unexpected(pipeline.error());
 
   // Invalid records are skipped and counted; the validator decides whether they block.
   source->read.on_invalid = SnapshotReadOptions::OnInvalid::kSkip;
   source->read.max_problems_kept = 1000;
-  auto loaded = LoadSnapshots(*source);
-  if (!loaded) return tl::unexpected(loaded.error());
+  const TrainingLoader load = [&source]() -> Result<TrainingInput> {
+    auto loaded = LoadSnapshots(*source);
+    if (!loaded) return tl::unexpected(loaded.error());
+    TrainingInput input;
+    input.batch = std::move(loaded->batch);
+    input.as_of = loaded->as_of;
+    input.days = loaded->days;
+    input.outside_window = loaded->outside_window;
+    input.origin = std::move(loaded->origin);
+    return input;
+  };
+  const std::string& metric = pipeline->options().train.early_stopping_metric;
+  ProgressPrinter printer(flags.quiet, metric);
+  auto result = pipeline->Run(load, printer);
+  if (!result) return tl::unexpected(result.error());
 
-  ValidationOptions validation;
-  validation.as_of = loaded->as_of;
-  validation.days = loaded->days;
-  validation.select_window = false;  // LoadSnapshots selected it
-  auto report = ValidateSnapshots(loaded->batch, validation);
-  if (!report) return tl::unexpected(report.error());
-  report->source = loaded->origin;
-  if (report->BlocksTraining()) {
-    std::fputs(RenderValidationText(*report).c_str(), stderr);
+  if (result->refused) {
+    std::fputs(RenderValidationText(result->validation).c_str(), stderr);
     spdlog::error("refusing to train: {} error(s) in the data from {} (see above)",
-                  report->errors(), loaded->origin);
+                  result->validation.errors(), result->origin);
     return 1;
   }
-  if (!flags.quiet) {
-    for (const Finding& f : report->findings) {
-      spdlog::warn("data: {} ({} records{})", f.summary, f.count,
-                   f.field.empty() ? "" : ", " + f.field);
-    }
-  }
-
-  DatasetBuilder builder;
-  builder.Add(loaded->batch.records);
-  builder.AddInvalid(loaded->batch.records_invalid);
-  builder.AddOutsideWindow(loaded->outside_window);
-  const std::string origin = loaded->origin;
-  loaded.value() = LoadedSnapshots();  // the records are encoded; free them before training
-  // Hand the freed batch and the validator's index back to the system (glibc keeps freed heap
-  // resident otherwise): a million records are ~190 MB that training would carry for nothing.
-  ::malloc_trim(0);
-  WindowOptions window;
-  window.days = source->days;
-  window.as_of = validation.as_of;
-  auto dataset = builder.Finish(window);
-  if (!dataset) return tl::unexpected(dataset.error());
-
-  auto printer = std::make_shared<ProgressPrinter>(flags.quiet, options->early_stopping_metric);
-  options->on_progress = [printer](const TrainingProgress& p) { (*printer)(p); };
-  auto trained = TrainModel(*dataset, *options);
-  printer->Finish();
-  if (!trained) return tl::unexpected(trained.error());
-  auto outcome = PublishAndPromote(*registry, trained->model_json, trained->meta, promotion);
-  if (!outcome) return tl::unexpected(outcome.error());
-
+  const PublishOutcome& outcome = result->published;
   if (flags.quiet) {
-    fmt::print("published {} {} auc={} thresholds={},{} served={}\n", outcome->meta.version,
-               outcome->decision.promote ? "promoted" : "not_promoted",
-               Num(trained->report.validation.auc), Num(outcome->meta.thresholds.medium),
-               Num(outcome->meta.thresholds.high), outcome->served_after);
+    fmt::print("published {} {} auc={} thresholds={},{} served={}\n", outcome.meta.version,
+               outcome.decision.promote ? "promoted" : "not_promoted",
+               Fixed(result->training.validation.auc), Fixed(outcome.meta.thresholds.medium),
+               Fixed(outcome.meta.thresholds.high), outcome.served_after);
   } else {
-    PrintReport(*outcome, *trained, *dataset, origin, *registry, options->early_stopping_metric);
+    PrintReport(*result, metric);
   }
   return 0;
 }
@@ -333,10 +328,13 @@ void AddTrainCommand(CLI::App& app, CommandSlot& slot) {
                   "quantiles");
   cmd->add_option("--tier-quantiles", flags->tier_quantiles,
                   "Validation risk quantiles for the medium and high tiers (default 0.7,0.9)");
-  cmd->add_option("--auc-tolerance", flags->auc_tolerance,
-                  "Promote unless the validation AUC is more than this below the served "
-                  "version's")
+  cmd->add_option("--gate-auc-tolerance", flags->gate_auc_tolerance,
+                  "Promotion gate: promote unless the validation AUC is more than this below "
+                  "the served version's")
       ->capture_default_str();
+  // The former name of --gate-auc-tolerance: kept out of --help so scripts keep working.
+  auto* deprecated_tolerance =
+      cmd->add_option("--auc-tolerance", flags->gate_auc_tolerance)->group("");
   cmd->add_flag("--force", flags->force, "Promote the new version whatever the gate says");
   cmd->add_option("--threads", flags->threads, "Training threads (0 = all cores)")
       ->capture_default_str();
@@ -344,7 +342,10 @@ void AddTrainCommand(CLI::App& app, CommandSlot& slot) {
       ->capture_default_str();
   cmd->add_flag("--quiet", flags->quiet,
                 "No progress and no data warnings; one result line (for logs)");
-  cmd->callback([&slot, flags] {
+  cmd->callback([&slot, flags, deprecated_tolerance] {
+    if (deprecated_tolerance->count() > 0) {
+      spdlog::warn("csml train: --auc-tolerance is deprecated; use --gate-auc-tolerance");
+    }
     slot.name = "train";
     slot.run = [flags]() -> Result<int> { return RunTrain(*flags); };
   });

@@ -1,6 +1,8 @@
 #include "csml/registry/model_meta.h"
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -162,10 +164,167 @@ class ObjectReader {
     return out;
   }
 
+  // ---- keys that may be absent: absent and null read as "not recorded".
+
+  // NaN when absent or null.
+  Result<double> OptionalNumber(std::string_view key) const {
+    if (!Has(key)) return std::numeric_limits<double>::quiet_NaN();
+    return NumberOrNull(key);
+  }
+
+  // 0 when absent or null; a number is rounded to a count (negative ones to 0).
+  Result<std::uint64_t> OptionalCount(std::string_view key) const {
+    auto v = OptionalNumber(key);
+    if (!v) return tl::unexpected(v.error());
+    return std::isfinite(*v) && *v > 0 ? static_cast<std::uint64_t>(std::llround(*v)) : 0;
+  }
+
+  Result<int> OptionalInt(std::string_view key) const {
+    auto v = OptionalNumber(key);
+    if (!v) return tl::unexpected(v.error());
+    if (!std::isfinite(*v)) return 0;
+    if (std::fabs(*v) > 1e9) {
+      return Bad(PathOf(key), "an integer of at most 9 digits", fmt::format("{}", *v));
+    }
+    return static_cast<int>(std::llround(*v));
+  }
+
+  Result<std::string> OptionalString(std::string_view key) const {
+    if (!Has(key)) return std::string();
+    return String(key);
+  }
+
+  Result<bool> OptionalBool(std::string_view key) const {
+    if (!Has(key)) return false;
+    auto e = Required(key);
+    if (!e) return tl::unexpected(e.error());
+    bool b = false;
+    if (e->get(b) != simdjson::SUCCESS) return Bad(PathOf(key), "true or false", Describe(*e));
+    return b;
+  }
+
+  Result<UnixSeconds> OptionalTime(std::string_view key) const {
+    if (!Has(key)) return UnixSeconds{0};
+    return Time(key);
+  }
+
+  Result<std::optional<ObjectReader>> OptionalObject(std::string_view key) const {
+    if (!Has(key)) return std::optional<ObjectReader>();
+    auto o = Object(key);
+    if (!o) return tl::unexpected(o.error());
+    return std::optional<ObjectReader>(*o);
+  }
+
+  Result<std::optional<dom::array>> OptionalArray(std::string_view key) const {
+    if (!Has(key)) return std::optional<dom::array>();
+    auto e = Required(key);
+    if (!e) return tl::unexpected(e.error());
+    dom::array a;
+    if (e->get(a) != simdjson::SUCCESS) return Bad(PathOf(key), "an array", Describe(*e));
+    return std::optional<dom::array>(a);
+  }
+
+  dom::object object() const { return obj_; }
+  const std::string& path() const { return path_; }
+
  private:
   dom::object obj_;
   std::string path_;
 };
+
+// Parses `text` as the JSON object named `path` in errors ("meta.json extra"). The parser
+// owns the parsed document, so it must outlive the reader.
+Result<ObjectReader> ParseObject(dom::parser& parser, const simdjson::padded_string& text,
+                                 std::string path) {
+  dom::element e;
+  if (const auto error = parser.parse(text).get(e); error != simdjson::SUCCESS) {
+    return MakeError(ErrorCode::kParse,
+                     fmt::format("{}: expected a JSON object, got invalid JSON ({})", path,
+                                 simdjson::error_message(error)));
+  }
+  dom::object o;
+  if (e.get(o) != simdjson::SUCCESS) return Bad(path, "a JSON object", Describe(e));
+  return ObjectReader(o, std::move(path));
+}
+
+void WriteTierStats(JsonWriter& w, const TierStats& t) {
+  w.BeginObject()
+      .Key("rows")
+      .Uint(t.rows)
+      .Key("share")
+      .Double(t.share)
+      .Key("churned")
+      .Uint(t.positives)
+      .Key("churn_rate")
+      .Double(t.churn_rate)
+      .EndObject();
+}
+
+Result<std::optional<TierReport>> ReadTierReport(const ObjectReader& tiers) {
+  CSML_ASSIGN_OR_RETURN(const std::optional<ObjectReader> validation,
+                        tiers.OptionalObject("validation"));
+  if (!validation) return std::optional<TierReport>();
+  TierReport report;
+  report.base_rate = std::numeric_limits<double>::quiet_NaN();
+  for (const Tier tier : {Tier::kLow, Tier::kMedium, Tier::kHigh}) {
+    CSML_ASSIGN_OR_RETURN(const std::optional<ObjectReader> entry,
+                          validation->OptionalObject(TierName(tier)));
+    if (!entry) return std::optional<TierReport>();  // a partial table is no reference
+    TierStats& stats = report.tiers[static_cast<std::size_t>(tier)];
+    stats.tier = tier;
+    CSML_ASSIGN_OR_RETURN(stats.rows, entry->OptionalCount("rows"));
+    CSML_ASSIGN_OR_RETURN(stats.positives, entry->OptionalCount("churned"));
+    CSML_ASSIGN_OR_RETURN(stats.share, entry->OptionalNumber("share"));
+    CSML_ASSIGN_OR_RETURN(stats.churn_rate, entry->OptionalNumber("churn_rate"));
+  }
+  report.high_precision = report.of(Tier::kHigh).churn_rate;
+  report.high_recall = std::numeric_limits<double>::quiet_NaN();
+  report.high_lift = std::numeric_limits<double>::quiet_NaN();
+  CSML_ASSIGN_OR_RETURN(const std::optional<ObjectReader> high, tiers.OptionalObject("high_tier"));
+  if (high) {
+    CSML_ASSIGN_OR_RETURN(report.high_recall, high->OptionalNumber("recall"));
+    CSML_ASSIGN_OR_RETURN(report.high_lift, high->OptionalNumber("lift"));
+  }
+  return std::optional<TierReport>(report);
+}
+
+Result<std::vector<CalibrationBin>> ReadCalibrationTable(const ObjectReader& calibration) {
+  std::vector<CalibrationBin> out;
+  CSML_ASSIGN_OR_RETURN(const std::optional<dom::array> table, calibration.OptionalArray("table"));
+  if (!table) return out;
+  for (dom::element item : *table) {
+    const std::string path = fmt::format("{}[{}]", calibration.PathOf("table"), out.size());
+    dom::object bin_object;
+    if (item.get(bin_object) != simdjson::SUCCESS) return Bad(path, "an object", Describe(item));
+    const ObjectReader bin_reader(bin_object, path);
+    CalibrationBin bin;
+    CSML_ASSIGN_OR_RETURN(bin.lower, bin_reader.OptionalNumber("lower"));
+    CSML_ASSIGN_OR_RETURN(bin.upper, bin_reader.OptionalNumber("upper"));
+    CSML_ASSIGN_OR_RETURN(bin.rows, bin_reader.OptionalCount("rows"));
+    CSML_ASSIGN_OR_RETURN(bin.positives, bin_reader.OptionalCount("churned"));
+    CSML_ASSIGN_OR_RETURN(bin.mean_score, bin_reader.OptionalNumber("mean_risk"));
+    CSML_ASSIGN_OR_RETURN(bin.observed_rate, bin_reader.OptionalNumber("churn_rate"));
+    out.push_back(bin);
+  }
+  return out;
+}
+
+Result<std::vector<std::pair<std::string, double>>> ReadImportance(const ObjectReader& importance) {
+  std::vector<std::pair<std::string, double>> out;
+  for (auto [key, value] : importance.object()) {
+    double gain = 0;
+    if (value.is_null() || value.get(gain) != simdjson::SUCCESS) {
+      return Bad(importance.PathOf(key), "a number", Describe(value));
+    }
+    if (!std::isfinite(gain) || gain < 0) {
+      return Bad(importance.PathOf(key), "a finite number >= 0", Describe(value));
+    }
+    out.emplace_back(std::string(key), gain);
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  return out;
+}
 
 Status CheckJsonObject(std::string_view text, std::string_view what) {
   dom::parser parser;
@@ -356,6 +515,295 @@ Result<ModelMeta> ModelMeta::FromJson(std::string_view json) {
   if (root.Has("extra")) CSML_META_READ(m.extra_json, root.RawObject("extra"));
 #undef CSML_META_READ
   return m;
+}
+
+std::string TrainingParams::ToJson() const {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject()
+      .Key("objective")
+      .String(objective)
+      .Key("tree_method")
+      .String(tree_method)
+      .Key("grow_policy")
+      .String(grow_policy)
+      .Key("eta")
+      .Double(eta)
+      .Key("max_leaves")
+      .Int(max_leaves)
+      .Key("max_depth")
+      .Int(max_depth)
+      .Key("min_child_weight")
+      .Double(min_child_weight)
+      .Key("subsample")
+      .Double(subsample)
+      .Key("colsample_bytree")
+      .Double(colsample_bytree)
+      .Key("lambda")
+      .Double(lambda)
+      .Key("max_bin")
+      .Int(max_bin)
+      .Key("seed")
+      .Uint(seed)
+      .Key("threads")
+      .Int(threads)
+      .Key("max_rounds")
+      .Int(max_rounds)
+      .Key("early_stopping_rounds")
+      .Int(early_stopping_rounds)
+      .Key("early_stopping_metric")
+      .String(early_stopping_metric)
+      .Key("validation_fraction")
+      .Double(validation_fraction)
+      .Key("refit")
+      .String(refit)
+      .EndObject();
+  return out;
+}
+
+Result<TrainingParams> TrainingParams::FromJson(std::string_view params_json) {
+  const simdjson::padded_string padded(params_json);
+  dom::parser parser;
+  CSML_ASSIGN_OR_RETURN(const ObjectReader p, ParseObject(parser, padded, "meta.json params"));
+  TrainingParams out;
+  if (p.Has("objective")) {
+    CSML_ASSIGN_OR_RETURN(out.objective, p.String("objective"));
+  }
+  CSML_ASSIGN_OR_RETURN(out.tree_method, p.OptionalString("tree_method"));
+  CSML_ASSIGN_OR_RETURN(out.grow_policy, p.OptionalString("grow_policy"));
+  CSML_ASSIGN_OR_RETURN(out.eta, p.OptionalNumber("eta"));
+  CSML_ASSIGN_OR_RETURN(out.max_leaves, p.OptionalInt("max_leaves"));
+  CSML_ASSIGN_OR_RETURN(out.max_depth, p.OptionalInt("max_depth"));
+  CSML_ASSIGN_OR_RETURN(out.min_child_weight, p.OptionalNumber("min_child_weight"));
+  CSML_ASSIGN_OR_RETURN(out.subsample, p.OptionalNumber("subsample"));
+  CSML_ASSIGN_OR_RETURN(out.colsample_bytree, p.OptionalNumber("colsample_bytree"));
+  CSML_ASSIGN_OR_RETURN(out.lambda, p.OptionalNumber("lambda"));
+  CSML_ASSIGN_OR_RETURN(out.max_bin, p.OptionalInt("max_bin"));
+  if (p.Has("seed")) {
+    // A seed is a full 64-bit integer; a double would round it.
+    std::uint64_t seed = 0;
+    if (p.Required("seed")->get(seed) != simdjson::SUCCESS) {
+      return Bad(p.PathOf("seed"), "an integer >= 0", Describe(*p.Required("seed")));
+    }
+    out.seed = seed;
+  }
+  CSML_ASSIGN_OR_RETURN(out.threads, p.OptionalInt("threads"));
+  CSML_ASSIGN_OR_RETURN(out.max_rounds, p.OptionalInt("max_rounds"));
+  CSML_ASSIGN_OR_RETURN(out.early_stopping_rounds, p.OptionalInt("early_stopping_rounds"));
+  CSML_ASSIGN_OR_RETURN(out.early_stopping_metric, p.OptionalString("early_stopping_metric"));
+  CSML_ASSIGN_OR_RETURN(out.validation_fraction, p.OptionalNumber("validation_fraction"));
+  CSML_ASSIGN_OR_RETURN(out.refit, p.OptionalString("refit"));
+  // Absent numbers read as NaN above; a params object records them all or none.
+  for (double* v : {&out.eta, &out.min_child_weight, &out.subsample, &out.colsample_bytree,
+                    &out.lambda, &out.validation_fraction}) {
+    if (std::isnan(*v)) *v = 0;
+  }
+  return out;
+}
+
+std::string TrainingSummary::ToJson() const {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject();
+  if (!trainer.empty()) w.Key("trainer").String(trainer);
+  if (data) {
+    w.Key("data")
+        .BeginObject()
+        .Key("records_seen")
+        .Uint(data->records_seen)
+        .Key("invalid")
+        .Uint(data->invalid)
+        .Key("unlabeled")
+        .Uint(data->unlabeled)
+        .Key("immature")
+        .Uint(data->immature)
+        .Key("outside_window")
+        .Uint(data->outside_window)
+        .Key("in_window")
+        .Uint(data->in_window)
+        .EndObject();
+  }
+  if (split) {
+    w.Key("split")
+        .BeginObject()
+        .Key("method")
+        .String(split->method)
+        .Key("validation_fraction")
+        .Double(split->validation_fraction)
+        .Key("validation_from")
+        .String(FormatRfc3339(split->validation_from))
+        .Key("validation_to")
+        .String(FormatRfc3339(split->validation_to))
+        .Key("train_from")
+        .String(FormatRfc3339(split->train_from))
+        .Key("train_to")
+        .String(FormatRfc3339(split->train_to))
+        .Key("train_newest_label_ts")
+        .String(FormatRfc3339(split->train_newest_label_ts))
+        .Key("train_rows")
+        .Uint(split->train_rows)
+        .Key("embargoed_rows")
+        .Uint(split->embargoed_rows)
+        .Key("validation_rows")
+        .Uint(split->validation_rows)
+        .EndObject();
+  }
+  if (early_stopping) {
+    w.Key("early_stopping")
+        .BeginObject()
+        .Key("metric")
+        .String(early_stopping->metric)
+        .Key("best_round")
+        .Int(early_stopping->best_round)
+        .Key("best_value")
+        .Double(early_stopping->best_value)
+        .Key("rounds_run")
+        .Int(early_stopping->rounds_run)
+        .Key("patience")
+        .Int(early_stopping->patience)
+        .Key("max_rounds")
+        .Int(early_stopping->max_rounds)
+        .EndObject();
+  }
+  if (final_model) {
+    w.Key("final_model")
+        .BeginObject()
+        .Key("fit_on")
+        .String(final_model->fit_on)
+        .Key("refit")
+        .Bool(final_model->refit)
+        .Key("rows")
+        .Uint(final_model->rows)
+        .Key("rounds")
+        .Int(final_model->rounds)
+        .Key("validation_metrics_from")
+        .String(final_model->validation_metrics_from)
+        .EndObject();
+  }
+  if (tiers) {
+    w.Key("tiers").BeginObject().Key("method").String(tiers->method);
+    if (std::isfinite(tiers->medium_quantile) && std::isfinite(tiers->high_quantile)) {
+      w.Key("medium_quantile")
+          .Double(tiers->medium_quantile)
+          .Key("high_quantile")
+          .Double(tiers->high_quantile);
+    }
+    w.Key("medium").Double(tiers->medium).Key("high").Double(tiers->high);
+    if (tiers->validation) {
+      const TierReport& v = *tiers->validation;
+      w.Key("validation").BeginObject();
+      for (const TierStats& t : v.tiers) {
+        w.Key(TierName(t.tier));
+        WriteTierStats(w, t);
+      }
+      w.EndObject();
+      w.Key("high_tier")
+          .BeginObject()
+          .Key("precision")
+          .Double(v.high_precision)
+          .Key("recall")
+          .Double(v.high_recall)
+          .Key("lift")
+          .Double(v.high_lift)
+          .EndObject();
+    }
+    w.EndObject();
+  }
+  if (calibration) {
+    w.Key("calibration")
+        .BeginObject()
+        .Key("bins")
+        .Int(calibration->bins)
+        .Key("error")
+        .Double(calibration->error)
+        .Key("table");
+    WriteCalibrationBinsJson(w, calibration->table);
+    w.EndObject();
+  }
+  if (!feature_importance_gain.empty()) {
+    w.Key("feature_importance_gain").BeginObject();
+    for (const auto& [name, gain] : feature_importance_gain) w.Key(name).Double(gain);
+    w.EndObject();
+  }
+  w.EndObject();
+  return out;
+}
+
+Result<TrainingSummary> TrainingSummary::FromJson(std::string_view extra_json) {
+  const simdjson::padded_string padded(extra_json);
+  dom::parser parser;
+  CSML_ASSIGN_OR_RETURN(const ObjectReader extra, ParseObject(parser, padded, "meta.json extra"));
+  TrainingSummary out;
+  CSML_ASSIGN_OR_RETURN(out.trainer, extra.OptionalString("trainer"));
+
+  CSML_ASSIGN_OR_RETURN(const std::optional<ObjectReader> data, extra.OptionalObject("data"));
+  if (data) {
+    DataCounts& d = out.data.emplace();
+    CSML_ASSIGN_OR_RETURN(d.records_seen, data->OptionalCount("records_seen"));
+    CSML_ASSIGN_OR_RETURN(d.invalid, data->OptionalCount("invalid"));
+    CSML_ASSIGN_OR_RETURN(d.unlabeled, data->OptionalCount("unlabeled"));
+    CSML_ASSIGN_OR_RETURN(d.immature, data->OptionalCount("immature"));
+    CSML_ASSIGN_OR_RETURN(d.outside_window, data->OptionalCount("outside_window"));
+    CSML_ASSIGN_OR_RETURN(d.in_window, data->OptionalCount("in_window"));
+  }
+  CSML_ASSIGN_OR_RETURN(const std::optional<ObjectReader> split, extra.OptionalObject("split"));
+  if (split) {
+    Split& s = out.split.emplace();
+    CSML_ASSIGN_OR_RETURN(s.method, split->OptionalString("method"));
+    CSML_ASSIGN_OR_RETURN(s.validation_fraction, split->OptionalNumber("validation_fraction"));
+    CSML_ASSIGN_OR_RETURN(s.validation_from, split->OptionalTime("validation_from"));
+    CSML_ASSIGN_OR_RETURN(s.validation_to, split->OptionalTime("validation_to"));
+    CSML_ASSIGN_OR_RETURN(s.train_from, split->OptionalTime("train_from"));
+    CSML_ASSIGN_OR_RETURN(s.train_to, split->OptionalTime("train_to"));
+    CSML_ASSIGN_OR_RETURN(s.train_newest_label_ts, split->OptionalTime("train_newest_label_ts"));
+    CSML_ASSIGN_OR_RETURN(s.train_rows, split->OptionalCount("train_rows"));
+    CSML_ASSIGN_OR_RETURN(s.embargoed_rows, split->OptionalCount("embargoed_rows"));
+    CSML_ASSIGN_OR_RETURN(s.validation_rows, split->OptionalCount("validation_rows"));
+  }
+  CSML_ASSIGN_OR_RETURN(const std::optional<ObjectReader> es,
+                        extra.OptionalObject("early_stopping"));
+  if (es) {
+    EarlyStopping& e = out.early_stopping.emplace();
+    CSML_ASSIGN_OR_RETURN(e.metric, es->OptionalString("metric"));
+    CSML_ASSIGN_OR_RETURN(e.best_round, es->OptionalInt("best_round"));
+    CSML_ASSIGN_OR_RETURN(e.best_value, es->OptionalNumber("best_value"));
+    CSML_ASSIGN_OR_RETURN(e.rounds_run, es->OptionalInt("rounds_run"));
+    CSML_ASSIGN_OR_RETURN(e.patience, es->OptionalInt("patience"));
+    CSML_ASSIGN_OR_RETURN(e.max_rounds, es->OptionalInt("max_rounds"));
+  }
+  CSML_ASSIGN_OR_RETURN(const std::optional<ObjectReader> fm, extra.OptionalObject("final_model"));
+  if (fm) {
+    FinalModel& f = out.final_model.emplace();
+    CSML_ASSIGN_OR_RETURN(f.fit_on, fm->OptionalString("fit_on"));
+    CSML_ASSIGN_OR_RETURN(f.refit, fm->OptionalBool("refit"));
+    CSML_ASSIGN_OR_RETURN(f.rows, fm->OptionalCount("rows"));
+    CSML_ASSIGN_OR_RETURN(f.rounds, fm->OptionalInt("rounds"));
+    CSML_ASSIGN_OR_RETURN(f.validation_metrics_from, fm->OptionalString("validation_metrics_from"));
+  }
+  CSML_ASSIGN_OR_RETURN(const std::optional<ObjectReader> tiers, extra.OptionalObject("tiers"));
+  if (tiers) {
+    Tiers& t = out.tiers.emplace();
+    CSML_ASSIGN_OR_RETURN(t.method, tiers->OptionalString("method"));
+    CSML_ASSIGN_OR_RETURN(t.medium_quantile, tiers->OptionalNumber("medium_quantile"));
+    CSML_ASSIGN_OR_RETURN(t.high_quantile, tiers->OptionalNumber("high_quantile"));
+    CSML_ASSIGN_OR_RETURN(t.medium, tiers->OptionalNumber("medium"));
+    CSML_ASSIGN_OR_RETURN(t.high, tiers->OptionalNumber("high"));
+    CSML_ASSIGN_OR_RETURN(t.validation, ReadTierReport(*tiers));
+  }
+  CSML_ASSIGN_OR_RETURN(const std::optional<ObjectReader> calibration,
+                        extra.OptionalObject("calibration"));
+  if (calibration) {
+    Calibration& c = out.calibration.emplace();
+    CSML_ASSIGN_OR_RETURN(c.bins, calibration->OptionalInt("bins"));
+    CSML_ASSIGN_OR_RETURN(c.error, calibration->OptionalNumber("error"));
+    CSML_ASSIGN_OR_RETURN(c.table, ReadCalibrationTable(*calibration));
+  }
+  CSML_ASSIGN_OR_RETURN(const std::optional<ObjectReader> importance,
+                        extra.OptionalObject("feature_importance_gain"));
+  if (importance) {
+    CSML_ASSIGN_OR_RETURN(out.feature_importance_gain, ReadImportance(*importance));
+  }
+  return out;
 }
 
 Status ModelMeta::ValidateDraft() const {

@@ -6,8 +6,8 @@
 #include <utility>
 
 #include <fmt/format.h>
-#include <simdjson.h>
 
+#include "csml/core/number_format.h"
 #include "csml/evaluation/quantile.h"
 
 namespace csml {
@@ -25,156 +25,6 @@ Status CheckTolerance(double value, std::string_view name) {
         ErrorCode::kInvalidArgument,
         fmt::format("evaluation options: {}: expected a finite number >= 0, got {}", name, value));
   }
-  return {};
-}
-
-// A number of a JSON object: NaN when the key is absent or null (a figure not recorded);
-// kParse when it holds something else.
-Result<double> OptionalNumber(simdjson::dom::object object, std::string_view key,
-                              std::string_view path) {
-  simdjson::dom::element value;
-  if (object.at_key(key).get(value) != simdjson::SUCCESS || value.is_null()) return kNan;
-  double number = 0;
-  if (value.get(number) == simdjson::SUCCESS) return number;
-  std::int64_t integer = 0;
-  if (value.get(integer) == simdjson::SUCCESS) return static_cast<double>(integer);
-  std::uint64_t unsigned_integer = 0;
-  if (value.get(unsigned_integer) == simdjson::SUCCESS) {
-    return static_cast<double>(unsigned_integer);
-  }
-  return MakeError(ErrorCode::kParse,
-                   fmt::format("meta.json extra.{}.{}: expected a number or null, got {}", path,
-                               key, simdjson::to_string(value)));
-}
-
-// An object member that may be absent; kParse when present but not an object.
-Result<std::optional<simdjson::dom::object>> OptionalObject(simdjson::dom::object object,
-                                                            std::string_view key,
-                                                            std::string_view path) {
-  simdjson::dom::element value;
-  if (object.at_key(key).get(value) != simdjson::SUCCESS || value.is_null()) {
-    return std::optional<simdjson::dom::object>();
-  }
-  simdjson::dom::object out;
-  if (value.get(out) != simdjson::SUCCESS) {
-    return MakeError(
-        ErrorCode::kParse,
-        fmt::format("meta.json extra{}{}: expected an object, got {}", path.empty() ? "" : ".",
-                    path.empty() ? std::string(key) : fmt::format("{}.{}", path, key),
-                    simdjson::to_string(value)));
-  }
-  return std::optional<simdjson::dom::object>(out);
-}
-
-std::size_t CountOf(double value) {
-  return std::isfinite(value) && value > 0 ? static_cast<std::size_t>(std::llround(value)) : 0;
-}
-
-Status ReadTrainingTiers(simdjson::dom::object tiers, TrainingFigures* out) {
-  auto validation = OptionalObject(tiers, "validation", "tiers");
-  if (!validation) return tl::unexpected(validation.error());
-  if (!validation->has_value()) return {};
-  TierReport report;
-  for (const Tier tier : {Tier::kLow, Tier::kMedium, Tier::kHigh}) {
-    const std::string path = "tiers.validation";
-    auto entry = OptionalObject(**validation, TierName(tier), path);
-    if (!entry) return tl::unexpected(entry.error());
-    if (!entry->has_value()) return {};  // a partial table is no reference
-    const std::string tier_path = fmt::format("{}.{}", path, TierName(tier));
-    TierStats& stats = report.tiers[static_cast<std::size_t>(tier)];
-    stats.tier = tier;
-    auto rows = OptionalNumber(**entry, "rows", tier_path);
-    auto churned = OptionalNumber(**entry, "churned", tier_path);
-    auto share = OptionalNumber(**entry, "share", tier_path);
-    auto rate = OptionalNumber(**entry, "churn_rate", tier_path);
-    for (const auto* r : {&rows, &churned, &share, &rate}) {
-      if (!*r) return tl::unexpected(r->error());
-    }
-    stats.rows = CountOf(*rows);
-    stats.positives = CountOf(*churned);
-    stats.share = *share;
-    stats.churn_rate = *rate;
-  }
-  report.base_rate = out->base_rate;
-  auto high = OptionalObject(tiers, "high_tier", "tiers");
-  if (!high) return tl::unexpected(high.error());
-  report.high_precision = report.of(Tier::kHigh).churn_rate;
-  report.high_recall = kNan;
-  report.high_lift = kNan;
-  if (high->has_value()) {
-    auto recall = OptionalNumber(**high, "recall", "tiers.high_tier");
-    auto lift = OptionalNumber(**high, "lift", "tiers.high_tier");
-    if (!recall) return tl::unexpected(recall.error());
-    if (!lift) return tl::unexpected(lift.error());
-    report.high_recall = *recall;
-    report.high_lift = *lift;
-  }
-  out->tiers = report;
-  return {};
-}
-
-Status ReadTrainingCalibration(simdjson::dom::object calibration, TrainingFigures* out) {
-  simdjson::dom::element table_element;
-  if (calibration.at_key("table").get(table_element) != simdjson::SUCCESS) return {};
-  simdjson::dom::array table;
-  if (table_element.get(table) != simdjson::SUCCESS) {
-    return MakeError(ErrorCode::kParse,
-                     fmt::format("meta.json extra.calibration.table: expected an array, got {}",
-                                 simdjson::to_string(table_element)));
-  }
-  std::size_t index = 0;
-  for (simdjson::dom::element item : table) {
-    const std::string path = fmt::format("calibration.table[{}]", index++);
-    simdjson::dom::object bin_object;
-    if (item.get(bin_object) != simdjson::SUCCESS) {
-      return MakeError(ErrorCode::kParse,
-                       fmt::format("meta.json extra.{}: expected an object, got {}", path,
-                                   simdjson::to_string(item)));
-    }
-    CalibrationBin bin;
-    auto lower = OptionalNumber(bin_object, "lower", path);
-    auto upper = OptionalNumber(bin_object, "upper", path);
-    auto rows = OptionalNumber(bin_object, "rows", path);
-    auto churned = OptionalNumber(bin_object, "churned", path);
-    auto mean = OptionalNumber(bin_object, "mean_risk", path);
-    auto rate = OptionalNumber(bin_object, "churn_rate", path);
-    for (const auto* r : {&lower, &upper, &rows, &churned, &mean, &rate}) {
-      if (!*r) return tl::unexpected(r->error());
-    }
-    bin.lower = *lower;
-    bin.upper = *upper;
-    bin.rows = CountOf(*rows);
-    bin.positives = CountOf(*churned);
-    bin.mean_score = *mean;
-    bin.observed_rate = *rate;
-    out->calibration.push_back(bin);
-  }
-  return {};
-}
-
-Status ReadTrainingImportance(simdjson::dom::object importance, TrainingFigures* out) {
-  for (auto [key, value] : importance) {
-    double gain = 0;
-    if (value.get(gain) != simdjson::SUCCESS) {
-      std::int64_t integer = 0;
-      if (value.get(integer) != simdjson::SUCCESS) {
-        return MakeError(ErrorCode::kParse,
-                         fmt::format("meta.json extra.feature_importance_gain.{}: expected a "
-                                     "number, got {}",
-                                     key, simdjson::to_string(value)));
-      }
-      gain = static_cast<double>(integer);
-    }
-    if (!std::isfinite(gain) || gain < 0) {
-      return MakeError(ErrorCode::kParse,
-                       fmt::format("meta.json extra.feature_importance_gain.{}: expected a "
-                                   "finite number >= 0, got {}",
-                                   key, gain));
-    }
-    out->importance_gain.emplace_back(std::string(key), gain);
-  }
-  std::stable_sort(out->importance_gain.begin(), out->importance_gain.end(),
-                   [](const auto& a, const auto& b) { return a.second > b.second; });
   return {};
 }
 
@@ -200,10 +50,6 @@ MetricComparison Compare(std::string key, std::string label, double test, double
     c.degraded = worsening > c.allowed_worsening() + 1e-12;
   }
   return c;
-}
-
-std::string Fixed(double v, int decimals) {
-  return std::isfinite(v) ? fmt::format("{:.{}f}", v, decimals) : std::string("n/a");
 }
 
 std::string ComparisonDetail(const MetricComparison& c) {
@@ -361,34 +207,13 @@ Result<TrainingFigures> ReadTrainingFigures(const ModelMeta& meta) {
   f.top_decile_lift = MetaMetric(meta, "top_decile_lift");
   f.base_rate = MetaMetric(meta, "base_rate");
 
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  if (const auto error = parser.parse(simdjson::padded_string(meta.extra_json)).get(root);
-      error != simdjson::SUCCESS) {
-    return MakeError(ErrorCode::kParse, fmt::format("meta.json extra: expected a JSON object: {}",
-                                                    simdjson::error_message(error)));
+  CSML_ASSIGN_OR_RETURN(const TrainingSummary summary, TrainingSummary::FromJson(meta.extra_json));
+  if (summary.tiers && summary.tiers->validation) {
+    f.tiers = summary.tiers->validation;
+    f.tiers->base_rate = f.base_rate;
   }
-  simdjson::dom::object extra;
-  if (root.get(extra) != simdjson::SUCCESS) {
-    return MakeError(
-        ErrorCode::kParse,
-        fmt::format("meta.json extra: expected a JSON object, got {}", simdjson::to_string(root)));
-  }
-  auto tiers = OptionalObject(extra, "tiers", "");
-  if (!tiers) return tl::unexpected(tiers.error());
-  if (tiers->has_value()) {
-    if (auto s = ReadTrainingTiers(**tiers, &f); !s) return tl::unexpected(s.error());
-  }
-  auto calibration = OptionalObject(extra, "calibration", "");
-  if (!calibration) return tl::unexpected(calibration.error());
-  if (calibration->has_value()) {
-    if (auto s = ReadTrainingCalibration(**calibration, &f); !s) return tl::unexpected(s.error());
-  }
-  auto importance = OptionalObject(extra, "feature_importance_gain", "");
-  if (!importance) return tl::unexpected(importance.error());
-  if (importance->has_value()) {
-    if (auto s = ReadTrainingImportance(**importance, &f); !s) return tl::unexpected(s.error());
-  }
+  if (summary.calibration) f.calibration = summary.calibration->table;
+  f.importance_gain = summary.feature_importance_gain;
   return f;
 }
 

@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "report_format.h"
+#include "csml/core/number_format.h"
 #include "svg_chart.h"
 
 namespace csml::reporting_internal {

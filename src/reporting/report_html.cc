@@ -6,17 +6,14 @@
 
 #include <fmt/format.h>
 
+#include "csml/core/number_format.h"
 #include "csml/reporting/report_renderer.h"
 #include "report_charts.h"
-#include "report_format.h"
 #include "svg_chart.h"
 
 namespace csml {
 
 using reporting_internal::EscapeHtml;
-using reporting_internal::Fixed;
-using reporting_internal::Percent;
-using reporting_internal::Signed;
 
 namespace {
 

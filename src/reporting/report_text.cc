@@ -4,14 +4,10 @@
 
 #include <fmt/format.h>
 
+#include "csml/core/number_format.h"
 #include "csml/reporting/report_renderer.h"
-#include "report_format.h"
 
 namespace csml {
-
-using reporting_internal::Fixed;
-using reporting_internal::Percent;
-using reporting_internal::Signed;
 
 namespace {
 

@@ -10,8 +10,6 @@
 
 #include <fmt/format.h>
 
-#include "csml/core/json_writer.h"
-
 namespace csml {
 namespace {
 
@@ -91,177 +89,83 @@ bool Improves(double value, double best, bool higher_is_better) {
   return higher_is_better ? value > best : value < best;
 }
 
-std::string ParamsJson(const TrainOptions& options) {
+TrainingParams ParamsOf(const TrainOptions& options) {
   const BoosterParams& p = options.booster;
-  std::string out;
-  JsonWriter w(&out);
-  w.BeginObject()
-      .Key("objective")
-      .String("binary:logistic")
-      .Key("tree_method")
-      .String(p.tree_method)
-      .Key("grow_policy")
-      .String(p.grow_policy)
-      .Key("eta")
-      .Double(p.eta)
-      .Key("max_leaves")
-      .Int(p.max_leaves)
-      .Key("max_depth")
-      .Int(p.max_depth)
-      .Key("min_child_weight")
-      .Double(p.min_child_weight)
-      .Key("subsample")
-      .Double(p.subsample)
-      .Key("colsample_bytree")
-      .Double(p.colsample_bytree)
-      .Key("lambda")
-      .Double(p.lambda)
-      .Key("max_bin")
-      .Int(p.max_bin)
-      .Key("seed")
-      .Uint(p.seed)
-      .Key("threads")
-      .Int(p.threads)
-      .Key("max_rounds")
-      .Int(options.max_rounds)
-      .Key("early_stopping_rounds")
-      .Int(options.early_stopping_rounds)
-      .Key("early_stopping_metric")
-      .String(options.early_stopping_metric)
-      .Key("validation_fraction")
-      .Double(options.split.validation_fraction)
-      .Key("refit")
-      .String(options.refit == RefitPolicy::kAllRows ? "all_rows" : "none")
-      .EndObject();
+  TrainingParams out;
+  out.tree_method = p.tree_method;
+  out.grow_policy = p.grow_policy;
+  out.eta = p.eta;
+  out.max_leaves = p.max_leaves;
+  out.max_depth = p.max_depth;
+  out.min_child_weight = p.min_child_weight;
+  out.subsample = p.subsample;
+  out.colsample_bytree = p.colsample_bytree;
+  out.lambda = p.lambda;
+  out.max_bin = p.max_bin;
+  out.seed = p.seed;
+  out.threads = p.threads;
+  out.max_rounds = options.max_rounds;
+  out.early_stopping_rounds = options.early_stopping_rounds;
+  out.early_stopping_metric = options.early_stopping_metric;
+  out.validation_fraction = options.split.validation_fraction;
+  out.refit = options.refit == RefitPolicy::kAllRows ? "all_rows" : "none";
   return out;
 }
 
-void WriteTime(JsonWriter& w, UnixSeconds t) { w.String(FormatRfc3339(t)); }
+TrainingSummary SummaryOf(const Dataset& dataset, const TrainOptions& options,
+                          const TrainingReport& r) {
+  TrainingSummary out;
+  out.trainer = "csml-train-2";
+  TrainingSummary::DataCounts& data = out.data.emplace();
+  data.records_seen = dataset.counts.records_seen;
+  data.invalid = dataset.counts.invalid;
+  data.unlabeled = dataset.counts.unlabeled;
+  data.immature = dataset.counts.immature;
+  data.outside_window = dataset.counts.outside_window;
+  data.in_window = dataset.rows();
 
-std::string ExtraJson(const Dataset& dataset, const TrainOptions& options,
-                      const TrainingReport& r) {
-  std::string out;
-  JsonWriter w(&out);
-  w.BeginObject().Key("trainer").String("csml-train-2");
+  TrainingSummary::Split& split = out.split.emplace();
+  split.validation_fraction = options.split.validation_fraction;
+  split.validation_from = r.split.validation_start;
+  split.validation_to = r.split.validation_end;
+  split.train_from = r.split.train_start;
+  split.train_to = r.split.train_end;
+  split.train_newest_label_ts = r.split.train_label_end;
+  split.train_rows = r.split.train.size();
+  split.embargoed_rows = r.split.embargoed;
+  split.validation_rows = r.split.validation.size();
 
-  w.Key("data")
-      .BeginObject()
-      .Key("records_seen")
-      .Uint(dataset.counts.records_seen)
-      .Key("invalid")
-      .Uint(dataset.counts.invalid)
-      .Key("unlabeled")
-      .Uint(dataset.counts.unlabeled)
-      .Key("immature")
-      .Uint(dataset.counts.immature)
-      .Key("outside_window")
-      .Uint(dataset.counts.outside_window)
-      .Key("in_window")
-      .Uint(dataset.rows())
-      .EndObject();
+  TrainingSummary::EarlyStopping& es = out.early_stopping.emplace();
+  es.metric = options.early_stopping_metric;
+  es.best_round = r.best_round;
+  es.best_value = r.best_value;
+  es.rounds_run = r.rounds_run;
+  es.patience = options.early_stopping_rounds;
+  es.max_rounds = options.max_rounds;
 
-  w.Key("split")
-      .BeginObject()
-      .Key("method")
-      .String("time_with_embargo")
-      .Key("validation_fraction")
-      .Double(options.split.validation_fraction)
-      .Key("validation_from")
-      .String(FormatRfc3339(r.split.validation_start))
-      .Key("validation_to")
-      .String(FormatRfc3339(r.split.validation_end))
-      .Key("train_from");
-  WriteTime(w, r.split.train_start);
-  w.Key("train_to");
-  WriteTime(w, r.split.train_end);
-  w.Key("train_newest_label_ts");
-  WriteTime(w, r.split.train_label_end);
-  w.Key("train_rows")
-      .Uint(r.split.train.size())
-      .Key("embargoed_rows")
-      .Uint(r.split.embargoed)
-      .Key("validation_rows")
-      .Uint(r.split.validation.size())
-      .EndObject();
+  TrainingSummary::FinalModel& final_model = out.final_model.emplace();
+  final_model.fit_on = r.refit ? "all_rows_in_window" : "training_split";
+  final_model.refit = r.refit;
+  final_model.rows = r.final_rows;
+  final_model.rounds = r.best_round;
+  final_model.validation_metrics_from = "the early-stopped model trained on the training split";
 
-  w.Key("early_stopping")
-      .BeginObject()
-      .Key("metric")
-      .String(options.early_stopping_metric)
-      .Key("best_round")
-      .Int(r.best_round)
-      .Key("best_value")
-      .Double(r.best_value)
-      .Key("rounds_run")
-      .Int(r.rounds_run)
-      .Key("patience")
-      .Int(options.early_stopping_rounds)
-      .Key("max_rounds")
-      .Int(options.max_rounds)
-      .EndObject();
-
-  w.Key("final_model")
-      .BeginObject()
-      .Key("fit_on")
-      .String(r.refit ? "all_rows_in_window" : "training_split")
-      .Key("refit")
-      .Bool(r.refit)
-      .Key("rows")
-      .Uint(r.final_rows)
-      .Key("rounds")
-      .Int(r.best_round)
-      .Key("validation_metrics_from")
-      .String("the early-stopped model trained on the training split")
-      .EndObject();
-
-  w.Key("tiers").BeginObject().Key("method").String(ThresholdMethodName(options.thresholds.method));
+  TrainingSummary::Tiers& tiers = out.tiers.emplace();
+  tiers.method = std::string(ThresholdMethodName(options.thresholds.method));
   if (options.thresholds.method == ThresholdOptions::Method::kValidationQuantiles) {
-    w.Key("medium_quantile")
-        .Double(options.thresholds.medium_quantile)
-        .Key("high_quantile")
-        .Double(options.thresholds.high_quantile);
+    tiers.medium_quantile = options.thresholds.medium_quantile;
+    tiers.high_quantile = options.thresholds.high_quantile;
   }
-  w.Key("medium").Double(r.thresholds.medium).Key("high").Double(r.thresholds.high);
-  w.Key("validation").BeginObject();
-  for (const TierStats& t : r.tiers.tiers) {
-    w.Key(TierName(t.tier))
-        .BeginObject()
-        .Key("rows")
-        .Uint(t.rows)
-        .Key("share")
-        .Double(t.share)
-        .Key("churned")
-        .Uint(t.positives)
-        .Key("churn_rate")
-        .Double(t.churn_rate)
-        .EndObject();
-  }
-  w.EndObject();
-  w.Key("high_tier")
-      .BeginObject()
-      .Key("precision")
-      .Double(r.tiers.high_precision)
-      .Key("recall")
-      .Double(r.tiers.high_recall)
-      .Key("lift")
-      .Double(r.tiers.high_lift)
-      .EndObject();
-  w.EndObject();
+  tiers.medium = r.thresholds.medium;
+  tiers.high = r.thresholds.high;
+  tiers.validation = r.tiers;
 
-  w.Key("calibration")
-      .BeginObject()
-      .Key("bins")
-      .Int(kCalibrationBins)
-      .Key("error")
-      .Double(r.validation.calibration_error);
-  w.Key("table");
-  WriteCalibrationBinsJson(w, r.calibration);
-  w.EndObject();
+  TrainingSummary::Calibration& calibration = out.calibration.emplace();
+  calibration.bins = kCalibrationBins;
+  calibration.error = r.validation.calibration_error;
+  calibration.table = r.calibration;
 
-  w.Key("feature_importance_gain").BeginObject();
-  for (const auto& [name, gain] : r.importance_gain) w.Key(name).Double(gain);
-  w.EndObject();
-  w.EndObject();
+  out.feature_importance_gain = r.importance_gain;
   return out;
 }
 
@@ -489,8 +393,8 @@ Result<TrainedModel> TrainModel(const Dataset& dataset, const TrainOptions& opti
   meta.train_metrics = {
       {"auc", report.train.auc}, {"logloss", report.train.log_loss}, {"brier", report.train.brier}};
   meta.validation_metrics = ValidationMetricsMap(report);
-  meta.params_json = ParamsJson(options);
-  meta.extra_json = ExtraJson(dataset, options, report);
+  meta.params_json = ParamsOf(options).ToJson();
+  meta.extra_json = SummaryOf(dataset, options, report).ToJson();
   return out;
 }
 

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "csml/core/number_format.h"
 #include "csml/validation/source_window.h"
 
 namespace csml {
@@ -36,8 +37,6 @@ UnixSeconds WeekStart(UnixSeconds t) {
 double Share(std::size_t part, std::size_t whole) {
   return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
 }
-
-std::string Percent(double share) { return fmt::format("{:.1f}%", share * 100.0); }
 
 bool StartsWith(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "csml/core/json_writer.h"
+#include "csml/core/number_format.h"
 #include "csml/validation/data_validator.h"
 
 namespace csml {
@@ -28,9 +29,8 @@ std::string Number(double v) {
   return fmt::format("{:.4g}", v);
 }
 
-std::string Percent(double share) {
-  return std::isnan(share) ? "-" : fmt::format("{:.1f}%", share * 100.0);
-}
+// A share as "12.3%"; "-" when unknown, like the table's other empty cells.
+std::string Share(double share) { return Percent(share, 1, "-"); }
 
 // A bar of up to `width` characters, proportional to count / largest.
 std::string Bar(std::size_t count, std::size_t largest, std::size_t width) {
@@ -75,19 +75,19 @@ std::string RenderValidationText(const ValidationReport& r) {
                    "max", "mean"));
   for (const FeatureStats& f : r.features) {
     line(fmt::format("  {:<26} {:>9} {:>8} {:>12} {:>12} {:>12}", f.name, f.missing,
-                     Percent(f.missing_rate), Number(f.min), Number(f.max), Number(f.mean)));
+                     Share(f.missing_rate), Number(f.min), Number(f.max), Number(f.mean)));
   }
   const double unknown_share = r.records_checked == 0 ? 0.0
                                                       : static_cast<double>(r.unknown_region) /
                                                             static_cast<double>(r.records_checked);
   line(fmt::format("  unknown regions (not IN/SG/US/EU): {} ({})", r.unknown_region,
-                   Percent(unknown_share)));
+                   Share(unknown_share)));
   line("");
 
   const LabelStats& l = r.labels;
   line("labels");
   line(fmt::format("  labeled (mature at as-of) {:>9}   positives {} ({}), negatives {}", l.labeled,
-                   l.positives, Percent(l.positive_rate), l.negatives));
+                   l.positives, Share(l.positive_rate), l.negatives));
   line(fmt::format("  unlabeled (label null)    {:>9}", l.unlabeled));
   line(fmt::format("  not mature (after as-of)  {:>9}", l.immature));
   line(fmt::format("  duplicates (userId, snapshot_ts) {}", r.duplicates));

@@ -139,7 +139,7 @@ TEST_F(TestCommandTest, ExitsOneWhenAFigureDegradedPastItsTolerance) {
 
   // A wider tolerance passes the same model.
   const RunResult tolerant = Csml({"test", "--input", store_->data(), "--model-dir", store, "--out",
-                                   out + "-tolerant", "--auc-tolerance", "0.5"});
+                                   out + "-tolerant", "--max-auc-drop", "0.5"});
   EXPECT_EQ(tolerant.exit_code, 0) << tolerant.output;
 }
 
@@ -174,7 +174,7 @@ TEST_F(TestCommandTest, ExitsTwoWhenTheDataOrTheModelCannotBeRead) {
       {"bad tolerance",
        {"test", "--input", store_->data(), "--model-dir", store_->store(), "--tolerance", "-1",
         "--out", out},
-       "max_relative_change"},
+       "--tolerance: expected a finite number >= 0"},
   };
   for (const Case& c : cases) {
     const RunResult r = Csml(c.args);

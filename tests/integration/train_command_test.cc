@@ -202,20 +202,47 @@ TEST_F(TrainCommandTest, RefusesDataTheValidatorBlocksAndBadFlags) {
       Csml({"train", "--input", few_path, "--model-dir", store, "--threads", "1"});
   EXPECT_EQ(refused.exit_code, 1) << refused.output;
   EXPECT_NE(refused.output.find("refusing to train"), std::string::npos) << refused.output;
-  EXPECT_FALSE(std::filesystem::exists(store) && !Versions(store).empty());
+  // A failed train leaves no model directory behind.
+  EXPECT_FALSE(std::filesystem::exists(store));
 
+  // Each message names the flag the user typed.
   for (const std::vector<std::string>& flags :
        {std::vector<std::string>{"--validation-share", "0.95"},
         std::vector<std::string>{"--thresholds", "0.7,0.4"},
         std::vector<std::string>{"--tier-quantiles", "0.7,1.0"},
         std::vector<std::string>{"--thresholds", "0.4,0.7", "--tier-quantiles", "0.6,0.9"},
         std::vector<std::string>{"--early-stopping-metric", "error"},
-        std::vector<std::string>{"--auc-tolerance", "-1"}}) {
+        std::vector<std::string>{"--max-rounds", "0"}, std::vector<std::string>{"--eta", "2"},
+        std::vector<std::string>{"--gate-auc-tolerance", "-1"}}) {
     std::vector<std::string> args = {"train", "--input", *data_, "--model-dir", store};
     args.insert(args.end(), flags.begin(), flags.end());
     const RunResult bad = Csml(args);
     EXPECT_EQ(bad.exit_code, 2) << flags[0] << "\n" << bad.output;
+    const std::string named = flags.size() > 2 ? "--tier-quantiles:" : flags[0] + ":";
+    EXPECT_NE(bad.output.find(named), std::string::npos) << bad.output;
   }
+  // The former name of --gate-auc-tolerance still works, with a notice.
+  const RunResult old_name =
+      Csml({"train", "--input", *data_, "--model-dir", store, "--auc-tolerance", "-1"});
+  EXPECT_EQ(old_name.exit_code, 2) << old_name.output;
+  EXPECT_NE(old_name.output.find("--auc-tolerance is deprecated"), std::string::npos)
+      << old_name.output;
+  EXPECT_NE(old_name.output.find("--gate-auc-tolerance:"), std::string::npos) << old_name.output;
+  EXPECT_FALSE(std::filesystem::exists(store));
+}
+
+TEST_F(TrainCommandTest, PrintsProgressOnStderrAndOnlyTheResultOnStdout) {
+  ASSERT_FALSE(data_->empty());
+  const std::string store = dir_->Join("store-stdout");
+  // Through a shell that drops stderr: what is left is stdout, which is not a terminal.
+  std::string command = "exec '" + CsmlBinary() + "' train --input '" + *data_ + "' --as-of " +
+                        kAsOf + " --model-dir '" + store + "' --threads 1 2>/dev/null";
+  const RunResult run =
+      integration::Run("/bin/sh", {"-c", command}, dir_->Join("stdout-only.log"), kTimeout);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.output.rfind("csml train: published ", 0), 0u) << run.output;
+  EXPECT_EQ(run.output.find("early stopping: round"), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("refit on all rows: round"), std::string::npos) << run.output;
 }
 
 TEST_F(TrainCommandTest, TrainsTheSameModelFromAFileAndFromTheCsApi) {

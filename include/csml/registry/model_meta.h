@@ -1,20 +1,28 @@
 // ModelMeta: what the registry records about one model version (`<version>.meta.json`,
-// DESIGN section 5) and the one place that writes and reads that file's JSON.
+// docs/REGISTRY.md) and the one place that writes and reads that file's JSON.
 //
 // The server encodes requests by `features` and tiers by `thresholds`; everything else
 // documents how the model came to be. Fields a later csml adds go in `extra` (a JSON object
 // kept verbatim), so an older reader still loads newer metas. A plain value.
+//
+// What `csml train` records in `params` and `extra` is typed here too (TrainingParams,
+// TrainingSummary), so the trainer that writes those objects and the report that reads them
+// spell each key once, in model_meta.cc.
 #pragma once
 
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "csml/core/error.h"
 #include "csml/core/time.h"
+#include "csml/evaluation/curves.h"
+#include "csml/evaluation/tier_stats.h"
 #include "csml/tiering/tiers.h"
 
 namespace csml {
@@ -22,7 +30,7 @@ namespace csml {
 // The meta.json layout this code writes; a reader refuses a newer number.
 inline constexpr int kMetaFormatVersion = 1;
 
-// The snapshots a model learned from (DESIGN section 4): label_ts in (from, to], at as_of.
+// The snapshots a model learned from (docs/DATA_CONTRACT.md): label_ts in (from, to], at as_of.
 struct TrainingWindow {
   UnixSeconds from = 0;   // exclusive
   UnixSeconds to = 0;     // inclusive; the as-of time for a plain N-day window
@@ -36,6 +44,109 @@ struct RowCounts {
   std::int64_t skipped_unlabeled = 0;  // label null, or outcome not known at as_of
   std::int64_t skipped_invalid = 0;    // records that broke the data contract
   std::int64_t outside_window = 0;     // labeled, but before the window
+};
+
+// meta.json `params`: the training parameters of `csml train`. Every key is optional when
+// read (a model imported from elsewhere records `{}`); a present key of the wrong type is
+// Error{kParse} naming it ("meta.json params.eta: expected a number, got \"x\"").
+struct TrainingParams {
+  std::string objective = "binary:logistic";
+  std::string tree_method;
+  std::string grow_policy;
+  double eta = 0;
+  int max_leaves = 0;
+  int max_depth = 0;
+  double min_child_weight = 0;
+  double subsample = 0;
+  double colsample_bytree = 0;
+  double lambda = 0;
+  int max_bin = 0;
+  std::uint64_t seed = 0;
+  int threads = 0;
+  int max_rounds = 0;
+  int early_stopping_rounds = 0;
+  std::string early_stopping_metric;
+  double validation_fraction = 0;
+  std::string refit;  // "all_rows" or "none"
+
+  std::string ToJson() const;  // a JSON object, keys in a stable order
+  static Result<TrainingParams> FromJson(std::string_view params_json);
+  bool operator==(const TrainingParams&) const = default;
+};
+
+// meta.json `extra` as `csml train` writes it: what training found, for people and for the
+// evaluation report of `csml test`. Each section is optional (absent in an imported model or
+// an older meta); a figure that is absent or null reads as NaN (counts as 0). Keys this struct
+// does not know (`promotion`, an import's fields, a later version's) are ignored when read.
+struct TrainingSummary {
+  struct DataCounts {
+    std::uint64_t records_seen = 0;
+    std::uint64_t invalid = 0;
+    std::uint64_t unlabeled = 0;
+    std::uint64_t immature = 0;
+    std::uint64_t outside_window = 0;
+    std::uint64_t in_window = 0;
+  };
+  struct Split {
+    std::string method = "time_with_embargo";
+    double validation_fraction = std::numeric_limits<double>::quiet_NaN();
+    UnixSeconds validation_from = 0;
+    UnixSeconds validation_to = 0;
+    UnixSeconds train_from = 0;
+    UnixSeconds train_to = 0;
+    UnixSeconds train_newest_label_ts = 0;
+    std::uint64_t train_rows = 0;
+    std::uint64_t embargoed_rows = 0;
+    std::uint64_t validation_rows = 0;
+  };
+  struct EarlyStopping {
+    std::string metric;
+    int best_round = 0;
+    double best_value = std::numeric_limits<double>::quiet_NaN();
+    int rounds_run = 0;
+    int patience = 0;
+    int max_rounds = 0;
+  };
+  struct FinalModel {
+    std::string fit_on;  // "all_rows_in_window" or "training_split"
+    bool refit = false;
+    std::uint64_t rows = 0;
+    int rounds = 0;
+    std::string validation_metrics_from;
+  };
+  struct Tiers {
+    std::string method;  // ThresholdMethodName
+    // Written when finite (the validation-quantiles method).
+    double medium_quantile = std::numeric_limits<double>::quiet_NaN();
+    double high_quantile = std::numeric_limits<double>::quiet_NaN();
+    double medium = std::numeric_limits<double>::quiet_NaN();
+    double high = std::numeric_limits<double>::quiet_NaN();
+    // The thresholds applied to the validation rows (`validation` and `high_tier`); read only
+    // when all three tiers are recorded. base_rate is not recorded here (NaN when read).
+    std::optional<TierReport> validation;
+  };
+  struct Calibration {
+    int bins = 0;
+    double error = std::numeric_limits<double>::quiet_NaN();
+    std::vector<CalibrationBin> table;  // the validation rows' reliability table
+  };
+
+  std::string trainer;  // "csml-train-2"
+  std::optional<DataCounts> data;
+  std::optional<Split> split;
+  std::optional<EarlyStopping> early_stopping;
+  std::optional<FinalModel> final_model;
+  std::optional<Tiers> tiers;
+  std::optional<Calibration> calibration;
+  // Gain per feature of the final model, largest first (ties in the order written).
+  std::vector<std::pair<std::string, double>> feature_importance_gain;
+
+  // The `extra` object: the present sections in a stable order.
+  std::string ToJson() const;
+  // Reads an `extra` object. Error{kParse} naming the key ("meta.json
+  // extra.tiers.validation.low.rows: expected a number or null, got \"many\"") when the text is
+  // not a JSON object or a recorded section or figure has the wrong type.
+  static Result<TrainingSummary> FromJson(std::string_view extra_json);
 };
 
 struct ModelMeta {
@@ -53,8 +164,9 @@ struct ModelMeta {
   std::string model_file;             // file name inside the registry; set by Registry::Publish
   std::string model_sha256;           // lower-case hex; set by Registry::Publish
   std::int64_t model_size_bytes = 0;  // set by Registry::Publish
-  std::string params_json = "{}";     // training parameters, a JSON object
-  std::string extra_json = "{}";      // fields added by later versions, a JSON object
+  // Kept verbatim so that fields this csml does not know survive a read and a write.
+  std::string params_json = "{}";  // training parameters, a JSON object (TrainingParams)
+  std::string extra_json = "{}";   // what training found and later fields (TrainingSummary)
 
   // The meta.json text: an object with a stable key order, NaN metrics as null.
   std::string ToJson() const;
