@@ -238,7 +238,7 @@ TEST_F(TrainCommandTest, PrintsProgressOnStderrAndOnlyTheResultOnStdout) {
   std::string command = "exec '" + CsmlBinary() + "' train --input '" + *data_ + "' --as-of " +
                         kAsOf + " --model-dir '" + store + "' --threads 1 2>/dev/null";
   const RunResult run =
-      integration::Run("/bin/sh", {"-c", command}, dir_->Join("stdout-only.log"), kTimeout);
+      testing::Run("/bin/sh", {"-c", command}, dir_->Join("stdout-only.log"), kTimeout);
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_EQ(run.output.rfind("csml train: published ", 0), 0u) << run.output;
   EXPECT_EQ(run.output.find("early stopping: round"), std::string::npos) << run.output;
