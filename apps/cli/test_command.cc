@@ -56,42 +56,39 @@ Result<int> RunTest(const TestFlags& flags) {
                     {"evaluation options: max_relative_change", "--tolerance"},
                     {"threads", "--threads"}}));
   }
-  auto registry = Registry::Open(flags.model_dir, RegistryOpenMode::kReadOnly);
-  if (!registry) return tl::unexpected(registry.error());
+  CSML_ASSIGN_OR_RETURN(auto registry,
+                        Registry::Open(flags.model_dir, RegistryOpenMode::kReadOnly));
 
   // Invalid records are skipped and counted: one bad record must not hide the model's state.
   source->read.on_invalid = SnapshotReadOptions::OnInvalid::kSkip;
   source->read.max_problems_kept = 5;
   const EvaluationLoader load = [&source]() -> Result<EvaluationInput> {
-    auto loaded = LoadSnapshots(*source);
-    if (!loaded) return tl::unexpected(loaded.error());
-    for (const SnapshotProblem& problem : loaded->batch.problems) {
-      spdlog::warn("{}: skipped an invalid record: {}", loaded->origin, problem.ToString());
+    CSML_ASSIGN_OR_RETURN(auto loaded, LoadSnapshots(*source));
+    for (const SnapshotProblem& problem : loaded.batch.problems) {
+      spdlog::warn("{}: skipped an invalid record: {}", loaded.origin, problem.ToString());
     }
     EvaluationInput input;
-    input.records = std::move(loaded->batch.records);
-    input.records_seen = loaded->batch.records_seen;
-    input.invalid = loaded->batch.records_invalid;
-    input.outside_window = loaded->outside_window;
-    input.as_of = loaded->as_of;
-    input.days = loaded->days;
-    input.origin = std::move(loaded->origin);
+    input.records = std::move(loaded.batch.records);
+    input.records_seen = loaded.batch.records_seen;
+    input.invalid = loaded.batch.records_invalid;
+    input.outside_window = loaded.outside_window;
+    input.as_of = loaded.as_of;
+    input.days = loaded.days;
+    input.origin = std::move(loaded.origin);
     return input;
   };
-  auto evaluation = EvaluateVersion(*registry, options, load);
-  if (!evaluation) return tl::unexpected(evaluation.error());
-  const EvaluationReport& report = evaluation->report;
-  const std::string& version = evaluation->version;
+  CSML_ASSIGN_OR_RETURN(auto evaluation, EvaluateVersion(registry, options, load));
+  const EvaluationReport& report = evaluation.report;
+  const std::string& version = evaluation.version;
 
   const std::filesystem::path dir =
       flags.out.empty() ? DefaultReportDir("reports", version, report.source.generated_at)
                         : std::filesystem::path(flags.out);
-  auto files = WriteEvaluationReport(report, dir);
-  if (!files) return tl::unexpected(files.error());
+  CSML_ASSIGN_OR_RETURN(auto files, WriteEvaluationReport(report, dir));
 
   std::fputs(RenderEvaluationText(report).c_str(), stdout);
-  fmt::print("  report      {} (figures and curves: {})\n", files->html.string(),
-             files->json.string());
+  fmt::print("  report      {} (figures and curves: {})\n", files.html.string(),
+             files.json.string());
   std::fflush(stdout);
   return report.passed ? 0 : 1;
 }

@@ -69,15 +69,13 @@ Result<TrainPipelineOptions> ToPipelineOptions(const TrainFlags& flags) {
                      "--thresholds and --tier-quantiles: expected at most one of them, got both");
   }
   if (!flags.thresholds.empty()) {
-    auto fixed = ParseThresholdPair(flags.thresholds, "--thresholds");
-    if (!fixed) return tl::unexpected(fixed.error());
+    CSML_ASSIGN_OR_RETURN(auto fixed, ParseThresholdPair(flags.thresholds, "--thresholds"));
     o.thresholds.method = ThresholdOptions::Method::kFixed;
-    o.thresholds.fixed = *fixed;
+    o.thresholds.fixed = fixed;
   } else if (!flags.tier_quantiles.empty()) {
-    auto qs = ParseThresholdPair(flags.tier_quantiles, "--tier-quantiles");
-    if (!qs) return tl::unexpected(qs.error());
-    o.thresholds.medium_quantile = qs->medium;
-    o.thresholds.high_quantile = qs->high;
+    CSML_ASSIGN_OR_RETURN(auto qs, ParseThresholdPair(flags.tier_quantiles, "--tier-quantiles"));
+    o.thresholds.medium_quantile = qs.medium;
+    o.thresholds.high_quantile = qs.high;
   }
   p.promotion.max_auc_drop = flags.gate_auc_tolerance;
   p.promotion.force = flags.force;
@@ -249,44 +247,40 @@ void PrintReport(const TrainPipelineResult& result, const std::string& metric) {
 Result<int> RunTrain(const TrainFlags& flags) {
   auto source = flags.source.ToOptions();
   if (!source) return tl::unexpected(source.error());
-  auto options = ToPipelineOptions(flags);
-  if (!options) return tl::unexpected(options.error());
-  auto pipeline = TrainPipeline::Create(std::move(*options));
-  if (!pipeline) return tl::unexpected(pipeline.error());
+  CSML_ASSIGN_OR_RETURN(auto options, ToPipelineOptions(flags));
+  CSML_ASSIGN_OR_RETURN(auto pipeline, TrainPipeline::Create(std::move(options)));
 
   // Invalid records are skipped and counted; the validator decides whether they block.
   source->read.on_invalid = SnapshotReadOptions::OnInvalid::kSkip;
   source->read.max_problems_kept = 1000;
   const TrainingLoader load = [&source]() -> Result<TrainingInput> {
-    auto loaded = LoadSnapshots(*source);
-    if (!loaded) return tl::unexpected(loaded.error());
+    CSML_ASSIGN_OR_RETURN(auto loaded, LoadSnapshots(*source));
     TrainingInput input;
-    input.batch = std::move(loaded->batch);
-    input.as_of = loaded->as_of;
-    input.days = loaded->days;
-    input.outside_window = loaded->outside_window;
-    input.origin = std::move(loaded->origin);
+    input.batch = std::move(loaded.batch);
+    input.as_of = loaded.as_of;
+    input.days = loaded.days;
+    input.outside_window = loaded.outside_window;
+    input.origin = std::move(loaded.origin);
     return input;
   };
-  const std::string& metric = pipeline->options().train.early_stopping_metric;
+  const std::string& metric = pipeline.options().train.early_stopping_metric;
   ProgressPrinter printer(flags.quiet, metric);
-  auto result = pipeline->Run(load, printer);
-  if (!result) return tl::unexpected(result.error());
+  CSML_ASSIGN_OR_RETURN(auto result, pipeline.Run(load, printer));
 
-  if (result->refused) {
-    std::fputs(RenderValidationText(result->validation).c_str(), stderr);
+  if (result.refused) {
+    std::fputs(RenderValidationText(result.validation).c_str(), stderr);
     spdlog::error("refusing to train: {} error(s) in the data from {} (see above)",
-                  result->validation.errors(), result->origin);
+                  result.validation.errors(), result.origin);
     return 1;
   }
-  const PublishOutcome& outcome = result->published;
+  const PublishOutcome& outcome = result.published;
   if (flags.quiet) {
     fmt::print("published {} {} auc={} thresholds={},{} served={}\n", outcome.meta.version,
                outcome.decision.promote ? "promoted" : "not_promoted",
-               Fixed(result->training.validation.auc), Fixed(outcome.meta.thresholds.medium),
+               Fixed(result.training.validation.auc), Fixed(outcome.meta.thresholds.medium),
                Fixed(outcome.meta.thresholds.high), outcome.served_after);
   } else {
-    PrintReport(*result, metric);
+    PrintReport(result, metric);
   }
   return 0;
 }

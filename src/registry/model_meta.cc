@@ -84,51 +84,46 @@ class ObjectReader {
   }
 
   Result<std::string> String(std::string_view key) const {
-    auto e = Required(key);
-    if (!e) return tl::unexpected(e.error());
+    CSML_ASSIGN_OR_RETURN(auto e, Required(key));
     std::string_view s;
-    if (e->get(s) != simdjson::SUCCESS) return Bad(PathOf(key), "a string", Describe(*e));
+    if (e.get(s) != simdjson::SUCCESS) return Bad(PathOf(key), "a string", Describe(e));
     return std::string(s);
   }
 
   Result<double> Number(std::string_view key, double min, double max) const {
-    auto e = Required(key);
-    if (!e) return tl::unexpected(e.error());
+    CSML_ASSIGN_OR_RETURN(auto e, Required(key));
     double v = 0;
-    if (e->get(v) != simdjson::SUCCESS || !std::isfinite(v) || v < min || v > max) {
-      return Bad(PathOf(key), fmt::format("a number in [{}, {}]", min, max), Describe(*e));
+    if (e.get(v) != simdjson::SUCCESS || !std::isfinite(v) || v < min || v > max) {
+      return Bad(PathOf(key), fmt::format("a number in [{}, {}]", min, max), Describe(e));
     }
     return v;
   }
 
   // A number, or null for "unknown" (NaN).
   Result<double> NumberOrNull(std::string_view key) const {
-    auto e = Required(key);
-    if (!e) return tl::unexpected(e.error());
-    if (e->is_null()) return std::numeric_limits<double>::quiet_NaN();
+    CSML_ASSIGN_OR_RETURN(auto e, Required(key));
+    if (e.is_null()) return std::numeric_limits<double>::quiet_NaN();
     double v = 0;
-    if (e->get(v) != simdjson::SUCCESS) return Bad(PathOf(key), "a number or null", Describe(*e));
+    if (e.get(v) != simdjson::SUCCESS) return Bad(PathOf(key), "a number or null", Describe(e));
     return v;
   }
 
   Result<std::int64_t> Count(std::string_view key) const {
-    auto e = Required(key);
-    if (!e) return tl::unexpected(e.error());
+    CSML_ASSIGN_OR_RETURN(auto e, Required(key));
     std::int64_t v = 0;
-    if (e->get(v) != simdjson::SUCCESS || v < 0) {
-      return Bad(PathOf(key), "an integer >= 0", Describe(*e));
+    if (e.get(v) != simdjson::SUCCESS || v < 0) {
+      return Bad(PathOf(key), "an integer >= 0", Describe(e));
     }
     return v;
   }
 
   // An RFC 3339 string, or null for "unknown" (0).
   Result<UnixSeconds> Time(std::string_view key) const {
-    auto e = Required(key);
-    if (!e) return tl::unexpected(e.error());
-    if (e->is_null()) return UnixSeconds{0};
+    CSML_ASSIGN_OR_RETURN(auto e, Required(key));
+    if (e.is_null()) return UnixSeconds{0};
     std::string_view s;
-    if (e->get(s) != simdjson::SUCCESS) {
-      return Bad(PathOf(key), "an RFC 3339 date-time string", Describe(*e));
+    if (e.get(s) != simdjson::SUCCESS) {
+      return Bad(PathOf(key), "an RFC 3339 date-time string", Describe(e));
     }
     auto t = ParseRfc3339(s);
     if (!t)
@@ -137,29 +132,25 @@ class ObjectReader {
   }
 
   Result<ObjectReader> Object(std::string_view key) const {
-    auto e = Required(key);
-    if (!e) return tl::unexpected(e.error());
+    CSML_ASSIGN_OR_RETURN(auto e, Required(key));
     dom::object o;
-    if (e->get(o) != simdjson::SUCCESS) return Bad(PathOf(key), "an object", Describe(*e));
+    if (e.get(o) != simdjson::SUCCESS) return Bad(PathOf(key), "an object", Describe(e));
     return ObjectReader(o, PathOf(key));
   }
 
   // The value of an object-valued key as compact JSON text.
   Result<std::string> RawObject(std::string_view key) const {
-    auto e = Required(key);
-    if (!e) return tl::unexpected(e.error());
-    if (!e->is_object()) return Bad(PathOf(key), "an object", Describe(*e));
-    return simdjson::minify(*e);
+    CSML_ASSIGN_OR_RETURN(auto e, Required(key));
+    if (!e.is_object()) return Bad(PathOf(key), "an object", Describe(e));
+    return simdjson::minify(e);
   }
 
   Result<std::map<std::string, double>> Metrics(std::string_view key) const {
-    auto o = Object(key);
-    if (!o) return tl::unexpected(o.error());
+    CSML_ASSIGN_OR_RETURN(auto o, Object(key));
     std::map<std::string, double> out;
-    for (auto [name, value] : o->obj_) {
-      auto v = o->NumberOrNull(name);
-      if (!v) return tl::unexpected(v.error());
-      out[std::string(name)] = *v;
+    for (auto [name, value] : o.obj_) {
+      CSML_ASSIGN_OR_RETURN(auto v, o.NumberOrNull(name));
+      out[std::string(name)] = v;
     }
     return out;
   }
@@ -174,19 +165,17 @@ class ObjectReader {
 
   // 0 when absent or null; a number is rounded to a count (negative ones to 0).
   Result<std::uint64_t> OptionalCount(std::string_view key) const {
-    auto v = OptionalNumber(key);
-    if (!v) return tl::unexpected(v.error());
-    return std::isfinite(*v) && *v > 0 ? static_cast<std::uint64_t>(std::llround(*v)) : 0;
+    CSML_ASSIGN_OR_RETURN(auto v, OptionalNumber(key));
+    return std::isfinite(v) && v > 0 ? static_cast<std::uint64_t>(std::llround(v)) : 0;
   }
 
   Result<int> OptionalInt(std::string_view key) const {
-    auto v = OptionalNumber(key);
-    if (!v) return tl::unexpected(v.error());
-    if (!std::isfinite(*v)) return 0;
-    if (std::fabs(*v) > 1e9) {
-      return Bad(PathOf(key), "an integer of at most 9 digits", fmt::format("{}", *v));
+    CSML_ASSIGN_OR_RETURN(auto v, OptionalNumber(key));
+    if (!std::isfinite(v)) return 0;
+    if (std::fabs(v) > 1e9) {
+      return Bad(PathOf(key), "an integer of at most 9 digits", fmt::format("{}", v));
     }
-    return static_cast<int>(std::llround(*v));
+    return static_cast<int>(std::llround(v));
   }
 
   Result<std::string> OptionalString(std::string_view key) const {
@@ -196,10 +185,9 @@ class ObjectReader {
 
   Result<bool> OptionalBool(std::string_view key) const {
     if (!Has(key)) return false;
-    auto e = Required(key);
-    if (!e) return tl::unexpected(e.error());
+    CSML_ASSIGN_OR_RETURN(auto e, Required(key));
     bool b = false;
-    if (e->get(b) != simdjson::SUCCESS) return Bad(PathOf(key), "true or false", Describe(*e));
+    if (e.get(b) != simdjson::SUCCESS) return Bad(PathOf(key), "true or false", Describe(e));
     return b;
   }
 
@@ -210,17 +198,15 @@ class ObjectReader {
 
   Result<std::optional<ObjectReader>> OptionalObject(std::string_view key) const {
     if (!Has(key)) return std::optional<ObjectReader>();
-    auto o = Object(key);
-    if (!o) return tl::unexpected(o.error());
-    return std::optional<ObjectReader>(*o);
+    CSML_ASSIGN_OR_RETURN(auto o, Object(key));
+    return std::optional<ObjectReader>(o);
   }
 
   Result<std::optional<dom::array>> OptionalArray(std::string_view key) const {
     if (!Has(key)) return std::optional<dom::array>();
-    auto e = Required(key);
-    if (!e) return tl::unexpected(e.error());
+    CSML_ASSIGN_OR_RETURN(auto e, Required(key));
     dom::array a;
-    if (e->get(a) != simdjson::SUCCESS) return Bad(PathOf(key), "an array", Describe(*e));
+    if (e.get(a) != simdjson::SUCCESS) return Bad(PathOf(key), "an array", Describe(e));
     return std::optional<dom::array>(a);
   }
 
@@ -487,24 +473,22 @@ Result<ModelMeta> ModelMeta::FromJson(std::string_view json) {
   CSML_META_READ(m.threshold_method, thresholds->String("method"));
 
   if (root.Has("training_window")) {
-    auto window = root.Object("training_window");
-    if (!window) return tl::unexpected(window.error());
-    CSML_META_READ(m.window.from, window->Time("from"));
-    CSML_META_READ(m.window.to, window->Time("to"));
-    CSML_META_READ(m.window.as_of, window->Time("as_of"));
+    CSML_ASSIGN_OR_RETURN(auto window, root.Object("training_window"));
+    CSML_META_READ(m.window.from, window.Time("from"));
+    CSML_META_READ(m.window.to, window.Time("to"));
+    CSML_META_READ(m.window.as_of, window.Time("as_of"));
     std::int64_t days = 0;
-    CSML_META_READ(days, window->Count("days"));
+    CSML_META_READ(days, window.Count("days"));
     if (days > 100000) return Bad("training_window.days", "at most 100000", std::to_string(days));
     m.window.days = static_cast<int>(days);
   }
   if (root.Has("rows")) {
-    auto rows = root.Object("rows");
-    if (!rows) return tl::unexpected(rows.error());
-    CSML_META_READ(m.rows.train, rows->Count("train"));
-    CSML_META_READ(m.rows.validation, rows->Count("validation"));
-    CSML_META_READ(m.rows.skipped_unlabeled, rows->Count("skipped_unlabeled"));
-    CSML_META_READ(m.rows.skipped_invalid, rows->Count("skipped_invalid"));
-    CSML_META_READ(m.rows.outside_window, rows->Count("outside_window"));
+    CSML_ASSIGN_OR_RETURN(auto rows, root.Object("rows"));
+    CSML_META_READ(m.rows.train, rows.Count("train"));
+    CSML_META_READ(m.rows.validation, rows.Count("validation"));
+    CSML_META_READ(m.rows.skipped_unlabeled, rows.Count("skipped_unlabeled"));
+    CSML_META_READ(m.rows.skipped_invalid, rows.Count("skipped_invalid"));
+    CSML_META_READ(m.rows.outside_window, rows.Count("outside_window"));
   }
   if (root.Has("base_rate")) CSML_META_READ(m.base_rate, root.NumberOrNull("base_rate"));
   if (root.Has("train_metrics")) CSML_META_READ(m.train_metrics, root.Metrics("train_metrics"));

@@ -184,7 +184,7 @@ Result<std::vector<EvaluatedRow>> ScoreLabeledSnapshots(const BatchScorer& score
     }
   }
   std::vector<BatchScore> scores(labeled.size());
-  if (auto s = scorer.Score(labeled, scores, options); !s) return tl::unexpected(s.error());
+  CSML_TRY(scorer.Score(labeled, scores, options));
   std::vector<EvaluatedRow> rows(labeled.size());
   for (std::size_t i = 0; i < labeled.size(); ++i) {
     rows[i].risk = scores[i].risk;
@@ -221,7 +221,7 @@ Result<EvaluationReport> BuildEvaluationReport(std::span<const EvaluatedRow> row
                                                const ModelMeta& model,
                                                const EvaluationSource& source,
                                                const EvaluationOptions& options) {
-  if (auto s = options.Validate(); !s) return tl::unexpected(s.error());
+  CSML_TRY(options.Validate());
   if (rows.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "evaluation: expected at least one labeled row, got none");

@@ -80,12 +80,8 @@ Result<ReportFiles> WriteEvaluationReport(const EvaluationReport& report,
                                                  dir.string(), ec.message()));
   }
   ReportFiles files{dir / "report.json", dir / "report.html"};
-  if (auto s = WriteWhole(files.json, RenderEvaluationJson(report)); !s) {
-    return tl::unexpected(s.error());
-  }
-  if (auto s = WriteWhole(files.html, RenderEvaluationHtml(report)); !s) {
-    return tl::unexpected(s.error());
-  }
+  CSML_TRY(WriteWhole(files.json, RenderEvaluationJson(report)));
+  CSML_TRY(WriteWhole(files.html, RenderEvaluationHtml(report)));
   Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.get() < 0 || ::fsync(dir_fd.get()) != 0) {
     return IoError("cannot fsync the report directory", dir, errno);

@@ -80,7 +80,7 @@ Status DatasetFileOptions::Validate() const {
 
 Result<DatasetFile> ReadDatasetFile(const std::filesystem::path& path, const WindowOptions& window,
                                     const DatasetFileOptions& options) {
-  if (auto s = options.Validate(); !s) return tl::unexpected(s.error());
+  CSML_TRY(options.Validate());
   File file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (file.get() < 0) return IoError(path, "open");
   DatasetFile out;
@@ -97,11 +97,11 @@ Result<DatasetFile> ReadDatasetFile(const std::filesystem::path& path, const Win
   bool eof = false;
   Clock::time_point t = Clock::now();
   while (!eof) {
-    auto got = ReadSome(file.get(), buffer.data() + held, buffer.size() - held, path);
-    if (!got) return tl::unexpected(got.error());
-    out.bytes += *got;
-    eof = held + *got < buffer.size();
-    const std::string_view text(buffer.data(), held + *got);
+    CSML_ASSIGN_OR_RETURN(auto got,
+                          ReadSome(file.get(), buffer.data() + held, buffer.size() - held, path));
+    out.bytes += got;
+    eof = held + got < buffer.size();
+    const std::string_view text(buffer.data(), held + got);
     if (first_read) {
       first_read = false;
       std::string_view head = text;
@@ -110,13 +110,12 @@ Result<DatasetFile> ReadDatasetFile(const std::filesystem::path& path, const Win
       if (start != std::string_view::npos && head[start] == '[') {
         // A JSON array: read whole.
         read.max_problems_kept = options.max_problems_kept;
-        auto batch = ReadSnapshotFile(path, read);
-        if (!batch) return tl::unexpected(batch.error());
+        CSML_ASSIGN_OR_RETURN(auto batch, ReadSnapshotFile(path, read));
         out.parse_seconds = SecondsSince(t);
         t = Clock::now();
-        builder.Add(batch->records);
-        builder.AddInvalid(batch->records_invalid);
-        out.problems = std::move(batch->problems);
+        builder.Add(batch.records);
+        builder.AddInvalid(batch.records_invalid);
+        out.problems = std::move(batch.problems);
         std::error_code ec;
         out.bytes = static_cast<std::size_t>(std::filesystem::file_size(path, ec));
         auto dataset = builder.Finish(window);

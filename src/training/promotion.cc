@@ -118,13 +118,12 @@ PromotionDecision DecidePromotion(double candidate_auc, const ModelMeta* served,
 
 Result<PublishOutcome> PublishAndPromote(const Registry& registry, std::string_view model_bytes,
                                          ModelMeta draft, const PromotionOptions& options) {
-  if (auto s = options.Validate(); !s) return tl::unexpected(s.error());
+  CSML_TRY(options.Validate());
   std::optional<ModelMeta> served;
   auto served_version = registry.ResolveServed();
   if (served_version) {
-    auto meta = registry.ReadMeta(*served_version);
-    if (!meta) return tl::unexpected(meta.error());
-    served = std::move(*meta);
+    CSML_ASSIGN_OR_RETURN(auto meta, registry.ReadMeta(*served_version));
+    served = std::move(meta);
   } else if (served_version.error().code != ErrorCode::kNotFound) {
     return tl::unexpected(served_version.error());
   }
@@ -135,9 +134,9 @@ Result<PublishOutcome> PublishAndPromote(const Registry& registry, std::string_v
   PublishOutcome out;
   out.decision = DecidePromotion(MetricOrNan(draft.validation_metrics, "auc"),
                                  served ? &*served : nullptr, options);
-  auto extra = WithMember(draft.extra_json, "promotion", out.decision.ToJson());
-  if (!extra) return tl::unexpected(extra.error());
-  draft.extra_json = std::move(*extra);
+  CSML_ASSIGN_OR_RETURN(auto extra,
+                        WithMember(draft.extra_json, "promotion", out.decision.ToJson()));
+  draft.extra_json = std::move(extra);
 
   auto published = registry.Publish(model_bytes, std::move(draft));
   if (!published) return tl::unexpected(published.error());
@@ -154,9 +153,8 @@ Result<PublishOutcome> PublishAndPromote(const Registry& registry, std::string_v
           fmt::format("published {}, but promoting {} failed", out.meta.version, target)));
     }
   }
-  auto served_after = registry.ResolveServed();
-  if (!served_after) return tl::unexpected(served_after.error());
-  out.served_after = std::move(*served_after);
+  CSML_ASSIGN_OR_RETURN(auto served_after, registry.ResolveServed());
+  out.served_after = std::move(served_after);
   return out;
 }
 

@@ -49,7 +49,7 @@ std::string_view ThresholdMethodName(ThresholdOptions::Method method) {
 
 Result<Thresholds> CalibrateThresholds(std::span<const double> validation_risk,
                                        const ThresholdOptions& options) {
-  if (auto s = options.Validate(); !s) return tl::unexpected(s.error());
+  CSML_TRY(options.Validate());
   if (options.method == ThresholdOptions::Method::kFixed) return options.fixed;
   const double qs[] = {options.medium_quantile, options.high_quantile};
   auto values = Quantiles(validation_risk, qs);
@@ -69,11 +69,9 @@ Result<Thresholds> ParseThresholdPair(std::string_view text, std::string_view wh
                                  "'{}'",
                                  what, text));
   }
-  auto medium = ParseNumber(text.substr(0, comma), what);
-  if (!medium) return tl::unexpected(medium.error());
-  auto high = ParseNumber(text.substr(comma + 1), what);
-  if (!high) return tl::unexpected(high.error());
-  Thresholds out{*medium, *high};
+  CSML_ASSIGN_OR_RETURN(auto medium, ParseNumber(text.substr(0, comma), what));
+  CSML_ASSIGN_OR_RETURN(auto high, ParseNumber(text.substr(comma + 1), what));
+  Thresholds out{medium, high};
   if (auto s = out.Validate(); !s) return tl::unexpected(s.error().WithContext(what));
   return out;
 }

@@ -28,7 +28,7 @@ Status TimeSplitOptions::Validate() const {
 Result<TimeSplit> SplitByTime(std::span<const UnixSeconds> snapshot_ts,
                               std::span<const UnixSeconds> label_ts,
                               const TimeSplitOptions& options) {
-  if (auto s = options.Validate(); !s) return tl::unexpected(s.error());
+  CSML_TRY(options.Validate());
   if (snapshot_ts.size() != label_ts.size()) {
     return MakeError(ErrorCode::kInvalidArgument,
                      fmt::format("time split: expected one label_ts per snapshot_ts ({}), got {}",

@@ -235,7 +235,7 @@ Status TrainOptions::Validate() const {
 }
 
 Result<TrainedModel> TrainModel(const Dataset& dataset, const TrainOptions& options) {
-  if (auto s = options.Validate(); !s) return tl::unexpected(s.error());
+  CSML_TRY(options.Validate());
   if (auto s = dataset.data.Validate(); !s && dataset.rows() > 0) {
     return tl::unexpected(s.error().WithContext("dataset"));
   }
@@ -247,9 +247,7 @@ Result<TrainedModel> TrainModel(const Dataset& dataset, const TrainOptions& opti
   const TimeSplit& ts = report.split;
   const std::vector<float> train_labels = LabelsOf(dataset, ts.train);
   const std::vector<float> validation_labels = LabelsOf(dataset, ts.validation);
-  if (auto s = CheckBothLabels(train_labels, "training split", ts.train_start, ts.train_end); !s) {
-    return tl::unexpected(s.error());
-  }
+  CSML_TRY(CheckBothLabels(train_labels, "training split", ts.train_start, ts.train_end));
   if (auto s = CheckBothLabels(validation_labels, "validation split", ts.validation_start,
                                ts.validation_end);
       !s) {
@@ -265,9 +263,8 @@ Result<TrainedModel> TrainModel(const Dataset& dataset, const TrainOptions& opti
     // The copies live only until XGBoost has its own.
     const LabeledMatrix train = GatherRows(dataset, ts.train);
     const LabeledMatrix validation = GatherRows(dataset, ts.validation);
-    auto created = XgboostBooster::Create(params, train, &validation);
-    if (!created) return tl::unexpected(created.error());
-    booster.emplace(std::move(*created));
+    CSML_ASSIGN_OR_RETURN(auto created, XgboostBooster::Create(params, train, &validation));
+    booster.emplace(std::move(created));
   }
   const Clock::time_point es_start = Clock::now();
   double best = higher_is_better ? -std::numeric_limits<double>::infinity()
@@ -279,10 +276,9 @@ Result<TrainedModel> TrainModel(const Dataset& dataset, const TrainOptions& opti
       return tl::unexpected(s.error().WithContext(fmt::format("training round {}", round + 1)));
     }
     ++round;
-    auto value = booster->EvaluateValidation(options.early_stopping_metric);
-    if (!value) return tl::unexpected(value.error());
-    if (Improves(*value, best, higher_is_better) || best_round == 0) {
-      best = *value;
+    CSML_ASSIGN_OR_RETURN(auto value, booster->EvaluateValidation(options.early_stopping_metric));
+    if (Improves(value, best, higher_is_better) || best_round == 0) {
+      best = value;
       best_round = round;
     }
     const int stop_at = std::min(options.max_rounds, best_round + options.early_stopping_rounds);
@@ -291,7 +287,7 @@ Result<TrainedModel> TrainModel(const Dataset& dataset, const TrainOptions& opti
       p.stage = TrainingProgress::Stage::kEarlyStopping;
       p.round = round;
       p.max_rounds = options.max_rounds;
-      p.value = *value;
+      p.value = value;
       p.best_value = best;
       p.best_round = best_round;
       p.elapsed_seconds = SecondsSince(es_start);
@@ -303,35 +299,29 @@ Result<TrainedModel> TrainModel(const Dataset& dataset, const TrainOptions& opti
   report.rounds_run = round;
   report.best_round = best_round;
   report.best_value = best;
-  auto sliced = booster->Slice(0, best_round);
-  if (!sliced) return tl::unexpected(sliced.error());
+  CSML_ASSIGN_OR_RETURN(auto sliced, booster->Slice(0, best_round));
   booster.reset();  // frees XGBoost's copies of the split
-  if (auto s = sliced->SetFeatureNames(dataset.data.features.column_names); !s) {
-    return tl::unexpected(s.error());
-  }
+  CSML_TRY(sliced.SetFeatureNames(dataset.data.features.column_names));
   report.early_stopping_seconds = SecondsSince(es_start);
 
   // ---- evaluation of the early-stopped model
   const Clock::time_point eval_start = Clock::now();
-  auto validation_risk = PredictRows(*sliced, dataset.data.features, ts.validation);
-  if (!validation_risk) return tl::unexpected(validation_risk.error());
-  auto validation_metrics = ComputeBinaryMetrics(*validation_risk, validation_labels);
-  if (!validation_metrics) return tl::unexpected(validation_metrics.error());
-  report.validation = *validation_metrics;
-  auto train_risk = PredictRows(*sliced, dataset.data.features, ts.train);
-  if (!train_risk) return tl::unexpected(train_risk.error());
-  auto train_metrics = ComputeBinaryMetrics(*train_risk, train_labels);
-  if (!train_metrics) return tl::unexpected(train_metrics.error());
-  report.train = *train_metrics;
-  auto thresholds = CalibrateThresholds(*validation_risk, options.thresholds);
-  if (!thresholds) return tl::unexpected(thresholds.error());
-  report.thresholds = *thresholds;
-  auto tiers = ComputeTierReport(*validation_risk, validation_labels, report.thresholds);
-  if (!tiers) return tl::unexpected(tiers.error());
-  report.tiers = *tiers;
-  auto calibration = CalibrationBins(*validation_risk, validation_labels, kCalibrationBins);
-  if (!calibration) return tl::unexpected(calibration.error());
-  report.calibration = std::move(*calibration);
+  CSML_ASSIGN_OR_RETURN(auto validation_risk,
+                        PredictRows(sliced, dataset.data.features, ts.validation));
+  CSML_ASSIGN_OR_RETURN(auto validation_metrics,
+                        ComputeBinaryMetrics(validation_risk, validation_labels));
+  report.validation = validation_metrics;
+  CSML_ASSIGN_OR_RETURN(auto train_risk, PredictRows(sliced, dataset.data.features, ts.train));
+  CSML_ASSIGN_OR_RETURN(auto train_metrics, ComputeBinaryMetrics(train_risk, train_labels));
+  report.train = train_metrics;
+  CSML_ASSIGN_OR_RETURN(auto thresholds, CalibrateThresholds(validation_risk, options.thresholds));
+  report.thresholds = thresholds;
+  CSML_ASSIGN_OR_RETURN(auto tiers,
+                        ComputeTierReport(validation_risk, validation_labels, report.thresholds));
+  report.tiers = tiers;
+  CSML_ASSIGN_OR_RETURN(auto calibration,
+                        CalibrationBins(validation_risk, validation_labels, kCalibrationBins));
+  report.calibration = std::move(calibration);
   report.evaluate_seconds = SecondsSince(eval_start);
 
   // ---- the final model
@@ -360,15 +350,13 @@ Result<TrainedModel> TrainModel(const Dataset& dataset, const TrainOptions& opti
     report.final_rows = dataset.rows();
     report.refit_seconds = SecondsSince(refit_start);
   } else {
-    final_model.emplace(std::move(*sliced));
+    final_model.emplace(std::move(sliced));
     report.final_rows = ts.train.size();
   }
-  auto model_json = final_model->SaveJson();
-  if (!model_json) return tl::unexpected(model_json.error());
-  out.model_json = std::move(*model_json);
-  auto importance = final_model->FeatureImportanceGain();
-  if (!importance) return tl::unexpected(importance.error());
-  report.importance_gain = std::move(*importance);
+  CSML_ASSIGN_OR_RETURN(auto model_json, final_model->SaveJson());
+  out.model_json = std::move(model_json);
+  CSML_ASSIGN_OR_RETURN(auto importance, final_model->FeatureImportanceGain());
+  report.importance_gain = std::move(importance);
 
   // ---- the meta draft
   ModelMeta& meta = out.meta;

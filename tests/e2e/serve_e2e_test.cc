@@ -531,7 +531,7 @@ std::vector<ReferenceCase> ReferenceCases() {
     c.body = std::string(example["request"]["body"].get_string().value());
     c.status = static_cast<int>(example["status"].get_int64().value());
     c.response = simdjson::minify(example["body"]);
-    // DESIGN section 2: numbers must be JSON numbers.
+    // docs/FEATURES.md: numbers must be JSON numbers.
     if (c.name == "numeric_string_is_coerced") {
       c.status = 422;
       c.response = FeatureError("activity_7d", "value is not a valid float", "type_error.float");

@@ -83,7 +83,7 @@ class OneVersionServedTest : public ServedRegistryTest {
   std::string version_;
 };
 
-// The seed request of DESIGN section 3.
+// The seed request of docs/API.md.
 std::string SeedScoreBody(const std::string& user_id = "u_001");
 // {"items":[seed, seed, ...]} with `count` items.
 std::string SeedBatchBody(int count);

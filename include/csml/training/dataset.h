@@ -1,4 +1,4 @@
-// The training dataset: the labeled snapshots of a window (DESIGN section 4), encoded once
+// The training dataset: the labeled snapshots of a window (docs/DATA_CONTRACT.md), encoded once
 // into the model's input matrix, with the two times the time split needs kept beside it.
 //
 // A Dataset holds only what training uses: one float row per snapshot (FeatureEncoder::

@@ -1,4 +1,4 @@
-// Publishing a trained model and deciding whether to serve it (DESIGN section 5).
+// Publishing a trained model and deciding whether to serve it (docs/REGISTRY.md).
 //
 // The gate: a new version is promoted unless its validation AUC is more than
 // `max_auc_drop` below the validation AUC recorded by the version served now. The default

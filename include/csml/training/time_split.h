@@ -1,4 +1,4 @@
-// The time split of the training data (DESIGN section 4): the model is judged on the newest
+// The time split of the training data (docs/DATA_CONTRACT.md): the model is judged on the newest
 // snapshots and learns only from outcomes that were known before them. Never a random split:
 // rows of the same customer a week apart are nearly the same row, and a random split would
 // grade the model on copies of what it learned.
