@@ -12,7 +12,7 @@ bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 }  // namespace
 
 SnapshotStreamParser::SnapshotStreamParser(SnapshotReadOptions options, std::size_t batch_bytes)
-    : options_(std::move(options)), batch_bytes_(batch_bytes == 0 ? 1 : batch_bytes) {}
+    : options_(options), batch_bytes_(batch_bytes == 0 ? 1 : batch_bytes) {}
 
 Status SnapshotStreamParser::FramingError(std::string_view what) const {
   return MakeError(ErrorCode::kParse, fmt::format("byte {} (after {} records): {}", bytes_fed_,

@@ -722,7 +722,10 @@ Result<TrainingSummary> TrainingSummary::FromJson(std::string_view extra_json) {
 
   CSML_ASSIGN_OR_RETURN(const std::optional<ObjectReader> data, extra.OptionalObject("data"));
   if (data) {
-    DataCounts& d = out.data.emplace();
+    // Assigned, not emplace()d: clang-tidy's clang cannot see these nested aggregates'
+    // default constructors inside the enclosing struct's header.
+    out.data = DataCounts{};
+    DataCounts& d = *out.data;
     CSML_ASSIGN_OR_RETURN(d.records_seen, data->OptionalCount("records_seen"));
     CSML_ASSIGN_OR_RETURN(d.invalid, data->OptionalCount("invalid"));
     CSML_ASSIGN_OR_RETURN(d.unlabeled, data->OptionalCount("unlabeled"));
@@ -732,7 +735,8 @@ Result<TrainingSummary> TrainingSummary::FromJson(std::string_view extra_json) {
   }
   CSML_ASSIGN_OR_RETURN(const std::optional<ObjectReader> split, extra.OptionalObject("split"));
   if (split) {
-    Split& s = out.split.emplace();
+    out.split = Split{};
+    Split& s = *out.split;
     CSML_ASSIGN_OR_RETURN(s.method, split->OptionalString("method"));
     CSML_ASSIGN_OR_RETURN(s.validation_fraction, split->OptionalNumber("validation_fraction"));
     CSML_ASSIGN_OR_RETURN(s.validation_from, split->OptionalTime("validation_from"));
@@ -747,7 +751,8 @@ Result<TrainingSummary> TrainingSummary::FromJson(std::string_view extra_json) {
   CSML_ASSIGN_OR_RETURN(const std::optional<ObjectReader> es,
                         extra.OptionalObject("early_stopping"));
   if (es) {
-    EarlyStopping& e = out.early_stopping.emplace();
+    out.early_stopping = EarlyStopping{};
+    EarlyStopping& e = *out.early_stopping;
     CSML_ASSIGN_OR_RETURN(e.metric, es->OptionalString("metric"));
     CSML_ASSIGN_OR_RETURN(e.best_round, es->OptionalInt("best_round"));
     CSML_ASSIGN_OR_RETURN(e.best_value, es->OptionalNumber("best_value"));
@@ -757,7 +762,8 @@ Result<TrainingSummary> TrainingSummary::FromJson(std::string_view extra_json) {
   }
   CSML_ASSIGN_OR_RETURN(const std::optional<ObjectReader> fm, extra.OptionalObject("final_model"));
   if (fm) {
-    FinalModel& f = out.final_model.emplace();
+    out.final_model = FinalModel{};
+    FinalModel& f = *out.final_model;
     CSML_ASSIGN_OR_RETURN(f.fit_on, fm->OptionalString("fit_on"));
     CSML_ASSIGN_OR_RETURN(f.refit, fm->OptionalBool("refit"));
     CSML_ASSIGN_OR_RETURN(f.rows, fm->OptionalCount("rows"));
@@ -766,7 +772,8 @@ Result<TrainingSummary> TrainingSummary::FromJson(std::string_view extra_json) {
   }
   CSML_ASSIGN_OR_RETURN(const std::optional<ObjectReader> tiers, extra.OptionalObject("tiers"));
   if (tiers) {
-    Tiers& t = out.tiers.emplace();
+    out.tiers = Tiers{};
+    Tiers& t = *out.tiers;
     CSML_ASSIGN_OR_RETURN(t.method, tiers->OptionalString("method"));
     CSML_ASSIGN_OR_RETURN(t.medium_quantile, tiers->OptionalNumber("medium_quantile"));
     CSML_ASSIGN_OR_RETURN(t.high_quantile, tiers->OptionalNumber("high_quantile"));
@@ -777,7 +784,8 @@ Result<TrainingSummary> TrainingSummary::FromJson(std::string_view extra_json) {
   CSML_ASSIGN_OR_RETURN(const std::optional<ObjectReader> calibration,
                         extra.OptionalObject("calibration"));
   if (calibration) {
-    Calibration& c = out.calibration.emplace();
+    out.calibration = Calibration{};
+    Calibration& c = *out.calibration;
     CSML_ASSIGN_OR_RETURN(c.bins, calibration->OptionalInt("bins"));
     CSML_ASSIGN_OR_RETURN(c.error, calibration->OptionalNumber("error"));
     CSML_ASSIGN_OR_RETURN(c.table, ReadCalibrationTable(*calibration));

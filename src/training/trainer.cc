@@ -116,7 +116,10 @@ TrainingSummary SummaryOf(const Dataset& dataset, const TrainOptions& options,
                           const TrainingReport& r) {
   TrainingSummary out;
   out.trainer = "csml-train-2";
-  TrainingSummary::DataCounts& data = out.data.emplace();
+  // Assigned, not emplace()d: clang-tidy's clang cannot see these nested aggregates'
+  // default constructors inside the enclosing struct's header.
+  out.data = TrainingSummary::DataCounts{};
+  TrainingSummary::DataCounts& data = *out.data;
   data.records_seen = dataset.counts.records_seen;
   data.invalid = dataset.counts.invalid;
   data.unlabeled = dataset.counts.unlabeled;
@@ -124,7 +127,8 @@ TrainingSummary SummaryOf(const Dataset& dataset, const TrainOptions& options,
   data.outside_window = dataset.counts.outside_window;
   data.in_window = dataset.rows();
 
-  TrainingSummary::Split& split = out.split.emplace();
+  out.split = TrainingSummary::Split{};
+  TrainingSummary::Split& split = *out.split;
   split.validation_fraction = options.split.validation_fraction;
   split.validation_from = r.split.validation_start;
   split.validation_to = r.split.validation_end;
@@ -135,7 +139,8 @@ TrainingSummary SummaryOf(const Dataset& dataset, const TrainOptions& options,
   split.embargoed_rows = r.split.embargoed;
   split.validation_rows = r.split.validation.size();
 
-  TrainingSummary::EarlyStopping& es = out.early_stopping.emplace();
+  out.early_stopping = TrainingSummary::EarlyStopping{};
+  TrainingSummary::EarlyStopping& es = *out.early_stopping;
   es.metric = options.early_stopping_metric;
   es.best_round = r.best_round;
   es.best_value = r.best_value;
@@ -143,14 +148,16 @@ TrainingSummary SummaryOf(const Dataset& dataset, const TrainOptions& options,
   es.patience = options.early_stopping_rounds;
   es.max_rounds = options.max_rounds;
 
-  TrainingSummary::FinalModel& final_model = out.final_model.emplace();
+  out.final_model = TrainingSummary::FinalModel{};
+  TrainingSummary::FinalModel& final_model = *out.final_model;
   final_model.fit_on = r.refit ? "all_rows_in_window" : "training_split";
   final_model.refit = r.refit;
   final_model.rows = r.final_rows;
   final_model.rounds = r.best_round;
   final_model.validation_metrics_from = "the early-stopped model trained on the training split";
 
-  TrainingSummary::Tiers& tiers = out.tiers.emplace();
+  out.tiers = TrainingSummary::Tiers{};
+  TrainingSummary::Tiers& tiers = *out.tiers;
   tiers.method = std::string(ThresholdMethodName(options.thresholds.method));
   if (options.thresholds.method == ThresholdOptions::Method::kValidationQuantiles) {
     tiers.medium_quantile = options.thresholds.medium_quantile;
@@ -160,7 +167,8 @@ TrainingSummary SummaryOf(const Dataset& dataset, const TrainOptions& options,
   tiers.high = r.thresholds.high;
   tiers.validation = r.tiers;
 
-  TrainingSummary::Calibration& calibration = out.calibration.emplace();
+  out.calibration = TrainingSummary::Calibration{};
+  TrainingSummary::Calibration& calibration = *out.calibration;
   calibration.bins = kCalibrationBins;
   calibration.error = r.validation.calibration_error;
   calibration.table = r.calibration;
