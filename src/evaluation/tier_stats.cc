@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "csml/core/json_writer.h"
 #include "csml/evaluation/metrics.h"
 
 namespace csml {
@@ -37,6 +38,19 @@ Result<TierReport> ComputeTierReport(std::span<const double> scores, std::span<c
   report.high_lift =
       (positives == 0 || high.rows == 0) ? kNan : report.high_precision / report.base_rate;
   return report;
+}
+
+void WriteTierStatsJson(JsonWriter& w, const TierStats& t) {
+  w.BeginObject()
+      .Key("rows")
+      .Uint(t.rows)
+      .Key("share")
+      .Double(t.share)
+      .Key("churned")
+      .Uint(t.positives)
+      .Key("churn_rate")
+      .Double(t.churn_rate)
+      .EndObject();
 }
 
 }  // namespace csml

@@ -233,19 +233,6 @@ Result<ObjectReader> ParseObject(dom::parser& parser, const simdjson::padded_str
   return ObjectReader(o, std::move(path));
 }
 
-void WriteTierStats(JsonWriter& w, const TierStats& t) {
-  w.BeginObject()
-      .Key("rows")
-      .Uint(t.rows)
-      .Key("share")
-      .Double(t.share)
-      .Key("churned")
-      .Uint(t.positives)
-      .Key("churn_rate")
-      .Double(t.churn_rate)
-      .EndObject();
-}
-
 Result<std::optional<TierReport>> ReadTierReport(const ObjectReader& tiers) {
   CSML_ASSIGN_OR_RETURN(const std::optional<ObjectReader> validation,
                         tiers.OptionalObject("validation"));
@@ -678,7 +665,7 @@ std::string TrainingSummary::ToJson() const {
       w.Key("validation").BeginObject();
       for (const TierStats& t : v.tiers) {
         w.Key(TierName(t.tier));
-        WriteTierStats(w, t);
+        WriteTierStatsJson(w, t);
       }
       w.EndObject();
       w.Key("high_tier")

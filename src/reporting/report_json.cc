@@ -21,17 +21,8 @@ std::string_view KindName(ToleranceKind kind) {
 }
 
 void WriteTier(JsonWriter& w, const TierStats& t) {
-  w.Key(TierName(t.tier))
-      .BeginObject()
-      .Key("rows")
-      .Uint(t.rows)
-      .Key("share")
-      .Double(t.share)
-      .Key("churned")
-      .Uint(t.positives)
-      .Key("churn_rate")
-      .Double(t.churn_rate)
-      .EndObject();
+  w.Key(TierName(t.tier));
+  WriteTierStatsJson(w, t);
 }
 
 void WriteTierReport(JsonWriter& w, const TierReport& r) {

@@ -37,4 +37,10 @@ struct TierReport {
 Result<TierReport> ComputeTierReport(std::span<const double> scores, std::span<const float> labels,
                                      const Thresholds& thresholds);
 
+class JsonWriter;
+
+// One tier's figures as {"rows","share","churned","churn_rate"}: the one layout meta.json and
+// report.json share.
+void WriteTierStatsJson(JsonWriter& w, const TierStats& t);
+
 }  // namespace csml
