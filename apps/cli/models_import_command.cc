@@ -16,7 +16,6 @@
 #include "command.h"
 #include "csml/predict/forest.h"
 #include "csml/registry/registry.h"
-#include "csml/registry/sha256.h"
 #include "csml/serving/model_import.h"
 #include "environment.h"
 #include "flag_names.h"
@@ -80,19 +79,6 @@ Result<Thresholds> ParseThresholds(const std::string& text) {
 
 // The same bytes published twice would be two versions of one model: the second import is
 // refused, naming the version that already holds them.
-Status RefuseKnownBytes(const Registry& registry, std::string_view bytes, const std::string& file) {
-  CSML_ASSIGN_OR_RETURN(auto sha, Sha256Hex(bytes));
-  CSML_ASSIGN_OR_RETURN(auto versions, registry.List());
-  for (const ModelMeta& meta : versions) {
-    if (meta.model_sha256 != sha) continue;
-    return MakeError(ErrorCode::kAlreadyExists,
-                     fmt::format("{}: already in the registry as version {} (same sha256 {}); "
-                                 "`csml models promote {}` serves it",
-                                 file, meta.version, sha, meta.version));
-  }
-  return {};
-}
-
 Result<int> RunImport(const ImportFlags& flags, const std::string& model_dir) {
   CSML_ASSIGN_OR_RETURN(auto thresholds, ParseThresholds(flags.thresholds));
   CSML_ASSIGN_OR_RETURN(auto bytes, ReadWholeFile(flags.file));
@@ -104,9 +90,6 @@ Result<int> RunImport(const ImportFlags& flags, const std::string& model_dir) {
   if (!model) return tl::unexpected(model.error().WithContext(flags.file));
   CSML_ASSIGN_OR_RETURN(auto registry,
                         Registry::Open(model_dir, RegistryOpenMode::kCreateIfMissing));
-  if (Status fresh = RefuseKnownBytes(registry, bytes, flags.file); !fresh) {
-    return tl::unexpected(fresh.error());
-  }
   auto meta = ImportModel(registry, bytes, options);
   if (!meta) return tl::unexpected(meta.error().WithContext(flags.file));
 

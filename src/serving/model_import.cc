@@ -7,12 +7,14 @@
 #include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "csml/core/json_writer.h"
 #include "csml/features/schema.h"
 #include "csml/model/xgboost_predictor.h"
+#include "csml/registry/sha256.h"
 
 namespace csml {
 namespace {
@@ -237,6 +239,16 @@ Result<ImportedModel> InspectModelForImport(std::string_view model_bytes,
 
 Result<ModelMeta> ImportModel(const Registry& registry, std::string_view model_bytes,
                               const ImportOptions& options) {
+  // The same bytes twice would be two versions of one model: name the one that exists.
+  CSML_ASSIGN_OR_RETURN(const std::string sha, Sha256Hex(model_bytes));
+  CSML_ASSIGN_OR_RETURN(const std::vector<ModelMeta> versions, registry.List());
+  for (const ModelMeta& meta : versions) {
+    if (meta.model_sha256 != sha) continue;
+    return MakeError(ErrorCode::kAlreadyExists,
+                     fmt::format("already in the registry as version {} (same sha256 {}); "
+                                 "`csml models promote {}` serves it",
+                                 meta.version, sha, meta.version));
+  }
   CSML_ASSIGN_OR_RETURN(auto inspected, Inspect(model_bytes, options));
   const auto& [model, format] = inspected;
   ModelMeta draft;

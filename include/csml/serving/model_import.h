@@ -60,7 +60,8 @@ Result<ImportedModel> InspectModelForImport(std::string_view model_bytes,
 // InspectModelForImport, then publishes the bytes unchanged as a new version
 // risk-<algo>-YYYY-MM-DD-HHMM with a meta recording the features, thresholds, where the model
 // came from and that csml did not train it (no window, no row counts, no metrics). The new
-// version is not promoted. Returns the meta as written.
+// version is not promoted. Returns the meta as written; kAlreadyExists, naming the version,
+// when a version with the same sha256 is already in the registry.
 Result<ModelMeta> ImportModel(const Registry& registry, std::string_view model_bytes,
                               const ImportOptions& options);
 

@@ -125,6 +125,20 @@ TEST_F(ModelImportTest, TheMetaRecordsWhereTheModelCameFromAndNoTrainingFigures)
   EXPECT_TRUE(read->validation_metrics.empty());
 }
 
+TEST_F(ModelImportTest, TheSameBytesTwiceAreRefusedNamingTheVersionThatHasThem) {
+  const std::string bytes = ReadWholeFile(kFixtures / "lightgbm_synth" / "model.txt");
+  auto first = ImportModel(*registry_, bytes, Options());
+  ASSERT_TRUE(first.has_value()) << first.error().message;
+  auto second = ImportModel(*registry_, bytes, Options());
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_NE(second.error().message.find("as version " + first->version), std::string::npos)
+      << second.error().message;
+  auto versions = registry_->List();
+  ASSERT_TRUE(versions.has_value());
+  EXPECT_EQ(versions->size(), 1u);
+}
+
 TEST_F(ModelImportTest, ThresholdsFromTheOptionsAreRecorded) {
   ImportOptions options = Options();
   options.thresholds = Thresholds{0.3, 0.6};
