@@ -16,8 +16,7 @@ bool DrainLoop(LoopState& loop) {
   loop.stopping = true;
   loop.stop_started_ms = h2o_now(loop.loop);
   while (h2o_socket_t* sock = h2o_evloop_socket_accept(loop.listener)) {
-    Track(loop, sock);
-    h2o_accept(&loop.accept_ctx, sock);
+    StartReading(loop, sock);
   }
   h2o_socket_read_stop(loop.listener);
   h2o_socket_close(loop.listener);

@@ -134,6 +134,10 @@ std::string_view RequestIdFor(h2o_req_t* req, LoopState& loop, std::span<char> b
   if (const auto given = LookupHeader(req, "x-request-id"); given && IsGoodRequestId(*given)) {
     return *given;
   }
+  return NewRequestId(loop, buffer);
+}
+
+std::string_view NewRequestId(LoopState& loop, std::span<char> buffer) {
   const auto written = fmt::format_to_n(buffer.data(), buffer.size(), "{}{:x}",
                                         loop.request_id_prefix, ++loop.request_seq);
   return std::string_view(buffer.data(), std::min(written.size, buffer.size()));
@@ -168,6 +172,11 @@ namespace {
 // in /metrics; the latency therefore ends where the response is handed to h2o.
 void Finish(LoopState& loop, h2o_req_t* req, int route, const Response& response,
             std::chrono::steady_clock::time_point started, std::string_view request_id) {
+  // An error that ends the connection is followed by a lingering close, so a client still
+  // sending reads it instead of meeting a reset.
+  if (response.status >= 400 && !req->http1_is_persistent) {
+    if (Conn* conn = ConnOf(req); conn != nullptr) PrepareLinger(*conn);
+  }
   Record(loop, req, route, response, std::chrono::steady_clock::now() - started, request_id);
   SendResponse(req, response, request_id);
 }
@@ -190,6 +199,21 @@ Responder MakeResponder(const void* source) {
   return Responder(defer->state);
 }
 
+// An absolute-form target (RFC 9112 3.2.2, what a forward proxy sends) for this server's own
+// host becomes the origin-form request it names. False when it names another host.
+bool TakeAbsoluteForm(h2o_req_t* req, const HttpServer::Impl& server) {
+  const std::optional<AbsoluteTarget> target = SplitAbsoluteTarget(View(req->input.path));
+  if (!target) return true;
+  if (!IsOwnAuthority(target->authority, View(req->input.authority), server.host, server.port)) {
+    return false;
+  }
+  req->authority = PoolCopy(req, target->authority);
+  req->path = PoolCopy(req, target->origin_form);
+  req->path_normalized = h2o_url_normalize_path(&req->pool, req->path.base, req->path.len,
+                                                &req->query_at, &req->norm_indexes);
+  return true;
+}
+
 int OnRequest(h2o_handler_t* self, h2o_req_t* req) {
   const auto started = std::chrono::steady_clock::now();
   const HttpServer::Impl& server = *reinterpret_cast<RouteHandler*>(self)->server;
@@ -201,6 +225,23 @@ int OnRequest(h2o_handler_t* self, h2o_req_t* req) {
     SetPhase(*conn, kResponding, now);
     conn->progress_ms = now;
     conn->bytes_written_mark = conn->sock->bytes_written;
+  }
+
+  if (std::optional<Rejection> bad = CheckRequestFraming(req)) {
+    // The bytes after this request cannot be trusted to start the next one: the connection
+    // ends with the answer.
+    req->http1_is_persistent = 0;
+    std::array<char, 64> id_buffer{};
+    Finish(loop, req, Router::kNoRoute, DetailResponse(bad->status, bad->detail), started,
+           RequestIdFor(req, loop, id_buffer));
+    return 0;
+  }
+  if (!TakeAbsoluteForm(req, server)) {
+    std::array<char, 64> id_buffer{};
+    Finish(loop, req, Router::kNoRoute,
+           DetailResponse(400, "The request target names a host this server does not serve"),
+           started, RequestIdFor(req, loop, id_buffer));
+    return 0;
   }
 
   Request request;

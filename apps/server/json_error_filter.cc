@@ -3,8 +3,9 @@
 // h2o refuses some requests before any handler runs (a body above max_request_entity_size, a
 // broken chunked encoding) with a text/plain body. Those responses are bound to the host's
 // fallback path, so a filter there rewrites them to {"detail": ...}, and counts and logs them.
-// After a 413 h2o closes the connection while the client may still be sending its body: the
-// connection is then closed by lingering (connections.cc), so the client reads its answer.
+// After these errors h2o closes the connection while the client may still be sending its
+// body: the connection is then closed by lingering (connections.cc), so the client reads its
+// answer.
 #include <sys/time.h>
 
 #include <algorithm>
@@ -54,11 +55,14 @@ void SetupJsonErrorOstream(h2o_filter_t* self, h2o_req_t* req, h2o_ostream_t** s
     if (req->res.status == 413) {
       AppendJsonString(&body, fmt::format("Request body exceeds the limit of {} bytes",
                                           server.options.max_body_bytes));
-      if (Conn* conn = ConnOf(req); conn != nullptr) PrepareLinger(*conn);
     } else {
       AppendJsonString(&body, req->res.reason != nullptr ? req->res.reason : "Bad Request");
     }
     body.push_back('}');
+    // h2o closes the connection after these, possibly while the client is still sending.
+    if (Conn* conn = ConnOf(req); conn != nullptr && !req->http1_is_persistent) {
+      PrepareLinger(*conn);
+    }
     const ssize_t type_at = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
     if (type_at >= 0) {
       req->res.headers.entries[type_at].value = h2o_iovec_init(H2O_STRLIT("application/json"));

@@ -45,8 +45,7 @@ void OnAccept(h2o_socket_t* listener, const char* err) {
     }
     h2o_socket_t* sock = h2o_evloop_socket_accept(listener);
     if (sock == nullptr) return;
-    Track(loop, sock);
-    h2o_accept(&loop.accept_ctx, sock);
+    StartReading(loop, sock);
   }
 }
 

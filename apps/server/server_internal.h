@@ -9,6 +9,8 @@
 //   listener.cc           resolving and binding the SO_REUSEPORT sockets, accepting, the
 //                         open-file limit
 //   json_error_filter.cc  JSON bodies for the errors h2o answers by itself
+//   parse_guard.cc        a connection's first head checked before h2o parses it, the
+//                         parser's rejections answered as JSON; the per-request framing check
 //   drain.cc              a loop's graceful stop
 //   server_options.cc     ServerOptions::Validate (public: server_options.h)
 #pragma once
@@ -26,6 +28,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,6 +39,7 @@
 #include <h2o.h>
 
 #include "csml/core/error.h"
+#include "framing.h"
 #include "http_metrics.h"
 #include "http_server.h"
 
@@ -86,6 +90,10 @@ struct Conn {
   // A duplicate of the socket's descriptor, taken when h2o answers 413 and will close the
   // connection: it keeps the socket open for the lingering close. -1 when none.
   int linger_fd;
+  // Before h2o has the socket (parse_guard.cc): the head checked so far, and the answer
+  // being written when it is refused.
+  HeadCheck head;
+  std::string reply;
 };
 
 inline Conn* ConnFromLink(h2o_linklist_t* link) { return reinterpret_cast<Conn*>(link); }
@@ -211,6 +219,14 @@ int FitConnectionCap(int wanted, int threads);
 // them) on the host's fallback path.
 void InstallJsonErrorFilter(h2o_hostconf_t* hostconf, HttpServer::Impl* server);
 
+// ---- parse_guard.cc ---------------------------------------------------------------------------
+
+// Tracks a new connection and reads its first request head; h2o gets the socket once the head
+// is complete and sound.
+void StartReading(LoopState& loop, h2o_socket_t* sock);
+// The framing rules h2o does not apply (framing.h), over the head of the request being handled.
+std::optional<Rejection> CheckRequestFraming(h2o_req_t* req);
+
 // ---- drain.cc ---------------------------------------------------------------------------------
 
 // After the stop flag: accepts the backlog, closes the listener, answers what was read and
@@ -220,6 +236,8 @@ bool DrainLoop(LoopState& loop);
 
 // ---- http_server.cc ---------------------------------------------------------------------------
 
+// A new request id, written into `buffer`.
+std::string_view NewRequestId(LoopState& loop, std::span<char> buffer);
 // The request id to answer with: the client's when it is well formed, else a new one
 // written into `buffer`.
 std::string_view RequestIdFor(h2o_req_t* req, LoopState& loop, std::span<char> buffer);
