@@ -299,8 +299,9 @@ class ComparisonReporter : public benchmark::ConsoleReporter {
         "XGBoost %.2fM rows/s, %.1fx (goal >= 7x): %s\n",
         batch_forest, batch_xgb, 1e3 / batch_forest, 1e3 / batch_xgb, batch_xgb / batch_forest,
         batch_xgb / batch_forest >= 7.0 ? "met" : "MISSED");
-    std::printf("  batch 10k, portable lockstep walk: %8.1f ns -> vectorized walk %.2fx its rows/s\n",
-                batch_portable, batch_portable / batch_forest);
+    std::printf(
+        "  batch 10k, portable lockstep walk: %8.1f ns -> vectorized walk %.2fx its rows/s\n",
+        batch_portable, batch_portable / batch_forest);
     const double readme_forest = get("BM_ReadmeRow_Forest");
     const double readme_xgb = get("BM_ReadmeRow_Xgboost");
     std::printf("  README row: forest %8.1f ns, XGBoost %8.1f ns -> %.3f\n", readme_forest,

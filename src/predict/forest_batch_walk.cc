@@ -80,8 +80,8 @@ std::shared_ptr<const ForestBatchWalk> ForestBatchWalk::Create(const Forest& for
     Tree tree{};
     tree.root = root;
     tree.first_split = static_cast<std::uint32_t>(pending.size());
-    tree.first_leaf = static_cast<std::uint32_t>(f32 ? walk->leaves_f32_.size()
-                                                     : walk->leaves_f64_.size());
+    tree.first_leaf =
+        static_cast<std::uint32_t>(f32 ? walk->leaves_f32_.size() : walk->leaves_f64_.size());
     if (!plain || leaves > kMaxMaskLeaves) {
       tree.kind = TreeKind::kScalar;
       ++walk->num_scalar_trees_;
@@ -109,13 +109,15 @@ std::shared_ptr<const ForestBatchWalk> ForestBatchWalk::Create(const Forest& for
         v.stage = 1;
         v.first_leaf = next_leaf;
         v.split = pending.size();
-        pending.push_back(PendingSplit{node.feature, (node.flags & kNanLeftBit) != 0, node.value, 0});
+        pending.push_back(
+            PendingSplit{node.feature, (node.flags & kNanLeftBit) != 0, node.value, 0});
         const std::uint32_t left = node.left;
         stack.push_back(Visit{left, 0, 0, 0});
       } else if (v.stage == 1) {
         // The left subtree holds leaves [first_leaf, next_leaf).
         const std::uint32_t count = next_leaf - v.first_leaf;
-        const std::uint64_t bits = count == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << count) - 1;
+        const std::uint64_t bits =
+            count == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << count) - 1;
         pending[v.split].left_leaves = bits << v.first_leaf;
         v.stage = 2;
         const std::uint32_t right = node.left + 1;
@@ -181,8 +183,7 @@ namespace {
 // whose exponent is also 31).
 CSML_AVX2 inline __m256i LowestBit(__m256i m) {
   const __m256i low = _mm256_and_si256(m, _mm256_sub_epi32(_mm256_setzero_si256(), m));
-  const __m256i exponent =
-      _mm256_srli_epi32(_mm256_castps_si256(_mm256_cvtepi32_ps(low)), 23);
+  const __m256i exponent = _mm256_srli_epi32(_mm256_castps_si256(_mm256_cvtepi32_ps(low)), 23);
   return _mm256_sub_epi32(_mm256_and_si256(exponent, _mm256_set1_epi32(0xff)),
                           _mm256_set1_epi32(127));
 }
@@ -197,8 +198,8 @@ CSML_AVX2 inline void AddLeaves(const float* leaves, __m256i index, float* acc) 
 
 CSML_AVX2 inline void AddLeaves(const double* leaves, __m256i index, double* acc) {
   const __m256d all = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
-  const __m256d lo = _mm256_mask_i32gather_pd(_mm256_setzero_pd(), leaves,
-                                              _mm256_castsi256_si128(index), all, 8);
+  const __m256d lo =
+      _mm256_mask_i32gather_pd(_mm256_setzero_pd(), leaves, _mm256_castsi256_si128(index), all, 8);
   const __m256d hi = _mm256_mask_i32gather_pd(_mm256_setzero_pd(), leaves,
                                               _mm256_extracti128_si256(index, 1), all, 8);
   _mm256_store_pd(acc, _mm256_add_pd(_mm256_load_pd(acc), lo));

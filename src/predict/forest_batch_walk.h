@@ -78,7 +78,7 @@ class ForestBatchWalk {
 
   std::vector<Tree> trees_;  // model order
   std::vector<Split> splits_;
-  std::vector<float> leaves_f32_;  // XGBoost: leaves as Forest adds them (float32)
+  std::vector<float> leaves_f32_;   // XGBoost: leaves as Forest adds them (float32)
   std::vector<double> leaves_f64_;  // LightGBM
   std::vector<Feature> features_;
   std::size_t num_scalar_trees_ = 0;

@@ -38,12 +38,13 @@ void ExpectAllPathsIdentical(const Forest& forest, const std::vector<double>& ro
   forest.PredictBatchPortable(rows, portable);
   std::size_t mismatches = 0;
   for (std::size_t r = 0; r < n; ++r) {
-    const double single = forest.PredictRisk(std::span<const double>(rows).subspan(r * width, width));
+    const double single =
+        forest.PredictRisk(std::span<const double>(rows).subspan(r * width, width));
     const bool same = std::memcmp(&batch[r], &portable[r], sizeof(double)) == 0 &&
                       std::memcmp(&single, &portable[r], sizeof(double)) == 0;
     if (!same && ++mismatches <= 5) {
-      ADD_FAILURE() << fmt::format("row {}: batch {:.17g}, portable {:.17g}, single row {:.17g}",
-                                   r, batch[r], portable[r], single);
+      ADD_FAILURE() << fmt::format("row {}: batch {:.17g}, portable {:.17g}, single row {:.17g}", r,
+                                   batch[r], portable[r], single);
     }
   }
   EXPECT_EQ(mismatches, 0u) << "of " << n << " rows";
@@ -153,7 +154,7 @@ std::string LightgbmModel(const std::vector<std::pair<int, bool>>& trees, unsign
 
 // Values on the grid, between grid points, beyond it, signed zeros and NaN.
 std::vector<double> GridRows(std::size_t n, unsigned seed) {
-  static constexpr double kValues[] = {-1.0, -0.5, 0.0, -0.0, 0.5, 1.0, 1.5, 2.0,
+  static constexpr double kValues[] = {-1.0, -0.5, 0.0,  -0.0, 0.5,  1.0,  1.5,  2.0,
                                        -7.0, 0.25, 1.75, 3.0,  kNan, kNan, 1e-40};
   std::mt19937 rng(seed);
   std::vector<double> rows(n * kFeatures);
@@ -164,8 +165,8 @@ std::vector<double> GridRows(std::size_t n, unsigned seed) {
 TEST(BatchWalk, TreesOfEveryWidthAndMissingRuleMatchThePortableWalk) {
   // Tree order mixes the paths, so a fallback tree's leaf must land in its place in the sum.
   const std::vector<std::pair<int, bool>> trees = {
-      {7, false},  {31, false}, {32, false}, {33, false}, {80, false}, {64, false},
-      {12, true},  {2, false},  {50, false}, {65, false}, {20, false}, {5, true}};
+      {7, false}, {31, false}, {32, false}, {33, false}, {80, false}, {64, false},
+      {12, true}, {2, false},  {50, false}, {65, false}, {20, false}, {5, true}};
   auto forest = LoadForest(LightgbmModel(trees, 11));
   ASSERT_TRUE(forest.has_value()) << forest.error().message;
   ASSERT_EQ(forest->num_trees(), trees.size());
