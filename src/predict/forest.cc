@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "forest_batch_walk.h"
 #include "forest_builder.h"
 
 namespace csml {
@@ -211,6 +212,7 @@ Result<Forest> ForestBuilder::Build() && {
   forest_.nodes_.shrink_to_fit();
   forest_.leaf_values_.shrink_to_fit();
   groups.shrink_to_fit();
+  forest_.batch_walk_ = ForestBatchWalk::Create(forest_);
   return std::move(forest_);
 }
 
@@ -336,7 +338,37 @@ double Forest::PredictRisk(std::span<const double> row) const noexcept {
   return RiskFromMargin(PredictMargin(row));
 }
 
+double Forest::TreeLeafValue(std::uint32_t root, const double* row) const noexcept {
+  const Node* nodes = nodes_.data();
+  std::uint32_t at = root;
+  while ((nodes[at].flags & kLeafBit) == 0) {
+    const Node& node = nodes[at];
+    const double x = row[node.feature];
+    at = node.left + ((node.flags & kSpecialBit)
+                          ? SpecialGoesRight(x, node.value, node.flags, cat_bits_.data())
+                          : GoesRight(x, node.value, node.flags));
+  }
+  return leaf_values_[at];
+}
+
+bool Forest::batch_vectorized() const noexcept {
+  return batch_walk_ != nullptr && ForestBatchWalk::CpuSupported();
+}
+
+std::size_t Forest::batch_scalar_trees() const noexcept {
+  return batch_walk_ != nullptr ? batch_walk_->num_scalar_trees() : num_trees_;
+}
+
 void Forest::PredictBatch(std::span<const double> rows, std::span<double> out) const noexcept {
+  if (batch_vectorized() && rows.size() == out.size() * num_features()) {
+    batch_walk_->PredictBatch(*this, rows, out);
+    return;
+  }
+  PredictBatchPortable(rows, out);
+}
+
+void Forest::PredictBatchPortable(std::span<const double> rows,
+                                  std::span<double> out) const noexcept {
   const std::size_t stride = num_features();
   if (rows.size() != out.size() * stride) {
     std::fill(out.begin(), out.end(), std::numeric_limits<double>::quiet_NaN());

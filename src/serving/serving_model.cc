@@ -3,6 +3,7 @@
 #include <array>
 #include <cmath>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -54,6 +55,24 @@ Result<ScoreResult> ServingModel::Score(const RawFeatures& features) const {
   Result<double> risk = predictor_->PredictRisk(encoded);
   if (!risk) return tl::unexpected(risk.error().WithContext(fmt::format("model {}", version_)));
   return Finish(*risk, features);
+}
+
+void ServingModel::ScoreMany(std::span<const RawFeatures* const> features,
+                             std::span<Result<ScoreResult>> out) const {
+  const std::size_t width = encoder_.num_columns();
+  std::vector<double> rows(features.size() * width);
+  for (std::size_t i = 0; i < features.size(); ++i) {
+    encoder_.Encode(*features[i], std::span<double>(rows).subspan(i * width, width));
+  }
+  std::vector<double> risk(features.size());
+  if (Status s = predictor_->PredictBatch(rows, risk); !s) {
+    const Error error = s.error().WithContext(fmt::format("model {}", version_));
+    for (Result<ScoreResult>& r : out) r = tl::unexpected(error);
+    return;
+  }
+  for (std::size_t i = 0; i < features.size() && i < out.size(); ++i) {
+    out[i] = Finish(risk[i], *features[i]);
+  }
 }
 
 Result<ScoreResult> ServingModel::Finish(double probability, const RawFeatures& features) const {

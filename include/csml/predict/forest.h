@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -30,6 +31,8 @@
 #include "csml/core/error.h"
 
 namespace csml {
+
+class ForestBatchWalk;
 
 enum class ForestFormat : std::uint8_t { kXgboostJson, kLightgbmText };
 
@@ -67,10 +70,22 @@ class Forest {
   // Probabilities for out.size() row-major rows; rows.size() must equal
   // out.size() * num_features(), otherwise every out value is NaN. Rows are scored in
   // blocks so each tree is read from cache once per block, not once per row.
+  // On CPUs with AVX2 this is the vectorized walk of forest_batch_walk.h (bit-identical
+  // results); elsewhere, and for models it does not take, PredictBatchPortable.
   void PredictBatch(std::span<const double> rows, std::span<double> out) const noexcept;
+
+  // The lockstep walk below, on every CPU: PredictBatch's fallback, public so tests can
+  // compare the two paths on one machine.
+  void PredictBatchPortable(std::span<const double> rows, std::span<double> out) const noexcept;
+  // True when PredictBatch takes the vectorized walk on this CPU.
+  bool batch_vectorized() const noexcept;
+  // Trees the vectorized walk leaves to the per-tree scalar walk (categorical or
+  // zero-as-missing splits, more than 64 leaves); num_trees() when it is not built at all.
+  std::size_t batch_scalar_trees() const noexcept;
 
  private:
   friend class ForestBuilder;
+  friend class ForestBatchWalk;
 
   // One node, 16 bytes, four to a cache line. Each tree is stored breadth-first, so the two
   // children of a split are adjacent (right = left + 1) and the upper levels, which every
@@ -118,6 +133,11 @@ class Forest {
   template <typename Acc>
   void SumTreesBlock(const double* rows, std::size_t num_rows, Acc* acc) const noexcept;
   double RiskFromMargin(double margin) const noexcept;
+  // The leaf one tree (root in nodes_) sends row to; every kind of split.
+  double TreeLeafValue(std::uint32_t root, const double* row) const noexcept;
+  std::uint32_t TreeRoot(std::size_t tree) const noexcept {
+    return groups_[tree / kGroupSize].roots[tree % kGroupSize];
+  }
 
   ForestFormat format_ = ForestFormat::kLightgbmText;
   std::vector<Node> nodes_;          // nodes_[0] is a sentinel leaf worth 0
@@ -130,6 +150,9 @@ class Forest {
   double base_margin_ = 0.0;
   // LightGBM's `sigmoid:` parameter (risk = 1 / (1 + exp(-sigmoid_scale_ * sum))).
   double sigmoid_scale_ = 1.0;
+  // Built from the fields above at load (ForestBuilder::Build); null when the model has
+  // nothing it can take. Shared by copies: immutable.
+  std::shared_ptr<const ForestBatchWalk> batch_walk_;
 };
 
 // Loads an XGBoost model saved as JSON (`save_model("x.json")`, XGBoost 1.x-2.x) with

@@ -43,6 +43,12 @@ class ServingModel {
   // returns something that is not a probability (a model bug, never the request's fault).
   Result<ScoreResult> Score(const RawFeatures& features) const;
 
+  // Score() for many rows at once: one PredictBatch over all of them (the forest's batch
+  // walk), then Finish() per row; out[i] is what Score(*features[i]) would return, bit for
+  // bit. features.size() must equal out.size(). Allocates the encoded block.
+  void ScoreMany(std::span<const RawFeatures* const> features,
+                 std::span<Result<ScoreResult>> out) const;
+
   // The second half of Score(), for a probability the predictor gave for `features` (batch
   // scoring predicts whole blocks, then finishes each row here): refuses what is not a
   // probability, rounds to 4 decimals, classifies the rounded risk and explains.

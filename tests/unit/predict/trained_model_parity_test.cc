@@ -5,11 +5,13 @@
 // XgboostBooster (leaf-wise 31 leaves, or depth-wise with row and column sampling), saves the model
 // as JSON, loads it both ways and compares every probability on 100,000 snapshots of a second
 // simulation (other seed, so other customers; nulls and unknown regions included), through
-// the forest's batch path and its single-row path alike.
+// the forest's batch path and its single-row path alike. The batch path (vectorized on AVX2
+// CPUs) must also give the portable lockstep walk's bits on all 100,000 rows.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -116,6 +118,18 @@ TEST_P(TrainedModelParity, ForestAndXgboostAgreeWithin1e6On100kSimulatedRows) {
   ASSERT_TRUE((*reference)->PredictBatch(rows, expected));
   std::vector<double> batch(n);
   forest->PredictBatch(rows, batch);
+  // The vectorized walk (on AVX2 CPUs) takes every tree of these models and gives the
+  // portable walk's bits, not merely values within the tolerance.
+  __builtin_cpu_init();
+  EXPECT_EQ(forest->batch_vectorized(), __builtin_cpu_supports("avx2") != 0);
+  EXPECT_EQ(forest->batch_scalar_trees(), 0u);
+  std::vector<double> portable(n);
+  forest->PredictBatchPortable(rows, portable);
+  std::size_t walk_mismatches = 0;
+  for (std::size_t r = 0; r < n; ++r) {
+    walk_mismatches += std::memcmp(&batch[r], &portable[r], sizeof(double)) != 0 ? 1 : 0;
+  }
+  EXPECT_EQ(walk_mismatches, 0u) << "rows where the batch walk and the portable walk differ";
 
   double max_batch_diff = 0.0;
   double max_single_diff = 0.0;

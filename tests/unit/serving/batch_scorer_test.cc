@@ -116,6 +116,24 @@ TEST_F(BatchScorerTest, ScoresEverySnapshotAsTheServerDoesButAtFullPrecision) {
   }
 }
 
+TEST_F(BatchScorerTest, ScoreManyGivesWhatScoreGivesRowByRow) {
+  // /score/batch's path: one batch walk over the items, then Finish per item.
+  auto served = LoadServingModel(*registry_, version_);
+  ASSERT_TRUE(served.has_value()) << served.error().message;
+  std::vector<const RawFeatures*> features;
+  for (const Snapshot& s : cases_.snapshots) features.push_back(&s.features);
+  std::vector<Result<ScoreResult>> many(features.size());
+  (*served)->ScoreMany(features, many);
+  for (std::size_t i = 0; i < features.size(); ++i) {
+    Result<ScoreResult> one = (*served)->Score(*features[i]);
+    ASSERT_TRUE(one.has_value()) << one.error().message;
+    ASSERT_TRUE(many[i].has_value()) << many[i].error().message;
+    EXPECT_EQ(many[i]->risk, one->risk) << "case " << i;
+    EXPECT_EQ(many[i]->tier, one->tier) << "case " << i;
+    EXPECT_EQ(many[i]->reasons, one->reasons) << "case " << i;
+  }
+}
+
 TEST_F(BatchScorerTest, TheTierComesFromTheRiskRoundedAsTheApiPrintsIt) {
   // 0.39996 prints as 0.4 in /score, which is "medium" with t_medium 0.4: the file agrees.
   auto scorer = BatchScorer::Create("v1", FeatureEncoder::DefaultColumns(), Thresholds{0.4, 0.7},
