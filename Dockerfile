@@ -18,6 +18,7 @@ RUN apt-get update \
       build-essential cmake ninja-build pkg-config \
       libxgboost-dev xgboost libsimdjson-dev libcurl4-openssl-dev libcli11-dev libspdlog-dev \
       libfmt-dev libexpected-dev libh2o-evloop-dev libssl-dev zlib1g-dev libuv1-dev libwslay-dev \
+      libzstd-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -32,7 +33,7 @@ RUN cmake --preset release -DCSML_BUILD_TESTS=OFF -DCSML_BUILD_BENCH=OFF \
 FROM ${DEBIAN_IMAGE} AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libxgboost0 libsimdjson14 libcurl4 libspdlog1.10 libfmt9 libh2o-evloop0.13 libssl3 \
+      libxgboost0 libsimdjson14 libcurl4 libspdlog1.10 libfmt9 libh2o-evloop0.13 libssl3 libzstd1 \
       ca-certificates curl \
  && rm -rf /var/lib/apt/lists/*
 # A fixed numeric user, so Kubernetes' runAsNonRoot can check it and a host directory can be

@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libxgboost-dev xgboost libsimdjson-dev libcurl4-openssl-dev libcli11-dev libspdlog-dev libfmt-dev
   libexpected-dev libh2o-evloop-dev libssl-dev zlib1g-dev libuv1-dev libwslay-dev
+  libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy python3
   clang libclang-rt-14-dev

@@ -14,4 +14,6 @@ export MODEL_DIR="${MODEL_DIR:-$PWD/model_store}"
 if ! "$csml" models list >/dev/null 2>&1 || [[ -z "$("$csml" models list 2>/dev/null | grep risk-)" ]]; then
   "$csml" train --input demo/snapshots.jsonl --days 90
 fi
+# Every score goes to the prediction log (docs/MONITORING.md); CSML_PREDICTION_LOG=off turns it off.
+export CSML_PREDICTION_LOG="${CSML_PREDICTION_LOG:-$PWD/demo/predictions}"
 exec "$csml" serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"

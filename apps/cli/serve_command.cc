@@ -11,7 +11,8 @@
 // after --drain-delay-ms no new connections are taken, requests already read are answered.
 //
 // Secrets come from the environment only (a flag would show in `ps`): CSML_SCORE_TOKEN and
-// CSML_ADMIN_TOKEN. CSML_ACCESS_LOG and CSML_ACCESS_LOG_SAMPLE set the flags' defaults.
+// CSML_ADMIN_TOKEN. CSML_ACCESS_LOG, CSML_ACCESS_LOG_SAMPLE and CSML_PREDICTION_LOG set the
+// flags' defaults.
 #include <pthread.h>
 #include <signal.h>
 
@@ -31,6 +32,7 @@
 
 #include "access_log.h"
 #include "command.h"
+#include "csml/monitoring/prediction_log.h"
 #include "csml/registry/registry.h"
 #include "csml/serving/model_loader.h"
 #include "csml/serving/model_manager.h"
@@ -52,6 +54,8 @@ struct ServeFlags {
   ModelReloaderOptions reload;
   std::string model_dir;
   std::string access_log_destination = "stdout";
+  std::string prediction_log = "off";  // a directory, or off
+  std::uint64_t prediction_log_retention_mb = 1024;
   int drain_delay_ms = 0;
 };
 
@@ -169,6 +173,34 @@ const char* SignalName(int number) {
   }
 }
 
+// The prediction log (docs/MONITORING.md), or null when it is off. Its writer thread's
+// reports go to the log here (the domain does not log).
+Result<std::unique_ptr<PredictionLog>> OpenPredictionLog(const ServeFlags& flags) {
+  if (flags.prediction_log == "off" || flags.prediction_log.empty()) {
+    return std::unique_ptr<PredictionLog>();
+  }
+  PredictionLogOptions options;
+  options.dir = flags.prediction_log;
+  if (flags.prediction_log_retention_mb < 64 || flags.prediction_log_retention_mb > (1u << 22)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("--prediction-log-retention-mb: expected 64 to 4194304, got {}",
+                                 flags.prediction_log_retention_mb));
+  }
+  options.retention_bytes = flags.prediction_log_retention_mb << 20;
+  Result<std::unique_ptr<PredictionLog>> log =
+      PredictionLog::Create(options, [](const PredictionLogEvent& event) {
+        if (event.kind == PredictionLogEvent::Kind::kResumed) {
+          spdlog::info("{}", event.message);
+        } else {
+          spdlog::warn("{}", event.message);
+        }
+      });
+  if (!log) {
+    return tl::unexpected(log.error().WithContext("--prediction-log (or CSML_PREDICTION_LOG)"));
+  }
+  return log;
+}
+
 Result<int> RunServe(ServeFlags flags) {
   flags.routes.score_token = EnvOr("CSML_SCORE_TOKEN", "");
   flags.routes.admin_token = EnvOr("CSML_ADMIN_TOKEN", "");
@@ -225,10 +257,12 @@ Result<int> RunServe(ServeFlags flags) {
   Result<std::unique_ptr<server::AccessLog>> access_log =
       server::AccessLog::Create(flags.access_log);
   if (!access_log) return tl::unexpected(access_log.error());
+  Result<std::unique_ptr<PredictionLog>> prediction_log = OpenPredictionLog(flags);
+  if (!prediction_log) return tl::unexpected(prediction_log.error());
   server::HttpMetrics http_metrics;
   Result<std::unique_ptr<server::ServeRoutes>> routes = server::ServeRoutes::Create(
-      flags.routes,
-      server::ServeRoutesDeps{&models, reloader->get(), &http_metrics, access_log->get()});
+      flags.routes, server::ServeRoutesDeps{&models, reloader->get(), &http_metrics,
+                                            access_log->get(), prediction_log->get()});
   if (!routes) return tl::unexpected(routes.error());
   server::Router router;
   (*routes)->AddTo(router);
@@ -247,6 +281,10 @@ Result<int> RunServe(ServeFlags flags) {
           ? std::string("off")
           : fmt::format("to {} (1 in {} successes)", flags.access_log_destination,
                         flags.access_log.sample_every));
+  if (*prediction_log != nullptr) {
+    spdlog::info("prediction log: {} (retention {} MiB)", flags.prediction_log,
+                 flags.prediction_log_retention_mb);
+  }
 
   int signal_number = 0;
   while (true) {
@@ -280,6 +318,13 @@ Result<int> RunServe(ServeFlags flags) {
       "unauthorized, {} unknown feature keys",
       http_metrics.TotalRequests(), totals.scored, totals.rejected, totals.unavailable,
       totals.failed, totals.unauthorized, totals.unknown_feature_keys);
+  if (*prediction_log != nullptr) {
+    const PredictionLogStats before = (*prediction_log)->Stats();
+    prediction_log->reset();  // writes out what is queued, closes and compresses the segment
+    spdlog::info("prediction log {}: {} records taken, {} dropped (queue full), {} dropped (disk)",
+                 flags.prediction_log, before.appended, before.dropped_queue_full,
+                 before.dropped_disk);
+  }
   access_log->reset();  // writes out every line still buffered
   return 0;
 }
@@ -291,6 +336,7 @@ void AddServeCommand(CLI::App& app, CommandSlot& slot) {
   auto flags = std::make_shared<ServeFlags>();
   flags->model_dir = env.model_dir;
   flags->access_log_destination = EnvOr("CSML_ACCESS_LOG", "stdout");
+  flags->prediction_log = EnvOr("CSML_PREDICTION_LOG", "off");
   auto* cmd = app.add_subcommand("serve", "Serve churn-risk scores over HTTP (POST /score)");
   cmd->add_option("--host", flags->server.host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", flags->server.port, "Port to listen on (0 = any free port)")
@@ -334,6 +380,13 @@ void AddServeCommand(CLI::App& app, CommandSlot& slot) {
       ->capture_default_str();
   cmd->add_option("--access-log", flags->access_log_destination,
                   "JSON access log: stdout, stderr or off (env CSML_ACCESS_LOG)")
+      ->capture_default_str();
+  cmd->add_option("--prediction-log", flags->prediction_log,
+                  "Log every score to JSON Lines segments in this directory, or off (env "
+                  "CSML_PREDICTION_LOG; docs/MONITORING.md)")
+      ->capture_default_str();
+  cmd->add_option("--prediction-log-retention-mb", flags->prediction_log_retention_mb,
+                  "Most MiB the prediction log directory may hold; the oldest segments go first")
       ->capture_default_str();
   CLI::Option* sample =
       cmd->add_option("--access-log-sample", flags->access_log.sample_every,

@@ -259,6 +259,8 @@ int OnRequest(h2o_handler_t* self, h2o_req_t* req) {
   request.defer = &MakeResponder;
   std::array<char, 64> id_buffer{};
   const std::string_view request_id = RequestIdFor(req, loop, id_buffer);
+  request.request_id = request_id;
+  request.received = started;
 
   Router::Outcome outcome;
   try {

@@ -15,6 +15,7 @@
 // HEAD is served by a GET route without the body.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -40,6 +41,10 @@ struct Request {
   std::string_view query;      // after '?', empty when none
   std::string_view authority;  // the Host header (or the server's address)
   std::string_view body;       // empty when the request has none
+
+  // The X-Request-Id the answer carries, and when the server called the handler.
+  std::string_view request_id;
+  std::chrono::steady_clock::time_point received;
 
   // The first header with this name (lower case), or nullopt.
   std::optional<std::string_view> Header(std::string_view lower_case_name) const {

@@ -16,6 +16,7 @@
 #include "csml/serving/score_request.h"
 #include "openapi.h"
 #include "per_thread.h"
+#include "prediction_logging.h"
 #include "prometheus_text.h"
 
 #ifndef CSML_VERSION
@@ -201,6 +202,7 @@ struct ServeRoutes::Impl {
     slot.scored.Add();
     RecordScore(slot, *scored);
     RecordUnknownKeys(slot, decoded->unknown_feature_keys);
+    LogPrediction(deps.prediction_log, request, -1, *decoded, *scored, model->version());
     Response response;
     response.body.reserve(160);
     AppendScoreResponseJson(&response.body, *scored, model->version());
@@ -269,6 +271,8 @@ struct ServeRoutes::Impl {
       slot.batch_items_scored.Add();
       RecordScore(slot, *scored);
       RecordUnknownKeys(slot, item->unknown_feature_keys);
+      LogPrediction(deps.prediction_log, request, static_cast<std::int32_t>(i), *item, *scored,
+                    model->version());
       json.Key("status").Int(200);
       json.Key("userId").String(item->user_id);
       WriteScoreMembers(json, *scored, model->version());
@@ -479,6 +483,7 @@ struct ServeRoutes::Impl {
       AppendPromSample(&out, "csml_access_log_lines_total", {{"outcome", "dropped"}},
                        deps.access_log->dropped_lines());
     }
+    if (deps.prediction_log != nullptr) AppendPredictionLogMetrics(&out, *deps.prediction_log);
     AppendPromHeader(&out, "csml_build_info", "gauge", "The csml version (value 1).");
     AppendPromSample(&out, "csml_build_info", {{"version", CSML_VERSION}}, std::uint64_t{1});
     AppendPromHeader(&out, "csml_process_start_time_seconds", "gauge",

@@ -5,7 +5,8 @@
 //   POST /score/batch    up to max_batch_items customers, one model    score token, if set
 //   GET  /healthz        {"ok":...,"modelVersion":...}; ?detail=1 adds the reload state
 //   GET  /readyz         200 once a model is loaded; 503 before, and while shutting down
-//   GET  /metrics        Prometheus text: HTTP, scores, model and reloads, access log
+//   GET  /metrics        Prometheus text: HTTP, scores, model and reloads, access log,
+//                        prediction log
 //   GET  /openapi.json   every endpoint, described
 //   POST /admin/reload   load what the registry names now; answers with the outcome
 //                        (admin token; 403 when none is configured)
@@ -27,6 +28,7 @@
 #include "access_log.h"
 #include "bearer_auth.h"
 #include "csml/core/error.h"
+#include "csml/monitoring/prediction_log.h"
 #include "csml/serving/model_manager.h"
 #include "csml/serving/model_reloader.h"
 #include "http_metrics.h"
@@ -61,6 +63,7 @@ struct ServeRoutesDeps {
   ModelReloader* reloader = nullptr;  // null: /admin/reload answers 503
   const HttpMetrics* http_metrics = nullptr;
   const AccessLog* access_log = nullptr;
+  PredictionLog* prediction_log = nullptr;  // null: scores are not logged
 };
 
 class ServeRoutes {

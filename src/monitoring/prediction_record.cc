@@ -1,0 +1,169 @@
+#include "csml/monitoring/prediction_record.h"
+
+#include <cmath>
+#include <ctime>
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "csml/core/json_writer.h"
+#include "csml/json/fields.h"
+
+namespace csml {
+namespace {
+
+constexpr std::array<Tier, 3> kAllTiers = {Tier::kLow, Tier::kMedium, Tier::kHigh};
+
+void AppendTimestamp(std::string* out, std::int64_t unix_ms) {
+  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  fmt::format_to(std::back_inserter(*out), "\"{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:03d}Z\"",
+                 utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
+                 utc.tm_sec, static_cast<int>(unix_ms % 1000));
+}
+
+}  // namespace
+
+std::string_view ScoreEndpointName(ScoreEndpoint endpoint) {
+  return endpoint == ScoreEndpoint::kScoreBatch ? "score_batch" : "score";
+}
+
+void PredictionRecord::Assign(const PredictionEvent& event) {
+  unix_ms = event.unix_ms;
+  request_id.assign(event.request_id);
+  endpoint = event.endpoint;
+  batch_index = event.batch_index;
+  user_id.assign(event.user_id);
+  model_version.assign(event.model_version);
+  risk = event.risk;
+  tier = event.tier;
+  reasons = event.reasons;
+  latency_us = event.latency_us;
+  features = event.features;
+}
+
+PredictionEvent PredictionRecord::View() const {
+  PredictionEvent event;
+  event.unix_ms = unix_ms;
+  event.request_id = request_id;
+  event.endpoint = endpoint;
+  event.batch_index = batch_index;
+  event.user_id = user_id;
+  event.model_version = model_version;
+  event.risk = risk;
+  event.tier = tier;
+  event.reasons = reasons;
+  event.latency_us = latency_us;
+  event.features = features;
+  return event;
+}
+
+void AppendPredictionJsonLine(std::string* out, const PredictionEvent& event) {
+  JsonWriter json(out);
+  json.BeginObject();
+  json.Key("schema").Int(kPredictionSchemaVersion);
+  json.Key("ts").Raw("");
+  AppendTimestamp(out, event.unix_ms);
+  json.Key("unix_ms").Int(event.unix_ms);
+  json.Key("request_id").String(event.request_id);
+  json.Key("endpoint").String(ScoreEndpointName(event.endpoint));
+  json.Key("batch_index");
+  if (event.batch_index >= 0) {
+    json.Int(event.batch_index);
+  } else {
+    json.Null();
+  }
+  json.Key("user_id").String(event.user_id);
+  json.Key("model_version").String(event.model_version);
+  json.Key("risk").Double(event.risk);
+  json.Key("tier").String(TierName(event.tier));
+  json.Key("reasons").BeginArray();
+  event.reasons.ForEach([&](Reason r) { json.String(ReasonName(r)); });
+  json.EndArray();
+  json.Key("latency_us").Int(event.latency_us);
+  json.Key("features").BeginObject();
+  for (std::size_t i = 0; i < kNumNumericFeatures; ++i) {
+    json.Key(kNumericFeatureSpecs[i].name).Double(event.features.numeric[i]);
+  }
+  json.Key(kRegionFeatureName);
+  if (event.features.region == Region::kMissing) {
+    json.Null();
+  } else {
+    json.String(RegionName(event.features.region));
+  }
+  json.EndObject();
+  json.EndObject();
+  out->push_back('\n');
+}
+
+struct PredictionLineParser::Impl {
+  json::dom::parser parser;
+};
+
+PredictionLineParser::PredictionLineParser() : impl_(new Impl) {}
+PredictionLineParser::~PredictionLineParser() { delete impl_; }
+
+Status PredictionLineParser::Parse(std::string_view line, PredictionRecord* record) {
+  using json::JsonPath;
+  const JsonPath root("prediction log record");
+  CSML_ASSIGN_OR_RETURN(json::dom::element doc, json::Parse(impl_->parser, line, root.Text()));
+  CSML_ASSIGN_OR_RETURN(json::dom::object top, json::AsObject(doc, root));
+  CSML_ASSIGN_OR_RETURN(std::int64_t schema, json::Int64Field(top, "schema", root));
+  if (schema < 1 || schema > kPredictionSchemaVersion) {
+    return root.Key("schema").Invalid(
+        fmt::format("a schema version from 1 to {}", kPredictionSchemaVersion),
+        std::to_string(schema));
+  }
+  CSML_ASSIGN_OR_RETURN(record->unix_ms, json::Int64Field(top, "unix_ms", root));
+  CSML_ASSIGN_OR_RETURN(std::string_view request_id, json::StringField(top, "request_id", root));
+  record->request_id.assign(request_id);
+  CSML_ASSIGN_OR_RETURN(std::string_view endpoint, json::StringField(top, "endpoint", root));
+  record->endpoint = endpoint == "score_batch" ? ScoreEndpoint::kScoreBatch : ScoreEndpoint::kScore;
+  record->batch_index = -1;
+  if (auto index = json::Find(top, "batch_index"); index && !index->is_null()) {
+    CSML_ASSIGN_OR_RETURN(std::int64_t i, json::AsInt64(*index, root.Key("batch_index")));
+    record->batch_index = static_cast<std::int32_t>(i);
+  }
+  CSML_ASSIGN_OR_RETURN(std::string_view user_id, json::StringField(top, "user_id", root));
+  record->user_id.assign(user_id);
+  CSML_ASSIGN_OR_RETURN(std::string_view version, json::StringField(top, "model_version", root));
+  record->model_version.assign(version);
+  CSML_ASSIGN_OR_RETURN(record->risk, json::NumberField(top, "risk", root));
+  CSML_ASSIGN_OR_RETURN(std::string_view tier, json::StringField(top, "tier", root));
+  bool tier_known = false;
+  for (const Tier t : kAllTiers) {
+    if (TierName(t) == tier) {
+      record->tier = t;
+      tier_known = true;
+    }
+  }
+  if (!tier_known) return root.Key("tier").Invalid("low, medium or high", tier);
+  record->reasons = ReasonSet();
+  CSML_ASSIGN_OR_RETURN(json::dom::array reasons, json::ArrayField(top, "reasons", root));
+  for (json::dom::element r : reasons) {
+    CSML_ASSIGN_OR_RETURN(std::string_view name, json::AsString(r, root.Key("reasons")));
+    for (std::uint8_t i = 0; i < kNumReasons; ++i) {
+      if (ReasonName(static_cast<Reason>(i)) == name) record->reasons.Add(static_cast<Reason>(i));
+    }
+  }
+  CSML_ASSIGN_OR_RETURN(record->latency_us, json::Int64Field(top, "latency_us", root));
+  CSML_ASSIGN_OR_RETURN(json::dom::object features, json::ObjectField(top, "features", root));
+  const JsonPath features_path = root.Key("features");
+  for (std::size_t i = 0; i < kNumNumericFeatures; ++i) {
+    record->features.numeric[i] = std::nan("");
+    const auto value = json::Find(features, kNumericFeatureSpecs[i].name);
+    if (!value || value->is_null()) continue;
+    CSML_ASSIGN_OR_RETURN(record->features.numeric[i],
+                          json::AsNumber(*value, features_path.Key(kNumericFeatureSpecs[i].name)));
+  }
+  record->features.region = Region::kMissing;
+  if (const auto region = json::Find(features, kRegionFeatureName); region && !region->is_null()) {
+    CSML_ASSIGN_OR_RETURN(std::string_view text,
+                          json::AsString(*region, features_path.Key(kRegionFeatureName)));
+    record->features.region = ParseRegion(text);
+  }
+  return {};
+}
+
+}  // namespace csml
