@@ -41,6 +41,7 @@ struct TrainFlags {
   int max_leaves = DefaultTrainingBoosterParams().max_leaves;
   double min_child_weight = DefaultTrainingBoosterParams().min_child_weight;
   bool no_refit = false;
+  std::string calibration = "auto";  // auto, none, platt, isotonic
   std::string thresholds;      // "M,H": fixed cut points
   std::string tier_quantiles;  // "QM,QH": validation quantiles (default 0.7,0.9)
   double gate_auc_tolerance = PromotionOptions{}.max_auc_drop;
@@ -64,6 +65,14 @@ Result<TrainPipelineOptions> ToPipelineOptions(const TrainFlags& flags) {
   o.booster.threads = flags.threads;
   o.booster.seed = flags.seed;
   o.refit = flags.no_refit ? RefitPolicy::kNone : RefitPolicy::kAllRows;
+  if (flags.calibration != "auto") {
+    o.calibration = ParseCalibrationMethod(flags.calibration);
+    if (!o.calibration) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       fmt::format("--calibration: expected auto, none, platt or isotonic, got '{}'",
+                                   flags.calibration));
+    }
+  }
   if (!flags.thresholds.empty() && !flags.tier_quantiles.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "--thresholds and --tier-quantiles: expected at most one of them, got both");
@@ -219,6 +228,13 @@ void PrintReport(const TrainPipelineResult& result, const std::string& metric) {
       Percent(r.tiers.of(Tier::kLow).share), Percent(r.tiers.of(Tier::kLow).churn_rate),
       Percent(r.tiers.of(Tier::kMedium).share), Percent(r.tiers.of(Tier::kMedium).churn_rate),
       Percent(r.tiers.of(Tier::kHigh).share), Percent(r.tiers.of(Tier::kHigh).churn_rate));
+  const CalibrationChoice& c = r.calibration_choice;
+  fmt::print(
+      "  calibration {} (cross-fitted logloss: none {}, platt {}, isotonic {}); calibration "
+      "error {} before, {} after\n",
+      CalibrationMethodName(c.calibration.method()), Fixed(c.logloss_none),
+      Fixed(c.logloss_platt), Fixed(c.logloss_isotonic),
+      Fixed(r.validation_uncalibrated.calibration_error), Fixed(r.validation.calibration_error));
   const BinaryMetrics& v = r.validation;
   fmt::print("  validation  AUC {} (± {})  PR-AUC {}  logloss {}  Brier {}  base rate {}\n",
              Fixed(v.auc), Fixed(v.auc_standard_error), Fixed(v.pr_auc), Fixed(v.log_loss),
@@ -317,6 +333,10 @@ void AddTrainCommand(CLI::App& app, CommandSlot& slot) {
   cmd->add_flag("--no-refit", flags->no_refit,
                 "Serve the early-stopped model trained on the training split, instead of "
                 "refitting on every row of the window");
+  cmd->add_option("--calibration", flags->calibration,
+                  "Post-hoc calibration of the risk: auto (chosen by out-of-fold log loss), "
+                  "none, platt or isotonic")
+      ->capture_default_str();
   cmd->add_option("--thresholds", flags->thresholds,
                   "Fixed tier thresholds MEDIUM,HIGH (e.g. 0.4,0.7) instead of validation "
                   "quantiles");

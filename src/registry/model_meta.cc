@@ -261,12 +261,13 @@ Result<std::optional<TierReport>> ReadTierReport(const ObjectReader& tiers) {
   return std::optional<TierReport>(report);
 }
 
-Result<std::vector<CalibrationBin>> ReadCalibrationTable(const ObjectReader& calibration) {
+Result<std::vector<CalibrationBin>> ReadCalibrationTable(const ObjectReader& calibration,
+                                                         std::string_view key = "table") {
   std::vector<CalibrationBin> out;
-  CSML_ASSIGN_OR_RETURN(const std::optional<dom::array> table, calibration.OptionalArray("table"));
+  CSML_ASSIGN_OR_RETURN(const std::optional<dom::array> table, calibration.OptionalArray(key));
   if (!table) return out;
   for (dom::element item : *table) {
-    const std::string path = fmt::format("{}[{}]", calibration.PathOf("table"), out.size());
+    const std::string path = fmt::format("{}[{}]", calibration.PathOf(key), out.size());
     dom::object bin_object;
     if (item.get(bin_object) != simdjson::SUCCESS) return Bad(path, "an object", Describe(item));
     const ObjectReader bin_reader(bin_object, path);
@@ -331,10 +332,69 @@ std::string_view ModelFileSuffix(std::string_view algo) {
   return {};
 }
 
+namespace {
+
+// meta.json `calibration` (format 2): {"method": "platt", "slope": a, "intercept": b} or
+// {"method": "isotonic", "x": [...], "y": [...]}.
+void WriteCalibration(std::string* out, const Calibration& c) {
+  JsonWriter w(out);
+  w.BeginObject().Key("method").String(CalibrationMethodName(c.method()));
+  if (c.method() == CalibrationMethod::kPlatt) {
+    w.Key("slope").Double(c.slope()).Key("intercept").Double(c.intercept());
+  } else if (c.method() == CalibrationMethod::kIsotonic) {
+    w.Key("x").BeginArray();
+    for (double x : c.knots_x()) w.Double(x);
+    w.EndArray().Key("y").BeginArray();
+    for (double y : c.knots_y()) w.Double(y);
+    w.EndArray();
+  }
+  w.EndObject();
+}
+
+Result<std::vector<double>> ReadNumberArray(dom::element e, const std::string& path) {
+  dom::array array;
+  if (e.get(array) != simdjson::SUCCESS) return Bad(path, "an array of numbers", Describe(e));
+  std::vector<double> out;
+  for (dom::element v : array) {
+    double d = 0;
+    if (v.get(d) != simdjson::SUCCESS || !std::isfinite(d)) {
+      return Bad(fmt::format("{}[{}]", path, out.size()), "a number", Describe(v));
+    }
+    out.push_back(d);
+  }
+  return out;
+}
+
+Result<Calibration> ReadCalibration(const ObjectReader& c) {
+  CSML_ASSIGN_OR_RETURN(const std::string name, c.String("method"));
+  const std::optional<CalibrationMethod> method = ParseCalibrationMethod(name);
+  if (!method) {
+    return Bad(c.PathOf("method"), "\"none\", \"platt\" or \"isotonic\"",
+               fmt::format("'{}'", name));
+  }
+  Result<Calibration> out = Calibration();
+  if (*method == CalibrationMethod::kPlatt) {
+    CSML_ASSIGN_OR_RETURN(const double slope, c.Number("slope", -1e6, 1e6));
+    CSML_ASSIGN_OR_RETURN(const double intercept, c.Number("intercept", -1e6, 1e6));
+    out = Calibration::Platt(slope, intercept);
+  } else if (*method == CalibrationMethod::kIsotonic) {
+    CSML_ASSIGN_OR_RETURN(const dom::element xe, c.Required("x"));
+    CSML_ASSIGN_OR_RETURN(const dom::element ye, c.Required("y"));
+    CSML_ASSIGN_OR_RETURN(std::vector<double> x, ReadNumberArray(xe, c.PathOf("x")));
+    CSML_ASSIGN_OR_RETURN(std::vector<double> y, ReadNumberArray(ye, c.PathOf("y")));
+    out = Calibration::Isotonic(std::move(x), std::move(y));
+  }
+  if (!out) return MakeError(ErrorCode::kParse, c.PathOf("method") + ": " + out.error().message);
+  return out;
+}
+
+}  // namespace
+
 std::string ModelMeta::ToJson() const {
   std::string out;
   TopLevelWriter top(&out);
-  JsonWriter(top.Value("meta_format")).Int(kMetaFormatVersion);
+  JsonWriter(top.Value("meta_format"))
+      .Int(calibration.is_none() ? kMetaFormatWithoutCalibration : kMetaFormatVersion);
   JsonWriter(top.Value("version")).String(version);
   JsonWriter(top.Value("algo")).String(algo);
   JsonWriter(top.Value("created_at")).String(FormatRfc3339(created_at));
@@ -358,6 +418,7 @@ std::string ModelMeta::ToJson() const {
         .String(threshold_method)
         .EndObject();
   }
+  if (!calibration.is_none()) WriteCalibration(top.Value("calibration"), calibration);
   {
     JsonWriter w(top.Value("training_window"));
     w.BeginObject().Key("from");
@@ -458,6 +519,14 @@ Result<ModelMeta> ModelMeta::FromJson(std::string_view json) {
     return MakeError(ErrorCode::kParse, "thresholds: " + s.error().message);
   }
   CSML_META_READ(m.threshold_method, thresholds->String("method"));
+  if (root.Has("calibration")) {
+    if (*format < 2) {
+      return Bad("calibration", "no calibration in a meta_format 1 file (format 2 adds it)",
+                 "a calibration");
+    }
+    CSML_ASSIGN_OR_RETURN(auto calibration, root.Object("calibration"));
+    CSML_META_READ(m.calibration, ReadCalibration(calibration));
+  }
 
   if (root.Has("training_window")) {
     CSML_ASSIGN_OR_RETURN(auto window, root.Object("training_window"));
@@ -689,6 +758,20 @@ std::string TrainingSummary::ToJson() const {
         .Double(calibration->error)
         .Key("table");
     WriteCalibrationBinsJson(w, calibration->table);
+    if (!calibration->method.empty()) {
+      w.Key("method")
+          .String(calibration->method)
+          .Key("logloss_none")
+          .Double(calibration->logloss_none)
+          .Key("logloss_platt")
+          .Double(calibration->logloss_platt)
+          .Key("logloss_isotonic")
+          .Double(calibration->logloss_isotonic)
+          .Key("error_before")
+          .Double(calibration->error_before)
+          .Key("table_before");
+      WriteCalibrationBinsJson(w, calibration->table_before);
+    }
     w.EndObject();
   }
   if (!feature_importance_gain.empty()) {
@@ -776,6 +859,12 @@ Result<TrainingSummary> TrainingSummary::FromJson(std::string_view extra_json) {
     CSML_ASSIGN_OR_RETURN(c.bins, calibration->OptionalInt("bins"));
     CSML_ASSIGN_OR_RETURN(c.error, calibration->OptionalNumber("error"));
     CSML_ASSIGN_OR_RETURN(c.table, ReadCalibrationTable(*calibration));
+    CSML_ASSIGN_OR_RETURN(c.method, calibration->OptionalString("method"));
+    CSML_ASSIGN_OR_RETURN(c.logloss_none, calibration->OptionalNumber("logloss_none"));
+    CSML_ASSIGN_OR_RETURN(c.logloss_platt, calibration->OptionalNumber("logloss_platt"));
+    CSML_ASSIGN_OR_RETURN(c.logloss_isotonic, calibration->OptionalNumber("logloss_isotonic"));
+    CSML_ASSIGN_OR_RETURN(c.error_before, calibration->OptionalNumber("error_before"));
+    CSML_ASSIGN_OR_RETURN(c.table_before, ReadCalibrationTable(*calibration, "table_before"));
   }
   CSML_ASSIGN_OR_RETURN(const std::optional<ObjectReader> importance,
                         extra.OptionalObject("feature_importance_gain"));

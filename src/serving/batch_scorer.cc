@@ -122,7 +122,8 @@ Status BatchScorer::ScoreBlock(std::span<const Snapshot> snapshots,
       return tl::unexpected(
           scored.error().WithContext(fmt::format("user {}", snapshots[i].user_id)));
     }
-    out[i].risk = risk[i];
+    out[i].risk = model_->Risk(risk[i]);
+    out[i].model_probability = risk[i];
     out[i].tier = scored->tier;
     out[i].reasons = scored->reasons;
   }

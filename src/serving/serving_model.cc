@@ -12,15 +12,16 @@
 namespace csml {
 
 ServingModel::ServingModel(std::string version, FeatureEncoder encoder, Thresholds thresholds,
-                           std::unique_ptr<const Predictor> predictor)
+                           std::unique_ptr<const Predictor> predictor, Calibration calibration)
     : version_(std::move(version)),
       encoder_(std::move(encoder)),
       thresholds_(thresholds),
-      predictor_(std::move(predictor)) {}
+      predictor_(std::move(predictor)),
+      calibration_(std::move(calibration)) {}
 
 Result<std::shared_ptr<const ServingModel>> ServingModel::Create(
     std::string version, std::span<const std::string> feature_columns, Thresholds thresholds,
-    std::unique_ptr<const Predictor> predictor) {
+    std::unique_ptr<const Predictor> predictor, Calibration calibration) {
   const auto context = [&version] { return fmt::format("model {}", version); };
   if (version.empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "model version: expected a name, got ''");
@@ -45,7 +46,8 @@ Result<std::shared_ptr<const ServingModel>> ServingModel::Create(
                                  context(), predictor->num_features(), encoder->num_columns()));
   }
   return std::shared_ptr<const ServingModel>(
-      new ServingModel(std::move(version), std::move(*encoder), thresholds, std::move(predictor)));
+      new ServingModel(std::move(version), std::move(*encoder), thresholds,
+                                         std::move(predictor), std::move(calibration)));
 }
 
 Result<ScoreResult> ServingModel::Score(const RawFeatures& features) const {
@@ -82,7 +84,7 @@ Result<ScoreResult> ServingModel::Finish(double probability, const RawFeatures& 
         fmt::format("model {}: expected a probability in [0, 1], got {}", version_, probability));
   }
   ScoreResult result;
-  result.risk = RoundTo(probability, 4);
+  result.risk = RoundTo(Risk(probability), 4);
   result.tier = thresholds_.Classify(result.risk);
   result.reasons = ExplainRisk(features);
   return result;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -89,6 +90,27 @@ Status CheckBothLabels(std::span<const float> labels, std::string_view side, Uni
                                  positives == 0 ? 0 : 1));
   }
   return {};
+}
+
+// The calibration of trainer.h's step 3b. Too few validation rows to cross-fit (fewer than
+// two per block) leave the model uncalibrated unless a method was asked for.
+Result<CalibrationChoice> ChooseServedCalibration(std::span<const double> risk,
+                                                  std::span<const float> labels,
+                                                  const TrainOptions& options) {
+  CalibrationChoiceOptions choice;
+  choice.force = options.calibration;
+  if (options.calibration == CalibrationMethod::kNone ||
+      (!options.calibration && risk.size() < static_cast<std::size_t>(choice.folds) * 2)) {
+    CalibrationChoice none;
+    none.logloss_none = std::numeric_limits<double>::quiet_NaN();
+    none.logloss_platt = std::numeric_limits<double>::quiet_NaN();
+    none.logloss_isotonic = std::numeric_limits<double>::quiet_NaN();
+    none.cross_fitted.assign(risk.begin(), risk.end());
+    return none;
+  }
+  auto chosen = ChooseCalibration(risk, labels, choice);
+  if (!chosen) return tl::unexpected(chosen.error().WithContext("calibration"));
+  return chosen;
 }
 
 bool Improves(double value, double best, bool higher_is_better) {
@@ -178,6 +200,12 @@ TrainingSummary SummaryOf(const Dataset& dataset, const TrainOptions& options,
   calibration.bins = kCalibrationBins;
   calibration.error = r.validation.calibration_error;
   calibration.table = r.calibration;
+  calibration.method = std::string(CalibrationMethodName(r.calibration_choice.calibration.method()));
+  calibration.logloss_none = r.calibration_choice.logloss_none;
+  calibration.logloss_platt = r.calibration_choice.logloss_platt;
+  calibration.logloss_isotonic = r.calibration_choice.logloss_isotonic;
+  calibration.error_before = r.validation_uncalibrated.calibration_error;
+  calibration.table_before = r.calibration_before;
 
   out.feature_importance_gain = r.importance_gain;
   return out;
@@ -324,20 +352,35 @@ Result<TrainedModel> TrainModel(const Dataset& dataset, const TrainOptions& opti
   CSML_ASSIGN_OR_RETURN(auto sliced_forest, LoadXgboostJson(sliced_json));
   CSML_ASSIGN_OR_RETURN(auto validation_risk,
                         PredictRows(sliced_forest, dataset.data.features, ts.validation));
-  CSML_ASSIGN_OR_RETURN(auto validation_metrics,
+  CSML_ASSIGN_OR_RETURN(auto uncalibrated_metrics,
                         ComputeBinaryMetrics(validation_risk, validation_labels));
+  report.validation_uncalibrated = uncalibrated_metrics;
+  CSML_ASSIGN_OR_RETURN(auto calibration_before,
+                        CalibrationBins(validation_risk, validation_labels, kCalibrationBins));
+  report.calibration_before = std::move(calibration_before);
+  CSML_ASSIGN_OR_RETURN(report.calibration_choice,
+                        ChooseServedCalibration(validation_risk, validation_labels, options));
+  const Calibration& calibration_map = report.calibration_choice.calibration;
+  // The served risk of the validation rows: thresholds are its quantiles and the tiers its
+  // shares, as /score will classify. Metrics use the cross-fitted risk (honest figures).
+  std::vector<double> served_risk(validation_risk.size());
+  ApplyCalibration(calibration_map, validation_risk, served_risk);
+  const std::vector<double>& honest_risk = report.calibration_choice.cross_fitted;
+  CSML_ASSIGN_OR_RETURN(auto validation_metrics,
+                        ComputeBinaryMetrics(honest_risk, validation_labels));
   report.validation = validation_metrics;
   CSML_ASSIGN_OR_RETURN(auto train_risk,
                         PredictRows(sliced_forest, dataset.data.features, ts.train));
+  ApplyCalibration(calibration_map, train_risk, train_risk);
   CSML_ASSIGN_OR_RETURN(auto train_metrics, ComputeBinaryMetrics(train_risk, train_labels));
   report.train = train_metrics;
-  CSML_ASSIGN_OR_RETURN(auto thresholds, CalibrateThresholds(validation_risk, options.thresholds));
+  CSML_ASSIGN_OR_RETURN(auto thresholds, CalibrateThresholds(served_risk, options.thresholds));
   report.thresholds = thresholds;
   CSML_ASSIGN_OR_RETURN(auto tiers,
-                        ComputeTierReport(validation_risk, validation_labels, report.thresholds));
+                        ComputeTierReport(served_risk, validation_labels, report.thresholds));
   report.tiers = tiers;
   CSML_ASSIGN_OR_RETURN(auto calibration,
-                        CalibrationBins(validation_risk, validation_labels, kCalibrationBins));
+                        CalibrationBins(honest_risk, validation_labels, kCalibrationBins));
   report.calibration = std::move(calibration);
   report.evaluate_seconds = SecondsSince(eval_start);
 
@@ -381,6 +424,7 @@ Result<TrainedModel> TrainModel(const Dataset& dataset, const TrainOptions& opti
   meta.created_at = options.created_at != 0 ? options.created_at : NowUtc();
   meta.features = dataset.data.features.column_names;
   meta.thresholds = report.thresholds;
+  meta.calibration = report.calibration_choice.calibration;
   meta.threshold_method = std::string(ThresholdMethodName(options.thresholds.method));
   meta.window.from = dataset.start;
   meta.window.to = dataset.as_of;

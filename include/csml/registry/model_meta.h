@@ -22,13 +22,20 @@
 #include "csml/core/error.h"
 #include "csml/core/time.h"
 #include "csml/evaluation/curves.h"
+#include "csml/evaluation/probability_calibration.h"
 #include "csml/evaluation/tier_stats.h"
 #include "csml/tiering/tiers.h"
 
 namespace csml {
 
-// The meta.json layout this code writes; a reader refuses a newer number.
-inline constexpr int kMetaFormatVersion = 1;
+// The meta.json layouts this code reads; a reader refuses a newer number. Format 2 adds the
+// top-level `calibration` object (the step after the model's probability that serving applies,
+// csml/evaluation/probability_calibration.h). A version without a calibration (method none)
+// is still written as format 1, byte for byte as before, so older csml keeps loading it; a
+// calibrated version is format 2, which an older csml refuses rather than serving
+// uncalibrated risk against thresholds chosen on the calibrated scale.
+inline constexpr int kMetaFormatVersion = 2;
+inline constexpr int kMetaFormatWithoutCalibration = 1;
 
 // The snapshots a model learned from (docs/DATA_CONTRACT.md): label_ts in (from, to], at as_of.
 struct TrainingWindow {
@@ -125,10 +132,20 @@ struct TrainingSummary {
     // when all three tiers are recorded. base_rate is not recorded here (NaN when read).
     std::optional<TierReport> validation;
   };
+  // The reliability of the served risk on the validation rows, and the post-hoc calibration
+  // step that was chosen (meta.json's top-level `calibration` holds its fitted map).
   struct Calibration {
     int bins = 0;
-    double error = std::numeric_limits<double>::quiet_NaN();
-    std::vector<CalibrationBin> table;  // the validation rows' reliability table
+    double error = std::numeric_limits<double>::quiet_NaN();  // ECE after calibration
+    std::vector<CalibrationBin> table;  // the validation rows' reliability table (after)
+    // Written by csml train from format 2 on; empty / NaN in older metas.
+    std::string method;  // "none", "platt" or "isotonic"
+    // Cross-fitted log loss of each method on the out-of-fold predictions.
+    double logloss_none = std::numeric_limits<double>::quiet_NaN();
+    double logloss_platt = std::numeric_limits<double>::quiet_NaN();
+    double logloss_isotonic = std::numeric_limits<double>::quiet_NaN();
+    double error_before = std::numeric_limits<double>::quiet_NaN();  // ECE of the model itself
+    std::vector<CalibrationBin> table_before;  // the model's probability, before calibration
   };
 
   std::string trainer;  // "csml-train-2"
@@ -154,8 +171,11 @@ struct ModelMeta {
   std::string algo = "xgb";           // "xgb" (XGBoost JSON) or "lgbm" (LightGBM text)
   UnixSeconds created_at = 0;         // when training finished; names the version (UTC)
   std::vector<std::string> features;  // encoded column order (FeatureEncoder column names)
-  Thresholds thresholds;
+  Thresholds thresholds;  // on the calibrated risk
   std::string threshold_method = "fixed";  // how thresholds were chosen
+  // Applied to the model's probability before tiers (none when meta.json has no
+  // `calibration`, as in every format-1 file).
+  Calibration calibration;
   TrainingWindow window;
   RowCounts rows;
   double base_rate = std::numeric_limits<double>::quiet_NaN();  // share of label 1 in training

@@ -8,8 +8,9 @@
 //
 // A BatchScorer scores with a ServingModel (the same version, feature order, encoder,
 // thresholds, reasons and flat forest as the server), but encodes and predicts rows in blocks
-// (Forest::PredictBatch reads each tree once per block). BatchScore::risk is the model's
-// probability at full precision; the tier is classified from the risk rounded to 4 decimals,
+// (Forest::PredictBatch reads each tree once per block). BatchScore::risk is the calibrated
+// risk at full precision (ServingModel::Risk; the model's probability when the version has no
+// calibration); the tier is classified from the risk rounded to 4 decimals,
 // exactly as `POST /score` classifies, so a customer gets the same tier from the nightly file
 // and from the live API. The lines print the rounded risk unless told otherwise
 // (BatchScoringOptions::full_precision_risk).
@@ -40,7 +41,7 @@ namespace csml {
 struct BatchScoringOptions {
   std::size_t threads = 0;         // worker threads; 0 = every hardware thread
   std::size_t block_rows = 16384;  // rows encoded, scored and formatted as one task, >= 1
-  // JSON Lines: print the model's probability (shortest text that reads back to the same
+  // JSON Lines: print the calibrated risk at full precision (shortest text that reads back to the same
   // double) instead of the risk rounded to 4 decimals as /score prints it.
   bool full_precision_risk = false;
 
@@ -52,7 +53,8 @@ struct BatchScoringOptions {
 
 // One scored snapshot.
 struct BatchScore {
-  double risk = 0.0;  // the model's probability, not rounded
+  double risk = 0.0;               // the calibrated risk (ServingModel::Risk), not rounded
+  double model_probability = 0.0;  // the predictor's probability before calibration
   Tier tier = Tier::kLow;
   ReasonSet reasons;
 };

@@ -1,6 +1,11 @@
 // The immutable bundle a server scores with: one model version, the encoder built from the
 // feature order that version recorded, its tier thresholds and its predictor.
 //
+// Risk is the calibrated probability: calibration().Apply(the predictor's probability)
+// (csml/evaluation/probability_calibration.h; the identity for versions without one), so the
+// predictor's output keeps exact parity with the library and calibration is the one step
+// after it, here, for every scoring path.
+//
 // A ServingModel is built once (by LoadVersion, csml/serving/model_loader.h, or by tests from
 // parts) and never changes; requests share it through std::shared_ptr<const ServingModel>, so
 // Score() is safe from any number of threads. Score() does no heap allocation: the encoded row
@@ -14,6 +19,7 @@
 
 #include "csml/core/error.h"
 #include "csml/ensemble/predictor.h"
+#include "csml/evaluation/probability_calibration.h"
 #include "csml/features/schema.h"
 #include "csml/reasons/reasons.h"
 #include "csml/tiering/tiers.h"
@@ -37,7 +43,7 @@ class ServingModel {
   // present and expecting exactly that many columns. The error names the mismatch.
   static Result<std::shared_ptr<const ServingModel>> Create(
       std::string version, std::span<const std::string> feature_columns, Thresholds thresholds,
-      std::unique_ptr<const Predictor> predictor);
+      std::unique_ptr<const Predictor> predictor, Calibration calibration = {});
 
   // Encodes, predicts, rounds, classifies and explains. Fails only if the predictor fails or
   // returns something that is not a probability (a model bug, never the request's fault).
@@ -54,19 +60,24 @@ class ServingModel {
   // probability, rounds to 4 decimals, classifies the rounded risk and explains.
   Result<ScoreResult> Finish(double probability, const RawFeatures& features) const;
 
+  // The calibrated risk of a model probability, at full precision.
+  double Risk(double probability) const { return calibration_.Apply(probability); }
+
   const std::string& version() const { return version_; }
+  const Calibration& calibration() const { return calibration_; }
   const Thresholds& thresholds() const { return thresholds_; }
   const FeatureEncoder& encoder() const { return encoder_; }
   const Predictor& predictor() const { return *predictor_; }
 
  private:
   ServingModel(std::string version, FeatureEncoder encoder, Thresholds thresholds,
-               std::unique_ptr<const Predictor> predictor);
+               std::unique_ptr<const Predictor> predictor, Calibration calibration);
 
   std::string version_;
   FeatureEncoder encoder_;
   Thresholds thresholds_;
   std::unique_ptr<const Predictor> predictor_;
+  Calibration calibration_;
 };
 
 }  // namespace csml

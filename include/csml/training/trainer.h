@@ -7,6 +7,12 @@
 //      `early_stopping_rounds` rounds in a row bring no improvement, or at max_rounds).
 //   3. Evaluate the sliced model on the validation rows: metrics (evaluation/metrics.h), tier
 //      thresholds from the validation risk (tier_calibration.h) and what each tier holds.
+//   3b. Calibration (probability_calibration.h): none, Platt and isotonic are fitted on the
+//      early-stopped model's validation predictions (out of fold: that model never saw those
+//      rows) and the one with the lowest cross-fitted log loss is kept (none unless another
+//      is clearly better). Tier thresholds are quantiles of the calibrated validation risk;
+//      the validation metrics and reliability table are those of the cross-fitted calibrated
+//      risk, so they are not fitted to themselves. The refit model gets the same map.
 //   4. Refit (by default): train again on every row of the window, the validation rows
 //      included, for the chosen number of rounds, so the newest outcomes shape the served
 //      model. Its quality is the validation model's: the refit adds data, not rounds.
@@ -24,6 +30,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +39,7 @@
 #include "csml/core/time.h"
 #include "csml/evaluation/curves.h"
 #include "csml/evaluation/metrics.h"
+#include "csml/evaluation/probability_calibration.h"
 #include "csml/evaluation/tier_stats.h"
 #include "csml/model/xgboost_booster.h"
 #include "csml/registry/model_meta.h"
@@ -75,6 +83,8 @@ struct TrainOptions {
   RefitPolicy refit = RefitPolicy::kAllRows;
   TimeSplitOptions split;
   ThresholdOptions thresholds;
+  // Post-hoc calibration: empty = choose by cross-fitted log loss; a method forces it.
+  std::optional<CalibrationMethod> calibration;
   UnixSeconds created_at = 0;                                // the version's time; 0 = now
   std::function<void(const TrainingProgress&)> on_progress;  // may be empty
 
@@ -85,11 +95,14 @@ struct TrainOptions {
 // What training found, beyond the model bytes; meta.json holds the same figures.
 struct TrainingReport {
   TimeSplit split;
-  BinaryMetrics validation;  // the early-stopped model on the validation rows
+  BinaryMetrics validation;  // the early-stopped model's calibrated risk on the validation rows
+  BinaryMetrics validation_uncalibrated;  // the same model's probability, before calibration
   BinaryMetrics train;       // the early-stopped model on its training rows (fit diagnostic)
   Thresholds thresholds;
   TierReport tiers;                         // thresholds applied to the validation rows
-  std::vector<CalibrationBin> calibration;  // 10 bins, validation rows
+  std::vector<CalibrationBin> calibration;         // 10 bins, validation rows, calibrated risk
+  std::vector<CalibrationBin> calibration_before;  // the same before calibration
+  CalibrationChoice calibration_choice;            // the map applied after the model
   int rounds_run = 0;                       // early-stopping rounds boosted
   int best_round = 0;                       // rounds kept (the model's size)
   double best_value = 0;                    // the validation metric at best_round

@@ -78,6 +78,81 @@ TEST(ModelMeta, IgnoresUnknownKeysFromANewerWriterOfTheSameFormat) {
   EXPECT_EQ(back->version, "risk-xgb-2025-08-22-0900");
 }
 
+TEST(ModelMeta, AnUncalibratedVersionIsStillWrittenAsFormatOne) {
+  const std::string json = FullMeta().ToJson();
+  EXPECT_NE(json.find("\"meta_format\": 1,"), std::string::npos) << json;
+  EXPECT_EQ(json.find("calibration"), std::string::npos) << json;
+  auto back = ModelMeta::FromJson(json);
+  ASSERT_TRUE(back.has_value()) << back.error().message;
+  EXPECT_TRUE(back->calibration.is_none());
+}
+
+TEST(ModelMeta, RoundTripsAPlattCalibrationAsFormatTwo) {
+  ModelMeta m = FullMeta();
+  m.calibration = Calibration::Platt(0.8, -0.25).value();
+  const std::string json = m.ToJson();
+  EXPECT_NE(json.find("\"meta_format\": 2,"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"calibration\": {\"method\":\"platt\",\"slope\":0.8,\"intercept\":-0.25}"),
+            std::string::npos)
+      << json;
+  auto back = ModelMeta::FromJson(json);
+  ASSERT_TRUE(back.has_value()) << back.error().message;
+  EXPECT_EQ(back->calibration, m.calibration);
+  EXPECT_EQ(back->ToJson(), json);
+}
+
+TEST(ModelMeta, RoundTripsAnIsotonicCalibrationExactly) {
+  ModelMeta m = FullMeta();
+  m.calibration = Calibration::Isotonic({0.01, 0.1234567890123, 0.7}, {0.02, 0.2, 0.9}).value();
+  auto back = ModelMeta::FromJson(m.ToJson());
+  ASSERT_TRUE(back.has_value()) << back.error().message;
+  EXPECT_EQ(back->calibration, m.calibration);
+  EXPECT_EQ(back->calibration.Apply(0.5), m.calibration.Apply(0.5));
+}
+
+TEST(ModelMeta, RefusesACalibrationThatIsNotAMonotoneMap) {
+  ModelMeta m = FullMeta();
+  m.calibration = Calibration::Isotonic({0.1, 0.7}, {0.2, 0.9}).value();
+  std::string json = m.ToJson();
+  const std::string from = "\"y\":[0.2,0.9]";
+  ASSERT_NE(json.find(from), std::string::npos) << json;
+  json.replace(json.find(from), from.size(), "\"y\":[0.9,0.2]");
+  auto back = ModelMeta::FromJson(json);
+  ASSERT_FALSE(back.has_value());
+  EXPECT_NE(back.error().message.find("calibration"), std::string::npos) << back.error().message;
+  // A calibration in a format-1 file is refused too: an older csml would not apply it.
+  std::string old = m.ToJson();
+  old.replace(old.find("\"meta_format\": 2"), 16, "\"meta_format\": 1");
+  EXPECT_FALSE(ModelMeta::FromJson(old).has_value());
+}
+
+TEST(ModelMeta, AMetaWrittenBeforeCalibrationExistedLoadsUncalibrated) {
+  // meta.json as csml wrote it before format 2 (no calibration key).
+  const std::string old = R"({
+  "meta_format": 1,
+  "version": "risk-xgb-2025-08-22-0900",
+  "algo": "xgb",
+  "created_at": "2025-08-22T09:00:00Z",
+  "model_file": "risk-xgb-2025-08-22-0900.model.json",
+  "model_sha256": "aaaa",
+  "model_size_bytes": 10,
+  "features": ["activity_7d"],
+  "thresholds": {"medium":0.3,"high":0.6,"method":"validation_quantiles"},
+  "params": {},
+  "extra": {"calibration":{"bins":10,"error":0.01,"table":[]}}
+}
+)";
+  auto meta = ModelMeta::FromJson(old);
+  ASSERT_TRUE(meta.has_value()) << meta.error().message;
+  EXPECT_TRUE(meta->calibration.is_none());
+  EXPECT_EQ(meta->calibration.Apply(0.4321), 0.4321);
+  auto summary = TrainingSummary::FromJson(meta->extra_json);
+  ASSERT_TRUE(summary.has_value()) << summary.error().message;
+  ASSERT_TRUE(summary->calibration.has_value());
+  EXPECT_TRUE(summary->calibration->method.empty());
+  EXPECT_TRUE(summary->calibration->table_before.empty());
+}
+
 struct BadMetaCase {
   std::string name;
   std::string from;

@@ -47,6 +47,12 @@ TrainingSummary FullSummary() {
   calibration.bins = 2;
   calibration.error = 0.04;
   calibration.table = {{0.0, 0.5, 150, 20, 0.12, 0.1333}, {0.5, 1.0, 49, 27, std::nan(""), 0.55}};
+  calibration.method = "platt";
+  calibration.logloss_none = 0.31;
+  calibration.logloss_platt = 0.30;
+  calibration.logloss_isotonic = std::nan("");
+  calibration.error_before = 0.06;
+  calibration.table_before = {{0.0, 1.0, 199, 47, 0.2, 0.236}};
   s.feature_importance_gain = {{"usage_score", 60.5}, {"plan_value", 12}, {"region_IN", 0}};
   return s;
 }
@@ -82,6 +88,12 @@ TEST(TrainingSummary, RoundTripsEverySectionThroughJson) {
   ASSERT_EQ(back->calibration->table.size(), 2u);
   EXPECT_TRUE(std::isnan(back->calibration->table[1].mean_score));
   EXPECT_EQ(back->calibration->table[1].positives, 27u);
+  EXPECT_EQ(back->calibration->method, "platt");
+  EXPECT_DOUBLE_EQ(back->calibration->logloss_platt, 0.30);
+  EXPECT_TRUE(std::isnan(back->calibration->logloss_isotonic));
+  EXPECT_DOUBLE_EQ(back->calibration->error_before, 0.06);
+  ASSERT_EQ(back->calibration->table_before.size(), 1u);
+  EXPECT_EQ(back->calibration->table_before[0].rows, 199u);
   ASSERT_EQ(back->feature_importance_gain.size(), 3u);
   EXPECT_EQ(back->feature_importance_gain[0].first, "usage_score");
   EXPECT_DOUBLE_EQ(back->feature_importance_gain[1].second, 12);

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -9,9 +10,12 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include "csml/core/json_writer.h"
+#include "csml/serving/batch_scorer.h"
 #include "testing/files.h"
 #include "testing/temp_registry.h"
 
@@ -78,6 +82,64 @@ TEST_F(ModelLoaderTest, LoadsAPublishedVersionThatScoresAsXgboostDoes) {
     ++checked;
   }
   EXPECT_EQ(checked, 200);
+}
+
+// Every scoring path (POST /score and /score/batch through ServingModel::Score, csml predict and
+// csml test through BatchScorer) gives risk = calibration(model probability), the probability
+// itself still the library's, and the same tier.
+TEST_F(ModelLoaderTest, EveryScoringPathAppliesTheVersionsCalibration) {
+  const ModelMeta plain = Publish(Draft());
+  ModelMeta calibrated_draft = Draft();
+  calibrated_draft.created_at += 3600;
+  calibrated_draft.calibration = Calibration::Platt(0.6, -0.4).value();
+  const ModelMeta calibrated = Publish(calibrated_draft);
+  ASSERT_EQ(calibrated.calibration, calibrated_draft.calibration);
+
+  auto raw_model = LoadServingModel(*registry_, plain.version);
+  auto loaded = LoadVersion(*registry_, calibrated.version);
+  ASSERT_TRUE(raw_model.has_value()) << raw_model.error().message;
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  const ServingModel& model = *loaded->model;
+  EXPECT_EQ(loaded->meta.calibration, calibrated_draft.calibration);
+  EXPECT_EQ(model.calibration(), calibrated_draft.calibration);
+  auto batch = BatchScorer::ForModel(loaded->model);
+  ASSERT_TRUE(batch.has_value());
+
+  simdjson::dom::parser parser;
+  const simdjson::padded_string cases(ReadWholeFile(kFixture / "cases.json"));
+  std::vector<Snapshot> snapshots;
+  std::vector<double> expected_probability;
+  for (simdjson::dom::element c : parser.parse(cases).get_array()) {
+    Snapshot snapshot;
+    snapshot.user_id = fmt::format("u{}", snapshots.size());
+    snapshot.features = FeaturesFrom(c["features"].get_object().value());
+    snapshots.push_back(snapshot);
+    expected_probability.push_back(c["expected_risk"].get_double().value());
+  }
+  std::vector<BatchScore> scores(snapshots.size());
+  ASSERT_TRUE(batch->Score(snapshots, scores, BatchScoringOptions{}));
+  int changed = 0;
+  for (std::size_t i = 0; i < snapshots.size(); ++i) {
+    std::array<double, ServingModel::kMaxColumns> row{};
+    const std::span<double> encoded(row.data(), model.encoder().num_columns());
+    model.encoder().Encode(snapshots[i].features, encoded);
+    const double probability = model.predictor().PredictRisk(encoded).value();
+    // The raw probability keeps parity with XGBoost (the fixture's expected risk).
+    EXPECT_NEAR(probability, expected_probability[i], 1e-6);
+    const double risk = calibrated_draft.calibration.Apply(probability);
+    const Result<ScoreResult> served = model.Score(snapshots[i].features);
+    ASSERT_TRUE(served.has_value()) << served.error().message;
+    EXPECT_EQ(served->risk, RoundTo(risk, 4));
+    EXPECT_EQ(served->tier, model.thresholds().Classify(RoundTo(risk, 4)));
+    EXPECT_EQ(scores[i].risk, risk);
+    EXPECT_EQ(scores[i].model_probability, probability);
+    EXPECT_EQ(scores[i].tier, served->tier);
+    const Result<ScoreResult> uncalibrated = (*raw_model)->Score(snapshots[i].features);
+    ASSERT_TRUE(uncalibrated.has_value());
+    EXPECT_EQ(uncalibrated->risk, RoundTo(probability, 4));
+    if (uncalibrated->risk != served->risk) ++changed;
+  }
+  EXPECT_GT(changed, 100);  // the calibration is not the identity on these rows
 }
 
 TEST_F(ModelLoaderTest, LoadServedModelPicksThePromotedVersion) {

@@ -101,6 +101,7 @@ TEST(TrainModel, ThresholdsAreTheValidationQuantilesOfTheModelsRisk) {
   const Dataset d = MakeDataset({});
   TrainOptions o = FastOptions();
   o.refit = RefitPolicy::kNone;  // then the served model is the one validated
+  o.calibration = CalibrationMethod::kNone;
   auto trained = TrainModel(d, o);
   ASSERT_TRUE(trained.has_value()) << trained.error().message;
   const std::vector<double> risk =
@@ -117,6 +118,54 @@ TEST(TrainModel, ThresholdsAreTheValidationQuantilesOfTheModelsRisk) {
   EXPECT_EQ(trained->meta.rows.train,
             static_cast<std::int64_t>(trained->report.split.train.size()));
   EXPECT_NE(trained->meta.extra_json.find(R"("fit_on":"training_split")"), std::string::npos);
+}
+
+// Calibration (trainer.h step 3b): the map is fitted on the validation rows, recorded in the
+// meta, and the tier thresholds are quantiles of the calibrated risk the server will compute.
+TEST(TrainModel, CalibratesTheRiskAndTiersTheCalibratedRisk) {
+  const Dataset d = MakeDataset({});
+  TrainOptions o = FastOptions();
+  o.refit = RefitPolicy::kNone;
+  o.calibration = CalibrationMethod::kPlatt;
+  auto trained = TrainModel(d, o);
+  ASSERT_TRUE(trained.has_value()) << trained.error().message;
+  const Calibration& c = trained->meta.calibration;
+  ASSERT_EQ(c.method(), CalibrationMethod::kPlatt);
+  EXPECT_EQ(trained->report.calibration_choice.calibration, c);
+  const std::vector<double> raw = Predict(trained->model_json, d, trained->report.split.validation);
+  const std::vector<float> labels = Labels(d, trained->report.split.validation);
+  std::vector<double> risk;
+  for (double p : raw) risk.push_back(c.Apply(p));
+  EXPECT_NEAR(trained->meta.thresholds.medium, Quantile(risk, 0.7).value(), 1e-9);
+  EXPECT_NEAR(trained->meta.thresholds.high, Quantile(risk, 0.9).value(), 1e-9);
+  // The figures before calibration are the model's own; after, the cross-fitted risk's.
+  EXPECT_NEAR(trained->report.validation_uncalibrated.log_loss,
+              ComputeBinaryMetrics(raw, labels).value().log_loss, 1e-6);
+  const auto& cross_fitted = trained->report.calibration_choice.cross_fitted;
+  ASSERT_EQ(cross_fitted.size(), raw.size());
+  EXPECT_NEAR(trained->meta.validation_metrics.at("logloss"),
+              ComputeBinaryMetrics(cross_fitted, labels).value().log_loss, 1e-9);
+  EXPECT_NE(trained->meta.extra_json.find(R"("method":"platt")"), std::string::npos);
+  EXPECT_NE(trained->meta.extra_json.find(R"("table_before":)"), std::string::npos);
+  EXPECT_NE(trained->meta.ToJson().find(R"("meta_format": 2)"), std::string::npos);
+}
+
+TEST(TrainModel, ChoosesTheCalibrationByCrossFittedLogLoss) {
+  auto trained = TrainModel(MakeDataset({}), FastOptions());
+  ASSERT_TRUE(trained.has_value()) << trained.error().message;
+  const CalibrationChoice& c = trained->report.calibration_choice;
+  ASSERT_TRUE(std::isfinite(c.logloss_none));
+  double chosen = c.logloss_none;
+  if (c.calibration.method() == CalibrationMethod::kPlatt) chosen = c.logloss_platt;
+  if (c.calibration.method() == CalibrationMethod::kIsotonic) chosen = c.logloss_isotonic;
+  // A map is kept only when it beats none by CalibrationChoiceOptions' margin, and then the
+  // better of the two.
+  const double bar = c.calibration.is_none()
+                         ? c.logloss_none * (1 - CalibrationChoiceOptions{}.min_relative_gain)
+                         : chosen;
+  EXPECT_LE(chosen, c.logloss_none);
+  if (std::isfinite(c.logloss_platt)) EXPECT_LE(bar, c.logloss_platt + 1e-12);
+  if (std::isfinite(c.logloss_isotonic)) EXPECT_LE(bar, c.logloss_isotonic + 1e-12);
 }
 
 TEST(TrainModel, UsesFixedThresholdsWhenAsked) {
