@@ -42,8 +42,8 @@ struct TrainFlags {
   double min_child_weight = DefaultTrainingBoosterParams().min_child_weight;
   bool no_refit = false;
   std::string calibration = "auto";  // auto, none, platt, isotonic
-  std::string thresholds;      // "M,H": fixed cut points
-  std::string tier_quantiles;  // "QM,QH": validation quantiles (default 0.7,0.9)
+  std::string thresholds;            // "M,H": fixed cut points
+  std::string tier_quantiles;        // "QM,QH": validation quantiles (default 0.7,0.9)
   double gate_auc_tolerance = PromotionOptions{}.max_auc_drop;
   bool force = false;
   int threads = 0;
@@ -68,9 +68,10 @@ Result<TrainPipelineOptions> ToPipelineOptions(const TrainFlags& flags) {
   if (flags.calibration != "auto") {
     o.calibration = ParseCalibrationMethod(flags.calibration);
     if (!o.calibration) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       fmt::format("--calibration: expected auto, none, platt or isotonic, got '{}'",
-                                   flags.calibration));
+      return MakeError(
+          ErrorCode::kInvalidArgument,
+          fmt::format("--calibration: expected auto, none, platt or isotonic, got '{}'",
+                      flags.calibration));
     }
   }
   if (!flags.thresholds.empty() && !flags.tier_quantiles.empty()) {
@@ -232,9 +233,9 @@ void PrintReport(const TrainPipelineResult& result, const std::string& metric) {
   fmt::print(
       "  calibration {} (cross-fitted logloss: none {}, platt {}, isotonic {}); calibration "
       "error {} before, {} after\n",
-      CalibrationMethodName(c.calibration.method()), Fixed(c.logloss_none),
-      Fixed(c.logloss_platt), Fixed(c.logloss_isotonic),
-      Fixed(r.validation_uncalibrated.calibration_error), Fixed(r.validation.calibration_error));
+      CalibrationMethodName(c.calibration.method()), Fixed(c.logloss_none), Fixed(c.logloss_platt),
+      Fixed(c.logloss_isotonic), Fixed(r.validation_uncalibrated.calibration_error),
+      Fixed(r.validation.calibration_error));
   const BinaryMetrics& v = r.validation;
   fmt::print("  validation  AUC {} (± {})  PR-AUC {}  logloss {}  Brier {}  base rate {}\n",
              Fixed(v.auc), Fixed(v.auc_standard_error), Fixed(v.pr_auc), Fixed(v.log_loss),

@@ -250,9 +250,9 @@ bool IsOwnAuthority(std::string_view authority, std::string_view host_header,
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
-  return port == listen_port && (EqualsIgnoreCase(host, listen_host) ||
-                                 EqualsIgnoreCase(host, "localhost") ||
-                                 (listen_host == "0.0.0.0" && host == "127.0.0.1"));
+  return port == listen_port &&
+         (EqualsIgnoreCase(host, listen_host) || EqualsIgnoreCase(host, "localhost") ||
+          (listen_host == "0.0.0.0" && host == "127.0.0.1"));
 }
 
 }  // namespace csml::server

@@ -8,7 +8,6 @@
 
 #include <fmt/format.h>
 
-
 namespace csml {
 namespace {
 
@@ -170,8 +169,7 @@ void ApplyCalibration(const Calibration& calibration, std::span<const double> pr
 
 Result<Calibration> FitPlatt(std::span<const double> probabilities, std::span<const float> labels) {
   CSML_TRY(CheckInputs(probabilities, labels));
-  const auto positives =
-      static_cast<double>(std::count(labels.begin(), labels.end(), 1.0f));
+  const auto positives = static_cast<double>(std::count(labels.begin(), labels.end(), 1.0f));
   const double negatives = static_cast<double>(labels.size()) - positives;
   const double target_pos = (positives + 1.0) / (positives + 2.0);
   const double target_neg = 1.0 / (negatives + 2.0);
@@ -255,8 +253,9 @@ Result<Calibration> FitIsotonic(std::span<const double> probabilities,
   for (std::size_t g = 0; g < groups && i < n; ++g) {
     const std::size_t target_end = n * (g + 1) / groups;
     Block b;
-    while (i < n && (i < target_end || (b.weight > 0 && Clamp01(probabilities[order[i]]) ==
-                                                            Clamp01(probabilities[order[i - 1]])))) {
+    while (i < n &&
+           (i < target_end || (b.weight > 0 && Clamp01(probabilities[order[i]]) ==
+                                                   Clamp01(probabilities[order[i - 1]])))) {
       b.sum_p += Clamp01(probabilities[order[i]]);
       b.sum_y += labels[order[i]] == 1.0f ? 1.0 : 0.0;
       b.weight += 1;
@@ -295,9 +294,9 @@ Status CalibrationChoiceOptions::Validate() const {
                      fmt::format("calibration folds: expected 2 to 20, got {}", folds));
   }
   if (!(min_relative_gain >= 0.0 && min_relative_gain < 1.0)) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     fmt::format("calibration min_relative_gain: expected [0, 1), got {}",
-                                 min_relative_gain));
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("calibration min_relative_gain: expected [0, 1), got {}", min_relative_gain));
   }
   return {};
 }

@@ -327,6 +327,14 @@ double Forest::RiskFromMargin(double margin) const noexcept {
 }
 
 double Forest::PredictMargin(std::span<const double> row) const noexcept {
+  if (row.size() == num_features() && batch_walk_ != nullptr && batch_walk_->row_walk() &&
+      ForestBatchWalk::CpuSupported()) {
+    return batch_walk_->PredictMargin(*this, row.data());
+  }
+  return PredictMarginPortable(row);
+}
+
+double Forest::PredictMarginPortable(std::span<const double> row) const noexcept {
   if (row.size() != num_features()) return std::numeric_limits<double>::quiet_NaN();
   if (format_ == ForestFormat::kXgboostJson) {
     return static_cast<double>(SumTrees<float>(row.data()));

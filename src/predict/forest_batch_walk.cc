@@ -25,9 +25,18 @@ constexpr std::int32_t kNanLeftRank = -1;
 constexpr std::int32_t kNanRightRank = std::numeric_limits<std::int32_t>::max();
 
 // The rank of x among sorted thresholds: how many are below it, so x > t[j] iff rank > j.
+// A branch-free lower bound: the halving compiles to conditional moves, so a row's ranks cost
+// no mispredicted branches.
 std::int32_t Rank(const std::vector<double>& thresholds, double x) {
-  return static_cast<std::int32_t>(std::lower_bound(thresholds.begin(), thresholds.end(), x) -
-                                   thresholds.begin());
+  const double* base = thresholds.data();
+  std::size_t n = thresholds.size();
+  if (n == 0) return 0;
+  while (n > 1) {
+    const std::size_t half = n / 2;
+    base = base[half - 1] < x ? base + half : base;
+    n -= half;
+  }
+  return static_cast<std::int32_t>(base - thresholds.data()) + (*base < x ? 1 : 0);
 }
 
 }  // namespace
@@ -158,10 +167,51 @@ std::shared_ptr<const ForestBatchWalk> ForestBatchWalk::Create(const Forest& for
                                   static_cast<std::uint32_t>(s.left_leaves),
                                   static_cast<std::uint32_t>(s.left_leaves >> 32)});
   }
+  walk->BuildRowGroups();
   walk->trees_.shrink_to_fit();
   walk->leaves_f32_.shrink_to_fit();
   walk->leaves_f64_.shrink_to_fit();
   return walk;
+}
+
+void ForestBatchWalk::BuildRowGroups() {
+  row_walk_ = features_.size() <= kMaxRowFeatures;
+  if (!row_walk_) return;
+  for (std::size_t t = 0; t < trees_.size();) {
+    RowGroup group{};
+    group.first_step = static_cast<std::uint32_t>(row_steps_.size());
+    group.first_tree = static_cast<std::uint32_t>(t);
+    if (trees_[t].kind != TreeKind::kMask32) {
+      group.num_trees = 1;
+      row_groups_.push_back(group);
+      ++t;
+      continue;
+    }
+    group.masks = true;
+    while (t < trees_.size() && trees_[t].kind == TreeKind::kMask32 && group.num_trees < kLanes) {
+      group.first_leaf[group.num_trees] = static_cast<std::int32_t>(trees_[t].first_leaf);
+      group.num_steps = std::max(group.num_steps, trees_[t].num_splits);
+      ++group.num_trees;
+      ++t;
+    }
+    for (std::uint32_t step = 0; step < group.num_steps; ++step) {
+      RowStep out{};
+      for (std::uint32_t k = 0; k < kLanes; ++k) {
+        out.rank[k] = std::numeric_limits<std::int32_t>::max();  // never goes right
+        if (k >= group.num_trees) continue;
+        const Tree& tree = trees_[group.first_tree + k];
+        if (step >= tree.num_splits) continue;
+        const Split& split = splits_[tree.first_split + step];
+        out.rank_row[k] = static_cast<std::int32_t>(split.offset / kChunkRows);
+        out.rank[k] = split.rank;
+        out.left_leaves[k] = split.left_leaves_lo;
+      }
+      row_steps_.push_back(out);
+    }
+    row_groups_.push_back(group);
+  }
+  row_steps_.shrink_to_fit();
+  row_groups_.shrink_to_fit();
 }
 
 bool ForestBatchWalk::CpuSupported() noexcept {
@@ -264,6 +314,45 @@ CSML_AVX2 void MaskTree64(const ForestBatchWalk::Split* splits, std::uint32_t nu
   }
 }
 
+// One row over a group of up to eight trees: each lane's leaf, as an index into the leaf
+// arrays. kRegs registers of eight ranks hold the row's rank rows (up to 8 * kRegs).
+template <int kRegs>
+CSML_AVX2 void RowGroupLeaves(const ForestBatchWalk::RowStep* step, std::uint32_t num_steps,
+                              const std::int32_t* ranks, const std::int32_t* first_leaf,
+                              std::int32_t* leaf) {
+  __m256i regs[4];
+#pragma GCC unroll 4
+  for (int k = 0; k < kRegs; ++k) {
+    regs[k] = _mm256_load_si256(reinterpret_cast<const __m256i*>(ranks + 8 * k));
+  }
+  __m256i mask = _mm256_set1_epi32(-1);
+  for (const ForestBatchWalk::RowStep* end = step + num_steps; step != end; ++step) {
+    const __m256i which = _mm256_load_si256(reinterpret_cast<const __m256i*>(step->rank_row));
+    // vpermd reads the low three bits of each index; bits 3 and 4 pick the register.
+    __m256i x = _mm256_permutevar8x32_epi32(regs[0], which);
+    if constexpr (kRegs >= 2) {
+      const __m256 bit3 = _mm256_castsi256_ps(_mm256_slli_epi32(which, 28));
+      const __m256i x1 = _mm256_permutevar8x32_epi32(regs[1], which);
+      x = _mm256_castps_si256(
+          _mm256_blendv_ps(_mm256_castsi256_ps(x), _mm256_castsi256_ps(x1), bit3));
+      if constexpr (kRegs == 4) {
+        const __m256i x2 = _mm256_permutevar8x32_epi32(regs[2], which);
+        const __m256i x3 = _mm256_permutevar8x32_epi32(regs[3], which);
+        const __m256i high = _mm256_castps_si256(
+            _mm256_blendv_ps(_mm256_castsi256_ps(x2), _mm256_castsi256_ps(x3), bit3));
+        const __m256 bit4 = _mm256_castsi256_ps(_mm256_slli_epi32(which, 27));
+        x = _mm256_castps_si256(
+            _mm256_blendv_ps(_mm256_castsi256_ps(x), _mm256_castsi256_ps(high), bit4));
+      }
+    }
+    const __m256i rank = _mm256_load_si256(reinterpret_cast<const __m256i*>(step->rank));
+    const __m256i left = _mm256_load_si256(reinterpret_cast<const __m256i*>(step->left_leaves));
+    mask = _mm256_andnot_si256(_mm256_and_si256(_mm256_cmpgt_epi32(x, rank), left), mask);
+  }
+  const __m256i base = _mm256_load_si256(reinterpret_cast<const __m256i*>(first_leaf));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(leaf), _mm256_add_epi32(LowestBit(mask), base));
+}
+
 }  // namespace
 
 // ---- scoring ------------------------------------------------------------------------------
@@ -313,6 +402,50 @@ void ForestBatchWalk::PredictChunk(const Forest& forest, const double* rows, std
         break;
     }
   }
+}
+
+template <typename Acc>
+Acc ForestBatchWalk::SumRow(const Forest& forest, const double* row) const noexcept {
+  alignas(32) std::array<std::int32_t, 2 * kMaxRowFeatures> ranks{};
+  for (std::size_t slot = 0; slot < features_.size(); ++slot) {
+    const double x = row[features_[slot].column];
+    if (std::isnan(x)) {
+      ranks[2 * slot] = kNanLeftRank;
+      ranks[2 * slot + 1] = kNanRightRank;
+    } else {
+      ranks[2 * slot] = ranks[2 * slot + 1] = Rank(features_[slot].thresholds, x);
+    }
+  }
+  const std::size_t used = 2 * features_.size();
+  auto group_leaves = used <= 8    ? &RowGroupLeaves<1>
+                      : used <= 16 ? &RowGroupLeaves<2>
+                                   : &RowGroupLeaves<4>;
+  const Acc* leaves = nullptr;
+  if constexpr (std::is_same_v<Acc, float>) {
+    leaves = leaves_f32_.data();
+  } else {
+    leaves = leaves_f64_.data();
+  }
+  auto sum = static_cast<Acc>(forest.base_margin_);
+  std::array<std::int32_t, kLanes> leaf{};
+  for (const RowGroup& group : row_groups_) {
+    if (!group.masks) {
+      sum += static_cast<Acc>(forest.TreeLeafValue(trees_[group.first_tree].root, row));
+      continue;
+    }
+    group_leaves(row_steps_.data() + group.first_step, group.num_steps, ranks.data(),
+                 group.first_leaf, leaf.data());
+    // In tree order, one add at a time: the sum rounds as Forest's does.
+    for (std::uint32_t k = 0; k < group.num_trees; ++k) sum += leaves[leaf[k]];
+  }
+  return sum;
+}
+
+double ForestBatchWalk::PredictMargin(const Forest& forest, const double* row) const noexcept {
+  if (forest.format_ == ForestFormat::kXgboostJson) {
+    return static_cast<double>(SumRow<float>(forest, row));
+  }
+  return SumRow<double>(forest, row);
 }
 
 void ForestBatchWalk::PredictBatch(const Forest& forest, std::span<const double> rows,

@@ -44,12 +44,38 @@ class ForestBatchWalk {
   void PredictBatch(const Forest& forest, std::span<const double> rows,
                     std::span<double> out) const noexcept;
 
+  // The margin of one row (Forest::PredictMargin's sum, bit for bit), eight trees per
+  // instruction: each lane walks its own tree's splits, the row's ranks picked by a
+  // permute. Requires CpuSupported() and row_walk(); row has forest.num_features() values.
+  double PredictMargin(const Forest& forest, const double* row) const noexcept;
+  // The one-row walk holds the ranks in registers: models whose splits use up to
+  // kMaxRowFeatures features.
+  bool row_walk() const noexcept { return row_walk_; }
+
   std::size_t num_scalar_trees() const noexcept { return num_scalar_trees_; }
 
   // Rows a kernel call handles: four vectors of eight.
   static constexpr std::size_t kChunkRows = 32;
   // Features the splits may use (each takes two rank rows of kChunkRows int32).
   static constexpr std::size_t kMaxFeatures = 64;
+  static constexpr std::size_t kMaxRowFeatures = 16;
+
+  // One step of a one-row group: split number `step` of each of eight trees (a tree with
+  // fewer splits gets one that never goes right).
+  struct alignas(32) RowStep {
+    std::int32_t rank_row[8];  // which of the row's ranks: 2 * feature slot + NaN right
+    std::int32_t rank[8];
+    std::uint32_t left_leaves[8];
+  };
+  // Up to eight consecutive trees of at most 32 leaves, or one tree the masks do not take.
+  struct RowGroup {
+    std::uint32_t first_step;
+    std::uint32_t num_steps;
+    std::uint32_t first_tree;
+    std::uint32_t num_trees;
+    bool masks;
+    alignas(32) std::int32_t first_leaf[8];
+  };
 
   enum class TreeKind : std::uint8_t { kMask32, kMask64, kScalar };
   struct Tree {
@@ -76,12 +102,19 @@ class ForestBatchWalk {
   void PredictChunk(const Forest& forest, const double* rows, std::size_t n, std::int32_t* ranks,
                     Acc* acc) const noexcept;
 
+  template <typename Acc>
+  Acc SumRow(const Forest& forest, const double* row) const noexcept;
+  void BuildRowGroups();
+
   std::vector<Tree> trees_;  // model order
   std::vector<Split> splits_;
   std::vector<float> leaves_f32_;   // XGBoost: leaves as Forest adds them (float32)
   std::vector<double> leaves_f64_;  // LightGBM
   std::vector<Feature> features_;
   std::size_t num_scalar_trees_ = 0;
+  std::vector<RowStep> row_steps_;
+  std::vector<RowGroup> row_groups_;
+  bool row_walk_ = false;
 };
 
 }  // namespace csml

@@ -601,6 +601,17 @@ std::string TrainingParams::ToJson() const {
   return out;
 }
 
+std::string TrainingParams::Summary() const {
+  std::string shape = max_leaves > 0 ? fmt::format("{} leaves", max_leaves) : "";
+  if (max_depth > 0) shape += fmt::format("{}depth {}", shape.empty() ? "" : ", ", max_depth);
+  if (shape.empty()) shape = "unbounded trees";
+  return fmt::format(
+      "eta {}, {}, min_child_weight {}, lambda {}, subsample {}, colsample_bytree {}, max_bin {} "
+      "({}, {})",
+      eta, shape, min_child_weight, lambda, subsample, colsample_bytree, max_bin, tree_method,
+      grow_policy);
+}
+
 Result<TrainingParams> TrainingParams::FromJson(std::string_view params_json) {
   const simdjson::padded_string padded(params_json);
   dom::parser parser;

@@ -188,6 +188,7 @@ Result<std::vector<EvaluatedRow>> ScoreLabeledSnapshots(const BatchScorer& score
   std::vector<EvaluatedRow> rows(labeled.size());
   for (std::size_t i = 0; i < labeled.size(); ++i) {
     rows[i].risk = scores[i].risk;
+    rows[i].model_probability = scores[i].model_probability;
     rows[i].tier = scores[i].tier;
     rows[i].reasons = scores[i].reasons;
     rows[i].label = *labeled[i].label;
@@ -214,6 +215,9 @@ Result<TrainingFigures> ReadTrainingFigures(const ModelMeta& meta) {
   }
   if (summary.calibration) f.calibration = summary.calibration->table;
   f.importance_gain = summary.feature_importance_gain;
+  f.calibration_method = std::string(CalibrationMethodName(meta.calibration.method()));
+  CSML_ASSIGN_OR_RETURN(const TrainingParams params, TrainingParams::FromJson(meta.params_json));
+  if (!params.tree_method.empty()) f.configuration = params.Summary();
   return f;
 }
 
@@ -316,6 +320,17 @@ Result<EvaluationReport> BuildEvaluationReport(std::span<const EvaluatedRow> row
     r.precision_recall.push_back((*pr)[i]);
   }
   r.calibration = std::move(*calibration);
+  if (!model.calibration.is_none()) {
+    std::vector<double> before;
+    before.reserve(rows.size());
+    for (const EvaluatedRow& row : rows) before.push_back(row.model_probability);
+    auto bins = CalibrationBins(before, labels, options.calibration_bins);
+    auto error = ExpectedCalibrationError(before, labels, options.calibration_bins);
+    if (!bins) return tl::unexpected(bins.error().WithContext("evaluation, before calibration"));
+    if (!error) return tl::unexpected(error.error().WithContext("evaluation, before calibration"));
+    r.calibration_before = std::move(*bins);
+    r.calibration_error_before = *error;
+  }
   r.gain = std::move(*gain);
   double previous = 0;
   for (std::size_t i = 0; i < r.gain.size(); ++i) {

@@ -25,6 +25,7 @@ constexpr char kChurnedColor[] = "#dc2626";
 constexpr char kRetainedColor[] = "#0d9488";
 constexpr char kThresholdColor[] = "#7c3aed";
 constexpr char kCountColor[] = "#93c5fd";
+constexpr char kBeforeCalibrationColor[] = "#d97706";
 
 constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 constexpr double kWidth = 560;
@@ -159,7 +160,7 @@ std::string CalibrationChart(const EvaluationReport& r) {
   // Zoom to the bins that hold rows: churn risks crowd the low end of [0, 1].
   double x_max = 0.1;
   double y_max = 0.1;
-  for (const auto* bins : {&r.calibration, &r.training.calibration}) {
+  for (const auto* bins : {&r.calibration, &r.training.calibration, &r.calibration_before}) {
     for (const CalibrationBin& b : *bins) {
       if (b.rows == 0) continue;
       x_max = std::max(x_max, b.upper);
@@ -187,6 +188,14 @@ std::string CalibrationChart(const EvaluationReport& r) {
   for (const CalibrationBin& b : r.calibration) {
     max_rows = std::max(max_rows, b.rows);
     if (b.rows > 0) test.emplace_back(b.mean_score, b.observed_rate);
+  }
+  Points before;
+  for (const CalibrationBin& b : r.calibration_before) {
+    if (b.rows > 0) before.emplace_back(b.mean_score, b.observed_rate);
+  }
+  if (!before.empty()) {
+    chart.Polyline(top, before, Line(kBeforeCalibrationColor, 1.5, "6 3"),
+                   "this window before the calibration step, per bin");
   }
   chart.Polyline(top, test, Line(kTestColor, 2), "this window, per bin");
   for (const CalibrationBin& b : r.calibration) {
@@ -225,6 +234,11 @@ std::string CalibrationChart(const EvaluationReport& r) {
     legend.push_back(
         LegendEntry{fmt::format("Training (error {})", Fixed(r.training.calibration_error, 3)),
                     LegendSymbol::kDashedLine, kTrainingLineColor});
+  }
+  if (!before.empty()) {
+    legend.push_back(LegendEntry{
+        fmt::format("Before calibration (error {})", Fixed(r.calibration_error_before, 3)),
+        LegendSymbol::kDashedLine, kBeforeCalibrationColor});
   }
   legend.push_back(LegendEntry{"Perfect calibration", LegendSymbol::kDashedLine, kBaselineColor});
   chart.Legend(16, 48, legend);

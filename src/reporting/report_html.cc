@@ -159,6 +159,13 @@ void ModelCard(std::string& out, const EvaluationReport& r) {
   fact("algorithm", m.algo + ", created " + FormatRfc3339(m.created_at));
   fact("tier thresholds", fmt::format("medium ≥ {}, high ≥ {} ({})", Fixed(m.thresholds.medium),
                                       Fixed(m.thresholds.high), m.threshold_method));
+  if (!r.training.configuration.empty()) fact("configuration", r.training.configuration);
+  fact("calibration",
+       r.calibration_before.empty()
+           ? r.training.calibration_method
+           : fmt::format("{}: error {} before, {} after on this window",
+                         r.training.calibration_method, Fixed(r.calibration_error_before, 3),
+                         Fixed(r.metrics.calibration_error, 3)));
   if (m.window.to > 0) {
     fact("trained on", fmt::format("label_ts in ({}, {}]", FormatRfc3339(m.window.from),
                                    FormatRfc3339(m.window.to)));

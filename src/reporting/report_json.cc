@@ -83,7 +83,11 @@ std::string RenderEvaluationJson(const EvaluationReport& r) {
       .Double(m.thresholds.high)
       .Key("method")
       .String(m.threshold_method)
-      .EndObject();
+      .EndObject()
+      .Key("configuration")
+      .String(r.training.configuration)
+      .Key("calibration")
+      .String(r.training.calibration_method);
   w.Key("training_window");
   if (m.window.to > 0) {
     w.BeginObject()
@@ -324,6 +328,9 @@ std::string RenderEvaluationJson(const EvaluationReport& r) {
   WriteCalibrationBinsJson(w, r.calibration);
   w.Key("training_calibration");
   WriteCalibrationBinsJson(w, t.calibration);
+  w.Key("calibration_before");  // the model's own probability; [] without a calibration step
+  WriteCalibrationBinsJson(w, r.calibration_before);
+  w.Key("calibration_error_before").Double(r.calibration_error_before);
   w.Key("gain").BeginArray();
   for (const GainPoint& g : r.gain) {
     w.BeginObject()

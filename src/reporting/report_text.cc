@@ -46,6 +46,16 @@ std::string RenderEvaluationText(const EvaluationReport& r) {
                    r.model.algo, FormatRfc3339(r.model.created_at),
                    Fixed(r.model.thresholds.medium), Fixed(r.model.thresholds.high),
                    r.model.threshold_method));
+  if (!r.training.configuration.empty()) {
+    line(fmt::format("  config      {}", r.training.configuration));
+  }
+  if (r.calibration_before.empty()) {
+    line(fmt::format("  calibration {}", r.training.calibration_method));
+  } else {
+    line(fmt::format("  calibration {}: calibration error {} before, {} after on this window",
+                     r.training.calibration_method, Fixed(r.calibration_error_before),
+                     Fixed(r.metrics.calibration_error)));
+  }
   if (r.model.window.to > 0) {
     line(fmt::format("  trained on  label_ts in ({}, {}], {} validation rows",
                      FormatRfc3339(r.model.window.from), FormatRfc3339(r.model.window.to),

@@ -60,9 +60,9 @@ Result<LoadedVersion> LoadVersion(const Registry& registry, std::string_view ver
     return tl::unexpected(same.error().WithContext(context));
   }
   auto predictor = std::make_unique<const ForestPredictor>(std::move(*forest));
-  Result<std::shared_ptr<const ServingModel>> model = ServingModel::Create(
-      loaded.meta.version, loaded.meta.features, loaded.meta.thresholds, std::move(predictor),
-      loaded.meta.calibration);
+  Result<std::shared_ptr<const ServingModel>> model =
+      ServingModel::Create(loaded.meta.version, loaded.meta.features, loaded.meta.thresholds,
+                           std::move(predictor), loaded.meta.calibration);
   if (!model) return tl::unexpected(model.error().WithContext(context));
   if (Result<ScoreResult> warm_up = (*model)->Score(RawFeatures{}); !warm_up) {
     return tl::unexpected(warm_up.error().WithContext(context + ", warm-up row"));

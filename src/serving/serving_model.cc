@@ -46,8 +46,8 @@ Result<std::shared_ptr<const ServingModel>> ServingModel::Create(
                                  context(), predictor->num_features(), encoder->num_columns()));
   }
   return std::shared_ptr<const ServingModel>(
-      new ServingModel(std::move(version), std::move(*encoder), thresholds,
-                                         std::move(predictor), std::move(calibration)));
+      new ServingModel(std::move(version), std::move(*encoder), thresholds, std::move(predictor),
+                       std::move(calibration)));
 }
 
 Result<ScoreResult> ServingModel::Score(const RawFeatures& features) const {

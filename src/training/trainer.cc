@@ -200,7 +200,8 @@ TrainingSummary SummaryOf(const Dataset& dataset, const TrainOptions& options,
   calibration.bins = kCalibrationBins;
   calibration.error = r.validation.calibration_error;
   calibration.table = r.calibration;
-  calibration.method = std::string(CalibrationMethodName(r.calibration_choice.calibration.method()));
+  calibration.method =
+      std::string(CalibrationMethodName(r.calibration_choice.calibration.method()));
   calibration.logloss_none = r.calibration_choice.logloss_none;
   calibration.logloss_platt = r.calibration_choice.logloss_platt;
   calibration.logloss_isotonic = r.calibration_choice.logloss_isotonic;

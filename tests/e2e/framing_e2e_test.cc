@@ -10,9 +10,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <map>
-#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -103,8 +103,8 @@ class FramingTest : public ::testing::Test {
     router_.Add("POST", "/echo", [](const Request& r) {
       Response response;
       response.content_type = "text/plain";
-      response.body = std::string(r.body) + "|" + std::string(r.query) + "|" +
-                      std::string(r.authority);
+      response.body =
+          std::string(r.body) + "|" + std::string(r.query) + "|" + std::string(r.authority);
       return response;
     });
     router_.Add("GET", "/echo", [](const Request&) { return server::DetailResponse(200, "ok"); });
@@ -166,15 +166,13 @@ std::vector<SmuggleCase> SmuggleCases() {
     return "POST /echo HTTP/1.1\r\nHost: x\r\n" + headers + "\r\n";
   };
   return {
-      {"content_lengths_disagree",
-       post("Content-Length: 5\r\nContent-Length: " + std::to_string(5 + smuggled.size()) +
-            "\r\n") +
-           "hello"},
+      {"content_lengths_disagree", post("Content-Length: 5\r\nContent-Length: " +
+                                        std::to_string(5 + smuggled.size()) + "\r\n") +
+                                       "hello"},
       {"content_length_list_disagrees", post("Content-Length: 5, 7\r\n") + "hello"},
-      {"content_length_and_chunked",
-       post("Content-Length: " + std::to_string(5 + smuggled.size()) +
-            "\r\nTransfer-Encoding: chunked\r\n") +
-           "0\r\n\r\n"},
+      {"content_length_and_chunked", post("Content-Length: " + std::to_string(5 + smuggled.size()) +
+                                          "\r\nTransfer-Encoding: chunked\r\n") +
+                                         "0\r\n\r\n"},
       {"chunked_and_content_length",
        post("Transfer-Encoding: chunked\r\nContent-Length: 3\r\n") + "0\r\n\r\n"},
       {"gzip_then_chunked",
@@ -210,7 +208,8 @@ TEST_F(FramingTest, EverySmugglingAttemptIsA400ThatClosesTheConnection) {
   EXPECT_EQ(counted_.load(), 0) << "a smuggled request ran";
   // The same request sent on its own does run (so the check above could fail).
   const Exchange direct = SendAndReadToClose(
-      port(), "POST /admin/count HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+      port(),
+      "POST /admin/count HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
   EXPECT_TRUE(direct.received.starts_with("HTTP/1.1 200 ")) << direct.received;
   EXPECT_EQ(counted_.load(), 1);
 }
@@ -247,8 +246,7 @@ std::vector<ParserCase> ParserCases() {
       {"no_version", "GET /echo\r\nHost: x\r\n\r\n", 400},
       {"unknown_version", "GET /echo HTTP/9.9\r\nHost: x\r\n\r\n", 400},
       {"lower_case_version", "GET /echo http/1.1\r\nHost: x\r\n\r\n", 400},
-      {"nul_in_header", std::string("GET /echo HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n", 42),
-       400},
+      {"nul_in_header", std::string("GET /echo HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n", 42), 400},
       {"missing_colon", "GET /echo HTTP/1.1\r\nHost x\r\n\r\n", 400},
       {"space_before_colon", "GET /echo HTTP/1.1\r\nHost : x\r\n\r\n", 400},
       {"control_byte_in_value", "GET /echo HTTP/1.1\r\nHost: x\x01y\r\n\r\n", 400},
@@ -272,8 +270,8 @@ TEST_F(FramingTest, ParserRejectionsAreJsonCountedAndClosed) {
   EXPECT_EQ(Requests("unmatched", 400), expected[400]);
   EXPECT_EQ(Requests("unmatched", 431), expected[431]);
   // The server goes on serving.
-  const Exchange ok = SendAndReadToClose(
-      port(), "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const Exchange ok =
+      SendAndReadToClose(port(), "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_TRUE(ok.received.starts_with("HTTP/1.1 200 ")) << ok.received;
 }
 
@@ -281,10 +279,9 @@ TEST_F(FramingTest, ParserRejectionsAreJsonCountedAndClosed) {
 // reads and drops what follows the answer, then closes).
 TEST_F(FramingTest, ASixteenMegabyteBodyIsReadBackAsA413) {
   constexpr std::size_t kBodyBytes = std::size_t{16} << 20;
-  const std::string bytes = fmt::format(
-                                "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
-                                kBodyBytes) +
-                            std::string(kBodyBytes, 'x');
+  const std::string bytes =
+      fmt::format("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n", kBodyBytes) +
+      std::string(kBodyBytes, 'x');
   for (int attempt = 0; attempt < 2; ++attempt) {
     SCOPED_TRACE(attempt);
     const Exchange e = SendAndReadToClose(port(), bytes);
@@ -293,7 +290,8 @@ TEST_F(FramingTest, ASixteenMegabyteBodyIsReadBackAsA413) {
   }
   // The same for a chunked body that grows past the limit, and for a 400 sent early.
   std::string chunked = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
-  for (int i = 0; i < 256; ++i) chunked += fmt::format("{:x}\r\n{}\r\n", 65536, std::string(65536, 'y'));
+  for (int i = 0; i < 256; ++i)
+    chunked += fmt::format("{:x}\r\n{}\r\n", 65536, std::string(65536, 'y'));
   const Exchange e = SendAndReadToClose(port(), chunked);
   EXPECT_EQ(e.send_errno, 0) << std::strerror(e.send_errno);
   ExpectOneJsonErrorAndClose(e, 413);
@@ -373,8 +371,7 @@ TEST_F(FramingServeTest, LogsParserRejectionsAndAbsoluteFormPaths) {
   EXPECT_TRUE(WaitUntil(
       [&] {
         const std::string log = Log();
-        return log.find(R"("method":"-","route":"unmatched","status":400)") !=
-                   std::string::npos &&
+        return log.find(R"("method":"-","route":"unmatched","status":400)") != std::string::npos &&
                log.find(R"("method":"POST","route":"/score","status":200)") != std::string::npos;
       },
       std::chrono::seconds(5)))

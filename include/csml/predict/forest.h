@@ -65,7 +65,11 @@ class Forest {
   double PredictRisk(std::span<const double> row) const noexcept;
 
   // The raw score before the sigmoid: LightGBM's sum of leaves, XGBoost's margin.
+  // On CPUs with AVX2 (and models whose splits use at most 16 features) the one-row form of
+  // the vectorized walk, eight trees per instruction; elsewhere PredictMarginPortable.
   double PredictMargin(std::span<const double> row) const noexcept;
+  // The lockstep walk for one row, on every CPU (public so tests compare both).
+  double PredictMarginPortable(std::span<const double> row) const noexcept;
 
   // Probabilities for out.size() row-major rows; rows.size() must equal
   // out.size() * num_features(), otherwise every out value is NaN. Rows are scored in

@@ -78,6 +78,9 @@ struct TrainingParams {
 
   std::string ToJson() const;  // a JSON object, keys in a stable order
   static Result<TrainingParams> FromJson(std::string_view params_json);
+  // One line for people: "eta 0.1, 7 leaves, min_child_weight 10, lambda 1, subsample 1,
+  // colsample_bytree 1, max_bin 256 (hist, lossguide)".
+  std::string Summary() const;
   bool operator==(const TrainingParams&) const = default;
 };
 
@@ -167,11 +170,11 @@ struct TrainingSummary {
 };
 
 struct ModelMeta {
-  std::string version;                // "risk-xgb-2025-08-22-0900"; set by Registry::Publish
-  std::string algo = "xgb";           // "xgb" (XGBoost JSON) or "lgbm" (LightGBM text)
-  UnixSeconds created_at = 0;         // when training finished; names the version (UTC)
-  std::vector<std::string> features;  // encoded column order (FeatureEncoder column names)
-  Thresholds thresholds;  // on the calibrated risk
+  std::string version;                     // "risk-xgb-2025-08-22-0900"; set by Registry::Publish
+  std::string algo = "xgb";                // "xgb" (XGBoost JSON) or "lgbm" (LightGBM text)
+  UnixSeconds created_at = 0;              // when training finished; names the version (UTC)
+  std::vector<std::string> features;       // encoded column order (FeatureEncoder column names)
+  Thresholds thresholds;                   // on the calibrated risk
   std::string threshold_method = "fixed";  // how thresholds were chosen
   // Applied to the model's probability before tiers (none when meta.json has no
   // `calibration`, as in every format-1 file).

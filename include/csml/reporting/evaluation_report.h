@@ -68,7 +68,8 @@ struct EvaluationOptions {
 
 // One scored, labeled snapshot.
 struct EvaluatedRow {
-  double risk = 0.0;  // the model's probability, full precision
+  double risk = 0.0;               // the calibrated risk, full precision (BatchScore::risk)
+  double model_probability = 0.0;  // the model's probability before calibration
   Tier tier = Tier::kLow;
   ReasonSet reasons;
   std::int8_t label = 0;     // 0 or 1
@@ -111,6 +112,10 @@ struct TrainingFigures {
   std::vector<CalibrationBin> calibration;  // extra.calibration.table; empty when absent
   std::vector<std::pair<std::string, double>> importance_gain;  // extra.feature_importance_
                                                                 // gain, largest first
+  // The configuration csml train chose (meta params, e.g. "eta 0.1, 7 leaves, ..."); empty
+  // for a model imported from elsewhere.
+  std::string configuration;
+  std::string calibration_method = "none";  // the meta's calibration step
 };
 
 // Reads the training figures from a meta: validation_metrics for the scalar figures, and
@@ -209,6 +214,10 @@ struct EvaluationReport {
   std::vector<PrPoint> precision_recall;
   std::size_t precision_recall_points_total = 0;
   std::vector<CalibrationBin> calibration;
+  // The same window's reliability before the version's calibration step (the model's own
+  // probability); empty when the version has no calibration.
+  std::vector<CalibrationBin> calibration_before;
+  double calibration_error_before = std::numeric_limits<double>::quiet_NaN();
   std::vector<GainPoint> gain;  // deciles
   std::vector<DecileLift> deciles;
   ScoreHistogram histogram;

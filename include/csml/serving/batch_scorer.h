@@ -41,8 +41,8 @@ namespace csml {
 struct BatchScoringOptions {
   std::size_t threads = 0;         // worker threads; 0 = every hardware thread
   std::size_t block_rows = 16384;  // rows encoded, scored and formatted as one task, >= 1
-  // JSON Lines: print the calibrated risk at full precision (shortest text that reads back to the same
-  // double) instead of the risk rounded to 4 decimals as /score prints it.
+  // JSON Lines: print the calibrated risk at full precision (shortest text that reads back to the
+  // same double) instead of the risk rounded to 4 decimals as /score prints it.
   bool full_precision_risk = false;
 
   // block_rows >= 1 and threads <= 1024.
@@ -53,10 +53,10 @@ struct BatchScoringOptions {
 
 // One scored snapshot.
 struct BatchScore {
-  double risk = 0.0;               // the calibrated risk (ServingModel::Risk), not rounded
-  double model_probability = 0.0;  // the predictor's probability before calibration
+  double risk = 0.0;  // the calibrated risk (ServingModel::Risk), not rounded
   Tier tier = Tier::kLow;
   ReasonSet reasons;
+  double model_probability = 0.0;  // the predictor's probability before calibration
 };
 
 struct BatchScoringSummary {

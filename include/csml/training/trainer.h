@@ -97,17 +97,17 @@ struct TrainingReport {
   TimeSplit split;
   BinaryMetrics validation;  // the early-stopped model's calibrated risk on the validation rows
   BinaryMetrics validation_uncalibrated;  // the same model's probability, before calibration
-  BinaryMetrics train;       // the early-stopped model on its training rows (fit diagnostic)
+  BinaryMetrics train;  // the early-stopped model on its training rows (fit diagnostic)
   Thresholds thresholds;
-  TierReport tiers;                         // thresholds applied to the validation rows
+  TierReport tiers;                                // thresholds applied to the validation rows
   std::vector<CalibrationBin> calibration;         // 10 bins, validation rows, calibrated risk
   std::vector<CalibrationBin> calibration_before;  // the same before calibration
   CalibrationChoice calibration_choice;            // the map applied after the model
-  int rounds_run = 0;                       // early-stopping rounds boosted
-  int best_round = 0;                       // rounds kept (the model's size)
-  double best_value = 0;                    // the validation metric at best_round
-  bool refit = false;                       // whether the final model was refit on all rows
-  std::size_t final_rows = 0;               // rows the final model was fit on
+  int rounds_run = 0;                              // early-stopping rounds boosted
+  int best_round = 0;                              // rounds kept (the model's size)
+  double best_value = 0;                           // the validation metric at best_round
+  bool refit = false;                              // whether the final model was refit on all rows
+  std::size_t final_rows = 0;                      // rows the final model was fit on
   std::vector<std::pair<std::string, double>> importance_gain;  // final model, largest first
   double early_stopping_seconds = 0;
   double evaluate_seconds = 0;

@@ -1,8 +1,9 @@
 // The vectorized batch walk (src/predict/forest_batch_walk.h) against the portable lockstep
 // walk and the single-row path: bit for bit, on every fixture (with NaN put into the rows),
 // and on generated LightGBM models whose trees take each of the walk's paths (32-leaf masks,
-// 64-leaf masks, and the per-tree fallback for wider trees and zero-as-missing splits), with
-// rows that sit exactly on thresholds and NaN on both default directions.
+// 64-leaf masks, the one-row walk's groups of eight trees, and the per-tree fallback for wider
+// trees and zero-as-missing splits), with rows that sit exactly on thresholds and NaN on both
+// default directions.
 #include <cstddef>
 #include <cstring>
 #include <limits>
@@ -27,8 +28,8 @@ bool CpuHasAvx2() {
   return __builtin_cpu_supports("avx2") != 0;
 }
 
-// Scores rows through PredictBatch, PredictBatchPortable and PredictRisk and expects the
-// same bits from all three.
+// Scores rows through PredictBatch, PredictBatchPortable, PredictRisk (the one-row walk on
+// AVX2 CPUs) and the margins of both one-row walks, and expects the same bits from all.
 void ExpectAllPathsIdentical(const Forest& forest, const std::vector<double>& rows) {
   const std::size_t width = forest.num_features();
   const std::size_t n = rows.size() / width;
