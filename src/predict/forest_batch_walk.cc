@@ -215,11 +215,11 @@ void ForestBatchWalk::BuildRowGroups() {
 }
 
 bool ForestBatchWalk::CpuSupported() noexcept {
-  static const bool supported = [] {
+  static const bool kSupported = [] {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") != 0;
   }();
-  return supported;
+  return kSupported;
 }
 
 // ---- the AVX2 kernel ----------------------------------------------------------------------
@@ -323,7 +323,7 @@ CSML_AVX2 void RowGroupLeaves(const ForestBatchWalk::RowStep* step, std::uint32_
   __m256i regs[4];
 #pragma GCC unroll 4
   for (int k = 0; k < kRegs; ++k) {
-    regs[k] = _mm256_load_si256(reinterpret_cast<const __m256i*>(ranks + 8 * k));
+    regs[k] = _mm256_load_si256(reinterpret_cast<const __m256i*>(ranks + std::ptrdiff_t{8} * k));
   }
   __m256i mask = _mm256_set1_epi32(-1);
   for (const ForestBatchWalk::RowStep* end = step + num_steps; step != end; ++step) {
