@@ -15,7 +15,14 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   echo "install-npm: installing Debian's nodejs and npm"
   SUDO=""
   if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+# playwright-core 1.65 needs Node.js 20 or later (Debian 12's own nodejs is 18).
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+if (( node_major < 20 )); then
+  echo "install-npm: Node.js $(node --version) is too old: the browser tests' playwright-core needs 20 or later" >&2
+  exit 2
 fi
 echo "install-npm: npm ci in tools/npm"
 rm -f "$stamp"

@@ -7,21 +7,10 @@
 
 #include <fmt/format.h>
 
+#include "header_text.h"
+
 namespace csml::server {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // scheme://host[:port], scheme http or https, host of letters, digits, '-', '.', or a
 // bracketed IPv6 address; port 1 to 65535.
@@ -79,7 +68,7 @@ bool HeadersAllowed(std::string_view requested) {
                                                   "accept-language", "content-language"};
   while (!requested.empty()) {
     const std::size_t comma = requested.find(',');
-    const std::string name = Lower(Trim(requested.substr(0, comma)));
+    const std::string name = LowerAscii(TrimOws(requested.substr(0, comma)));
     requested = comma == std::string_view::npos ? std::string_view() : requested.substr(comma + 1);
     if (name.empty()) continue;
     if (std::find(std::begin(kAllowed), std::end(kAllowed), name) == std::end(kAllowed)) {
@@ -104,7 +93,7 @@ Result<CorsPolicy> CorsPolicy::Create(const std::vector<std::string>& origins) {
                                    "http or https and no path, got '{}'",
                                    origin));
     }
-    policy.origins_.push_back(Lower(origin));
+    policy.origins_.push_back(LowerAscii(origin));
   }
   return policy;
 }
@@ -113,7 +102,7 @@ std::string CorsPolicy::AllowOrigin(const Request& request) const {
   const std::optional<std::string_view> origin = request.Header("origin");
   if (!origin || origin->empty()) return "";
   if (any_) return "*";
-  const std::string lower = Lower(*origin);
+  const std::string lower = LowerAscii(*origin);
   if (std::find(origins_.begin(), origins_.end(), lower) == origins_.end()) return "";
   return std::string(*origin);
 }
@@ -134,7 +123,7 @@ Response CorsPolicy::Preflight(const Request& request,
   const std::string_view method = request.Header("access-control-request-method").value_or("");
   std::string disallowed;
   if (allow.empty()) disallowed = "origin";
-  if (std::find(methods.begin(), methods.end(), std::string(Trim(method))) == methods.end()) {
+  if (std::find(methods.begin(), methods.end(), std::string(TrimOws(method))) == methods.end()) {
     disallowed += disallowed.empty() ? "method" : ", method";
   }
   if (!HeadersAllowed(request.Header("access-control-request-headers").value_or(""))) {

@@ -6,6 +6,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -72,7 +73,11 @@ RoutesAndDocument Collect(const ServeRoutesOptions& options) {
   (*routes)->AddTo(router);
   for (const std::string& path : router.Paths()) {
     for (const std::string& method : router.Methods(path)) {
-      if (method != "HEAD" && method != "OPTIONS") out.routed.insert(method + " " + path);
+      if (method == "HEAD" || method == "OPTIONS") continue;
+      std::string entry = method;
+      entry += ' ';
+      entry += path;
+      out.routed.insert(std::move(entry));
     }
   }
   // With a score token set, the document needs it too.
