@@ -214,7 +214,8 @@ Result<int> RunServe(ServeFlags flags) {
   if (Status valid = NameFlags(flags.server.Validate(), kServerOptionFlags); !valid) {
     return tl::unexpected(valid.error());
   }
-  if (Status valid = NameFlags(flags.routes.Validate(), {{"max batch items", "--max-batch-items"}});
+  if (Status valid = NameFlags(flags.routes.Validate(), {{"max batch items", "--max-batch-items"},
+                                                         {"cors origin", "--cors-origin"}});
       !valid) {
     return tl::unexpected(valid.error());
   }
@@ -286,6 +287,14 @@ Result<int> RunServe(ServeFlags flags) {
                  flags.prediction_log_retention_mb);
   }
 
+  if (!flags.routes.cors_origins.empty()) {
+    std::string origins;
+    for (const std::string& origin : flags.routes.cors_origins) {
+      origins += origins.empty() ? origin : ", " + origin;
+    }
+    spdlog::info("CORS on the score and docs routes for {}", origins);
+  }
+
   int signal_number = 0;
   while (true) {
     signal_number = WaitForSignal(signals, std::nullopt);
@@ -351,6 +360,10 @@ void AddServeCommand(CLI::App& app, CommandSlot& slot) {
   cmd->add_option("--max-batch-items", flags->routes.max_batch_items,
                   "Most items one POST /score/batch may hold")
       ->capture_default_str();
+  cmd->add_option("--cors-origin", flags->routes.cors_origins,
+                  "Answer CORS preflights and add CORS headers on the score and docs routes for "
+                  "this browser origin (scheme://host[:port], or * for any); repeatable. Off by "
+                  "default; admin routes never get CORS");
   cmd->add_option("--reload-interval-ms", flags->reload.poll_interval_ms,
                   "How often the registry pointer is checked for a new version (0 = only on "
                   "SIGHUP or POST /admin/reload)")

@@ -1,121 +1,308 @@
+// The OpenAPI document (see openapi.h). Each endpoint is one function below returning its
+// operation as JSON text; Endpoints() lists them. The text may use these placeholders, which
+// BuildOpenApiDocument() fills in:
+//   @REQUEST_ID@      the X-Request-Id request parameter (every operation lists it)
+//   @HEADERS@         a response's headers object (X-Request-Id, on every response)
+//   @SCORE_SECURITY@  [{"scoreToken":[]}] when CSML_SCORE_TOKEN is set, else []
+//   @MAX_ITEMS@       the batch limit in force
+//   @SEED_REQUEST@    the README's /score request (the example Swagger UI prefills)
+//   @SEED_RESPONSE@   its answer
+//   @DOCS_ASSETS@     the file names under /docs/, as a JSON array
+//   @VERSION@         the csml version
 #include "openapi.h"
 
 #include <fmt/format.h>
 
+#include "csml/core/json_writer.h"
+
 namespace csml::server {
 namespace {
 
-// Placeholders: @VERSION@, @MAX_ITEMS@, @SCORE_SECURITY@.
-constexpr std::string_view kTemplate = R"json({
-"openapi":"3.0.3",
-"info":{"title":"csml churn-risk API","version":"@VERSION@",
- "description":"Churn-risk scores for the Customer Success platform, with operations endpoints. Errors use FastAPI's shapes: {\"detail\": \"...\"} or {\"detail\": [pydantic v1 errors]}. Every response carries X-Request-Id."},
-"paths":{
- "/score":{"post":{"operationId":"score","summary":"Score one customer",
+struct Endpoint {
+  std::string_view path;
+  std::string_view method;  // lower case, as OpenAPI spells it
+  std::string_view operation;
+};
+
+// ---- scoring ---------------------------------------------------------------------------
+
+constexpr Endpoint kScore = {"/score", "post", R"json({
+  "operationId":"score","tags":["scoring"],"summary":"Score one customer",
+  "description":"The churn risk of one customer, its tier and the reason codes, from the model version serving now (docs/API.md). Unknown feature keys are ignored; null is a missing value.",
   "security":@SCORE_SECURITY@,
-  "requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ScoreRequest"}}}},
+  "parameters":[@REQUEST_ID@],
+  "requestBody":{"required":true,"description":"One customer: the README's example",
+   "content":{"application/json":{"schema":{"$ref":"#/components/schemas/ScoreRequest"},"example":@SEED_REQUEST@}}},
   "responses":{
-   "200":{"description":"The risk, tier and reasons","content":{"application/json":{"schema":{"$ref":"#/components/schemas/ScoreResponse"}}}},
-   "400":{"description":"The body could not be read (invalid UTF-8, nesting too deep)","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Detail"}}}},
-   "401":{"description":"Missing or wrong bearer token (when CSML_SCORE_TOKEN is set)","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Detail"}}}},
-   "413":{"description":"Body above the size limit","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Detail"}}}},
-   "415":{"description":"A Content-Encoding other than identity","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Detail"}}}},
-   "422":{"description":"The request broke the contract: one entry per problem","content":{"application/json":{"schema":{"$ref":"#/components/schemas/ValidationErrors"}}}},
-   "503":{"description":"No model loaded","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Detail"}}}}}}},
- "/score/batch":{"post":{"operationId":"scoreBatch","summary":"Score up to @MAX_ITEMS@ customers with one model version",
+   "200":{"description":"The risk, tier and reasons, and the model version that scored","headers":@HEADERS@,
+    "content":{"application/json":{"schema":{"$ref":"#/components/schemas/ScoreResponse"},"example":@SEED_RESPONSE@}}},
+   "400":{"$ref":"#/components/responses/BadBody"},
+   "401":{"$ref":"#/components/responses/Unauthorized"},
+   "413":{"$ref":"#/components/responses/PayloadTooLarge"},
+   "415":{"$ref":"#/components/responses/UnsupportedMediaType"},
+   "422":{"$ref":"#/components/responses/ValidationFailed"},
+   "500":{"$ref":"#/components/responses/InternalError"},
+   "503":{"$ref":"#/components/responses/NoModel"}}})json"};
+
+constexpr Endpoint kScoreBatch = {"/score/batch", "post", R"json({
+  "operationId":"scoreBatch","tags":["scoring"],"summary":"Score up to @MAX_ITEMS@ customers with one model version",
+  "description":"One result per item, in order; a bad item does not fail the others.",
   "security":@SCORE_SECURITY@,
-  "requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/BatchScoreRequest"}}}},
+  "parameters":[@REQUEST_ID@],
+  "requestBody":{"required":true,"description":"Up to @MAX_ITEMS@ /score bodies",
+   "content":{"application/json":{"schema":{"$ref":"#/components/schemas/BatchScoreRequest"},
+    "example":{"items":[@SEED_REQUEST@,{"userId":"u_002","features":{"activity_7d":9,"activity_30d":30,"time_since_last_use_days":1,"failed_renewals_30d":0,"tickets_7d":1,"plan_value":99,"region":"US","usage_score":0.8}}]}}}},
   "responses":{
-   "200":{"description":"One result per item, in order: a score (status 200) or that item's errors (status 422)","content":{"application/json":{"schema":{"$ref":"#/components/schemas/BatchScoreResponse"}}}},
-   "400":{"description":"The body could not be read","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Detail"}}}},
-   "401":{"description":"Missing or wrong bearer token (when CSML_SCORE_TOKEN is set)","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Detail"}}}},
-   "413":{"description":"Body above the size limit","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Detail"}}}},
-   "415":{"description":"A Content-Encoding other than identity","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Detail"}}}},
-   "422":{"description":"The batch as a whole broke the contract (not an object, items missing or not a list, too many items)","content":{"application/json":{"schema":{"$ref":"#/components/schemas/ValidationErrors"}}}},
-   "503":{"description":"No model loaded","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Detail"}}}}}}},
- "/healthz":{"get":{"operationId":"healthz","summary":"Liveness and the serving model",
-  "parameters":[{"name":"detail","in":"query","required":false,"description":"1, true or yes: add the reload state","schema":{"type":"string"}}],
+   "200":{"description":"One result per item: a score (status 200) or that item's errors (status 422)","headers":@HEADERS@,
+    "content":{"application/json":{"schema":{"$ref":"#/components/schemas/BatchScoreResponse"},
+     "example":{"modelVersion":"risk-xgb-2026-11-26-0607","results":[
+      {"status":200,"userId":"u_001","risk":0.4273,"tier":"medium","reasons":["inactive_14d","payment_issue_recent","low_feature_usage"],"modelVersion":"risk-xgb-2026-11-26-0607"},
+      {"status":422,"detail":[{"loc":["body","items",1,"features","activity_7d"],"msg":"field required","type":"value_error.missing"}]}]}}}},
+   "400":{"$ref":"#/components/responses/BadBody"},
+   "401":{"$ref":"#/components/responses/Unauthorized"},
+   "413":{"$ref":"#/components/responses/PayloadTooLarge"},
+   "415":{"$ref":"#/components/responses/UnsupportedMediaType"},
+   "422":{"description":"The batch as a whole broke the contract: not an object, items missing, null or not a list, or more than @MAX_ITEMS@ items","headers":@HEADERS@,
+    "content":{"application/json":{"schema":{"$ref":"#/components/schemas/ValidationErrors"},
+     "example":{"detail":[{"loc":["body","items"],"msg":"ensure this value has at most @MAX_ITEMS@ items","type":"value_error.list.max_items","ctx":{"limit_value":@MAX_ITEMS@}}]}}}},
+   "503":{"$ref":"#/components/responses/NoModel"}}})json"};
+
+// ---- operations ------------------------------------------------------------------------
+
+constexpr Endpoint kHealthz = {"/healthz", "get", R"json({
+  "operationId":"healthz","tags":["operations"],"summary":"Liveness and the serving model",
+  "parameters":[@REQUEST_ID@,
+   {"name":"detail","in":"query","required":false,"description":"1, true or yes: add the hot-reload state","schema":{"type":"string","enum":["1","true","yes"]},"example":"1"}],
   "responses":{
-   "200":{"description":"A model is serving","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Health"}}}},
-   "503":{"description":"No model loaded","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Health"}}}}}}},
- "/readyz":{"get":{"operationId":"readyz","summary":"Readiness: a model is loaded and the server is not stopping",
+   "200":{"description":"A model is serving","headers":@HEADERS@,
+    "content":{"application/json":{"schema":{"$ref":"#/components/schemas/Health"},"example":{"ok":true,"modelVersion":"risk-xgb-2026-11-26-0607"}}}},
+   "503":{"description":"No model loaded","headers":@HEADERS@,
+    "content":{"application/json":{"schema":{"$ref":"#/components/schemas/Health"},"example":{"ok":false,"detail":"no model loaded"}}}}}})json"};
+
+constexpr Endpoint kReadyz = {"/readyz", "get", R"json({
+  "operationId":"readyz","tags":["operations"],"summary":"Readiness: a model is loaded and the server is not stopping",
+  "parameters":[@REQUEST_ID@],
   "responses":{
-   "200":{"description":"Ready to score","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Ready"}}}},
-   "503":{"description":"No model loaded yet, or shutting down","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Ready"}}}}}}},
- "/metrics":{"get":{"operationId":"metrics","summary":"Prometheus metrics (text format 0.0.4)",
-  "responses":{"200":{"description":"Metrics","content":{"text/plain":{"schema":{"type":"string"}}}}}}},
- "/openapi.json":{"get":{"operationId":"openapi","summary":"This document",
-  "responses":{"200":{"description":"OpenAPI 3.0 document","content":{"application/json":{"schema":{"type":"object"}}}}}}},
- "/admin/reload":{"post":{"operationId":"adminReload","summary":"Look at the registry now and load the version it names",
-  "description":"Waits for the attempt and answers with its outcome. A version refused before is tried again.",
+   "200":{"description":"Ready to score","headers":@HEADERS@,
+    "content":{"application/json":{"schema":{"$ref":"#/components/schemas/Ready"},"example":{"ready":true,"modelVersion":"risk-xgb-2026-11-26-0607"}}}},
+   "503":{"description":"No model loaded yet, or shutting down","headers":@HEADERS@,
+    "content":{"application/json":{"schema":{"$ref":"#/components/schemas/Ready"},"example":{"ready":false,"detail":"shutting down"}}}}}})json"};
+
+constexpr Endpoint kMetrics = {"/metrics", "get", R"json({
+  "operationId":"metrics","tags":["operations"],"summary":"Prometheus metrics (text format 0.0.4)",
+  "parameters":[@REQUEST_ID@],
+  "responses":{
+   "200":{"description":"HTTP, scoring, model and reload series (docs/OPERATIONS.md lists them)","headers":@HEADERS@,
+    "content":{"text/plain":{"schema":{"type":"string"},"example":"# HELP csml_model_loaded 1 when a model is serving.\n# TYPE csml_model_loaded gauge\ncsml_model_loaded 1\n"}}}}})json"};
+
+constexpr Endpoint kOpenApi = {"/openapi.json", "get", R"json({
+  "operationId":"openapi","tags":["docs"],"summary":"This document",
+  "description":"Open when scoring is open; needs the score token when CSML_SCORE_TOKEN is set.",
+  "security":@SCORE_SECURITY@,
+  "parameters":[@REQUEST_ID@],
+  "responses":{
+   "200":{"description":"The OpenAPI 3.0.3 document of this server","headers":@HEADERS@,
+    "content":{"application/json":{"schema":{"type":"object"},"example":{"openapi":"3.0.3","info":{"title":"csml churn-risk API","version":"@VERSION@"},"paths":{}}}}},
+   "401":{"$ref":"#/components/responses/Unauthorized"}}})json"};
+
+// ---- docs ------------------------------------------------------------------------------
+
+constexpr Endpoint kDocs = {"/docs", "get", R"json({
+  "operationId":"docs","tags":["docs"],"summary":"Swagger UI over this document",
+  "description":"An interactive page: every endpoint, and a request sent from the browser. Every asset is served by csml (no CDN). Open when scoring is open; needs the score token when CSML_SCORE_TOKEN is set.",
+  "security":@SCORE_SECURITY@,
+  "parameters":[@REQUEST_ID@],
+  "responses":{
+   "200":{"description":"The page","headers":@HEADERS@,
+    "content":{"text/html":{"schema":{"type":"string"},"example":"<!DOCTYPE html>..."}}},
+   "401":{"$ref":"#/components/responses/Unauthorized"}}})json"};
+
+constexpr Endpoint kDocsAsset = {"/docs/{asset}", "get", R"json({
+  "operationId":"docsAsset","tags":["docs"],"summary":"A file of the Swagger UI page, or its licence",
+  "description":"Swagger UI's files (npm swagger-ui-dist, embedded into csml at build time), the page's initializer, and Swagger UI's LICENSE and NOTICE (Apache-2.0).",
+  "security":@SCORE_SECURITY@,
+  "parameters":[@REQUEST_ID@,
+   {"name":"asset","in":"path","required":true,"description":"The file name","schema":{"type":"string","enum":@DOCS_ASSETS@},"example":"LICENSE"}],
+  "responses":{
+   "200":{"description":"The file, with a strong ETag for the embedded ones","headers":@HEADERS@,
+    "content":{"text/javascript":{"schema":{"type":"string"}},"text/css":{"schema":{"type":"string"}},
+     "image/png":{"schema":{"type":"string","format":"binary"}},
+     "text/plain":{"schema":{"type":"string"},"example":"Apache License\nVersion 2.0, January 2004\n..."}}},
+   "304":{"description":"If-None-Match named the file's ETag","headers":@HEADERS@},
+   "401":{"$ref":"#/components/responses/Unauthorized"},
+   "404":{"$ref":"#/components/responses/NotFound"}}})json"};
+
+// ---- admin -----------------------------------------------------------------------------
+
+constexpr Endpoint kAdminReload = {"/admin/reload", "post", R"json({
+  "operationId":"adminReload","tags":["admin"],"summary":"Look at the registry now and load the version it names",
+  "description":"Waits for the attempt and answers with its outcome. A version refused before is tried again. Never answers CORS preflights.",
   "security":[{"adminToken":[]}],
+  "parameters":[@REQUEST_ID@],
   "responses":{
-   "200":{"description":"Loaded, or nothing new to load","content":{"application/json":{"schema":{"$ref":"#/components/schemas/ReloadResult"}}}},
-   "401":{"description":"Missing or wrong admin token","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Detail"}}}},
-   "403":{"description":"Admin endpoints are disabled: CSML_ADMIN_TOKEN is not set","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Detail"}}}},
-   "409":{"description":"The version the registry names was refused (or there is none); the serving model is unchanged","content":{"application/json":{"schema":{"$ref":"#/components/schemas/ReloadResult"}}}},
-   "503":{"description":"Hot reload is not running","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Detail"}}}}}}}
-},
-"components":{
- "securitySchemes":{
-  "scoreToken":{"type":"http","scheme":"bearer","description":"CSML_SCORE_TOKEN"},
-  "adminToken":{"type":"http","scheme":"bearer","description":"CSML_ADMIN_TOKEN"}},
- "schemas":{
-  "Features":{"type":"object","additionalProperties":true,
+   "200":{"description":"Loaded, or nothing new to load","headers":@HEADERS@,
+    "content":{"application/json":{"schema":{"$ref":"#/components/schemas/ReloadResult"},
+     "example":{"outcome":"loaded","version":"risk-xgb-2025-08-22-0900","previousVersion":"risk-xgb-2025-08-15-0900","modelVersion":"risk-xgb-2025-08-22-0900","loadMs":4.1}}}},
+   "401":{"$ref":"#/components/responses/Unauthorized"},
+   "403":{"description":"Admin endpoints are disabled: CSML_ADMIN_TOKEN is not set","headers":@HEADERS@,
+    "content":{"application/json":{"schema":{"$ref":"#/components/schemas/Detail"},
+     "example":{"detail":"Admin endpoints are disabled: set CSML_ADMIN_TOKEN to enable them"}}}},
+   "409":{"description":"The version the registry names was refused (or there is none); the serving model is unchanged","headers":@HEADERS@,
+    "content":{"application/json":{"schema":{"$ref":"#/components/schemas/ReloadResult"},
+     "example":{"outcome":"failed","version":"risk-xgb-2025-08-22-0900","modelVersion":"risk-xgb-2025-08-15-0900","loadMs":2.3,"error":"model.json: schema mismatch"}}}},
+   "503":{"description":"Hot reload is not running","headers":@HEADERS@,
+    "content":{"application/json":{"schema":{"$ref":"#/components/schemas/Detail"},"example":{"detail":"hot reload is not running"}}}}}})json"};
+
+// Every endpoint, in the order the document lists them. One line per endpoint.
+constexpr Endpoint kEndpoints[] = {kScore,   kScoreBatch, kHealthz,   kReadyz,     kMetrics,
+                                   kOpenApi, kDocs,       kDocsAsset, kAdminReload};
+
+// ---- shared parts ----------------------------------------------------------------------
+
+constexpr std::string_view kInfo = R"json({
+ "title":"csml churn-risk API","version":"@VERSION@",
+ "description":"Churn-risk scores for the Customer Success platform, with operations endpoints (docs/API.md). Errors use FastAPI's shapes: {\"detail\": \"...\"} or, for validation, {\"detail\": [pydantic v1 errors]}. Every response carries X-Request-Id. Any path no route has is a 404 (components/responses/NotFound); a method a path does not answer is a 405 with Allow (components/responses/MethodNotAllowed); a trailing-slash variant of a route is a 307 to the route."})json";
+
+constexpr std::string_view kTags = R"json([
+ {"name":"scoring","description":"The churn-risk API of the Python service csml replaces"},
+ {"name":"operations","description":"Health, readiness and metrics for load balancers and Prometheus"},
+ {"name":"docs","description":"This document and its Swagger UI"},
+ {"name":"admin","description":"Needs CSML_ADMIN_TOKEN; 403 when none is set"}])json";
+
+// An error answer with a {"detail": "..."} body.
+std::string DetailError(std::string_view description, std::string_view example,
+                        std::string_view extra_headers = "") {
+  std::string out = R"json({"description":)json";
+  AppendJsonString(&out, description);
+  out += R"json(,"headers":{"X-Request-Id":{"$ref":"#/components/headers/XRequestId"})json";
+  out += extra_headers;
+  out +=
+      R"json(},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Detail"},"example":{"detail":)json";
+  AppendJsonString(&out, example);
+  out += "}}}}";
+  return out;
+}
+
+std::string Responses() {
+  std::string out = "{";
+  const auto add = [&](std::string_view name, const std::string& response) {
+    if (out.size() > 1) out += ",\n  ";
+    AppendJsonString(&out, name);
+    out += ":" + response;
+  };
+  add("BadBody", DetailError("400: the body could not be read as text (invalid UTF-8, nesting "
+                             "deeper than 900 levels)",
+                             "There was an error parsing the body"));
+  add("Unauthorized",
+      DetailError(
+          "401: a bearer token is required and missing (Not authenticated) or wrong "
+          "(Invalid authentication credentials)",
+          "Not authenticated",
+          R"json(,"WWW-Authenticate":{"description":"Bearer, or Bearer error=\"invalid_token\"","schema":{"type":"string"}})json"));
+  add("NotFound", DetailError("404: no route has the path", "Not Found"));
+  add("MethodNotAllowed",
+      DetailError(
+          "405: the path exists, the method does not", "Method Not Allowed",
+          R"json(,"Allow":{"description":"The methods the path answers","schema":{"type":"string"},"example":"POST"})json"));
+  add("PayloadTooLarge", DetailError("413: the body is above --max-body-bytes (default 1 MiB)",
+                                     "Request body exceeds the limit of 1048576 bytes"));
+  add("UnsupportedMediaType",
+      DetailError("415: a Content-Encoding other than identity (send bodies uncompressed)",
+                  "Content-Encoding 'gzip' is not supported; send the body uncompressed"));
+  add("ValidationFailed",
+      R"json({"description":"422: the body broke the contract; one pydantic v1 error per problem (docs/API.md lists them)","headers":@HEADERS@,
+   "content":{"application/json":{"schema":{"$ref":"#/components/schemas/ValidationErrors"},
+    "example":{"detail":[{"loc":["body","features","usage_score"],"msg":"value is not a valid float","type":"type_error.float"},{"loc":["body","features","activity_7d"],"msg":"ensure this value is greater than or equal to 0","type":"value_error.number.not_ge","ctx":{"limit_value":0}}]}}}})json");
+  add("InternalError", DetailError("500: the model failed on this request (logged with the userId, "
+                                   "never explained)",
+                                   "Internal Server Error"));
+  add("NoModel", DetailError("503: no model loaded", "no model loaded"));
+  return out + "}";
+}
+
+constexpr std::string_view kSchemas = R"json({
+  "Features":{"type":"object","additionalProperties":true,"description":"docs/FEATURES.md: eight required keys and the optional tickets_30d; null is a missing value; unknown keys are ignored",
    "required":["activity_7d","activity_30d","time_since_last_use_days","failed_renewals_30d","tickets_7d","plan_value","usage_score","region"],
    "properties":{
-    "activity_7d":{"type":"number","minimum":0,"nullable":true},
-    "activity_30d":{"type":"number","minimum":0,"nullable":true},
-    "time_since_last_use_days":{"type":"number","minimum":0,"nullable":true},
-    "failed_renewals_30d":{"type":"number","minimum":0,"nullable":true},
-    "tickets_7d":{"type":"number","minimum":0,"nullable":true},
-    "tickets_30d":{"type":"number","minimum":0,"nullable":true},
-    "plan_value":{"type":"number","minimum":0,"nullable":true},
-    "usage_score":{"type":"number","minimum":0,"maximum":1,"nullable":true},
-    "region":{"type":"string","nullable":true,"description":"IN, SG, US or EU, in any letter case; any other string encodes as none of them"}}},
-  "ScoreRequest":{"type":"object","required":["userId","features"],
-   "properties":{"userId":{"type":"string"},"features":{"$ref":"#/components/schemas/Features"}}},
-  "ScoreResponse":{"type":"object","required":["risk","tier","reasons","modelVersion"],
+    "activity_7d":{"type":"number","minimum":0,"nullable":true,"description":"Active days in the last 7 days"},
+    "activity_30d":{"type":"number","minimum":0,"nullable":true,"description":"Active days in the last 30 days"},
+    "time_since_last_use_days":{"type":"number","minimum":0,"nullable":true,"description":"Days since the last use"},
+    "failed_renewals_30d":{"type":"number","minimum":0,"nullable":true,"description":"Failed renewal payments in the last 30 days"},
+    "tickets_7d":{"type":"number","minimum":0,"nullable":true,"description":"Support tickets in the last 7 days"},
+    "tickets_30d":{"type":"number","minimum":0,"nullable":true,"description":"Support tickets in the last 30 days (optional)"},
+    "plan_value":{"type":"number","minimum":0,"nullable":true,"description":"Monthly plan value"},
+    "usage_score":{"type":"number","minimum":0,"maximum":1,"nullable":true,"description":"Feature usage, 0 to 1"},
+    "region":{"type":"string","nullable":true,"description":"IN, SG, US or EU, in any letter case; any other string encodes as none of them"}},
+   "example":{"activity_7d":2,"activity_30d":6,"time_since_last_use_days":15,"failed_renewals_30d":1,"tickets_7d":0,"plan_value":49,"region":"IN","usage_score":0.2}},
+  "ScoreRequest":{"type":"object","required":["userId","features"],"description":"One customer to score",
+   "properties":{"userId":{"type":"string","description":"The customer; echoed in logs, not used to score"},"features":{"$ref":"#/components/schemas/Features"}},
+   "example":@SEED_REQUEST@},
+  "ScoreResponse":{"type":"object","required":["risk","tier","reasons","modelVersion"],"description":"A score; keys always in this order",
    "properties":{
-    "risk":{"type":"number","minimum":0,"maximum":1,"description":"Churn probability, 4 decimals"},
-    "tier":{"type":"string","enum":["low","medium","high"]},
-    "reasons":{"type":"array","items":{"type":"string","enum":["inactive_14d","payment_issue_recent","no_recent_activity","low_feature_usage","general_risk_factors"]}},
-    "modelVersion":{"type":"string"}}},
-  "BatchScoreRequest":{"type":"object","required":["items"],
-   "properties":{"items":{"type":"array","maxItems":@MAX_ITEMS@,"items":{"$ref":"#/components/schemas/ScoreRequest"}}}},
+    "risk":{"type":"number","minimum":0,"maximum":1,"description":"Churn probability, rounded to 4 decimals"},
+    "tier":{"type":"string","enum":["low","medium","high"],"description":"From the rounded risk and the version's thresholds"},
+    "reasons":{"type":"array","description":"The reason rules that hold, in their fixed order","items":{"type":"string","enum":["inactive_14d","payment_issue_recent","no_recent_activity","low_feature_usage","general_risk_factors"]}},
+    "modelVersion":{"type":"string","description":"The registry version that scored this request"}},
+   "example":@SEED_RESPONSE@},
+  "BatchScoreRequest":{"type":"object","required":["items"],"description":"Customers scored by one model version",
+   "properties":{"items":{"type":"array","maxItems":@MAX_ITEMS@,"description":"At most @MAX_ITEMS@ (--max-batch-items)","items":{"$ref":"#/components/schemas/ScoreRequest"}}},
+   "example":{"items":[@SEED_REQUEST@]}},
   "BatchItemResult":{"type":"object","required":["status"],
-   "description":"status 200: userId and the ScoreResponse fields; status 422: detail holds the item's errors, located under [body, items, index]",
+   "description":"status 200: userId and the ScoreResponse fields; status 422: detail holds the item's errors, located under [body, items, index]; status 500: the model failed on the item",
    "properties":{
-    "status":{"type":"integer","enum":[200,422,500]},
+    "status":{"type":"integer","enum":[200,422,500],"description":"This item's outcome"},
     "userId":{"type":"string"},
-    "risk":{"type":"number"},"tier":{"type":"string"},
+    "risk":{"type":"number","minimum":0,"maximum":1},"tier":{"type":"string","enum":["low","medium","high"]},
     "reasons":{"type":"array","items":{"type":"string"}},
     "modelVersion":{"type":"string"},
-    "detail":{"oneOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/ValidationError"}}]}}},
-  "BatchScoreResponse":{"type":"object","required":["modelVersion","results"],
+    "detail":{"description":"The item's errors (422) or Internal Server Error (500)","oneOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/ValidationError"}}]}},
+   "example":{"status":200,"userId":"u_001","risk":0.4273,"tier":"medium","reasons":["inactive_14d","payment_issue_recent","low_feature_usage"],"modelVersion":"risk-xgb-2026-11-26-0607"}},
+  "BatchScoreResponse":{"type":"object","required":["modelVersion","results"],"description":"One result per item, in order",
    "properties":{"modelVersion":{"type":"string","description":"The one version that scored every item"},
-    "results":{"type":"array","items":{"$ref":"#/components/schemas/BatchItemResult"}}}},
-  "ValidationError":{"type":"object","required":["loc","msg","type"],
-   "properties":{"loc":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"integer"}]}},
-    "msg":{"type":"string"},"type":{"type":"string"},"ctx":{"type":"object"}}},
-  "ValidationErrors":{"type":"object","required":["detail"],
-   "properties":{"detail":{"type":"array","items":{"$ref":"#/components/schemas/ValidationError"}}}},
-  "Detail":{"type":"object","required":["detail"],"properties":{"detail":{"type":"string"}}},
-  "Health":{"type":"object","required":["ok"],
-   "properties":{"ok":{"type":"boolean"},"modelVersion":{"type":"string"},"detail":{"type":"string"},
-    "reload":{"type":"object","description":"With ?detail=1: the hot-reload state (degraded, counts, last attempt and last failure)"}}},
-  "Ready":{"type":"object","required":["ready"],
-   "properties":{"ready":{"type":"boolean"},"modelVersion":{"type":"string"},"detail":{"type":"string"}}},
-  "ReloadResult":{"type":"object","required":["outcome"],
+    "results":{"type":"array","items":{"$ref":"#/components/schemas/BatchItemResult"}}},
+   "example":{"modelVersion":"risk-xgb-2026-11-26-0607","results":[{"status":422,"detail":[{"loc":["body","items",0,"userId"],"msg":"field required","type":"value_error.missing"}]}]}},
+  "ValidationError":{"type":"object","required":["loc","msg","type"],"description":"One pydantic v1 error",
+   "properties":{"loc":{"type":"array","description":"Where: body, then keys and indexes","items":{"oneOf":[{"type":"string"},{"type":"integer"}]}},
+    "msg":{"type":"string","description":"What, as pydantic words it"},"type":{"type":"string","description":"pydantic's error type"},
+    "ctx":{"type":"object","description":"Limits of some types, e.g. limit_value"}},
+   "example":{"loc":["body","features","usage_score"],"msg":"ensure this value is less than or equal to 1","type":"value_error.number.not_le","ctx":{"limit_value":1}}},
+  "ValidationErrors":{"type":"object","required":["detail"],"description":"FastAPI's 422 body",
+   "properties":{"detail":{"type":"array","items":{"$ref":"#/components/schemas/ValidationError"}}},
+   "example":{"detail":[{"loc":["body","userId"],"msg":"field required","type":"value_error.missing"}]}},
+  "Detail":{"type":"object","required":["detail"],"description":"FastAPI's error body",
+   "properties":{"detail":{"type":"string","description":"What went wrong"}},"example":{"detail":"Not Found"}},
+  "Health":{"type":"object","required":["ok"],"description":"Liveness",
+   "properties":{"ok":{"type":"boolean","description":"A model is serving"},"modelVersion":{"type":"string"},"detail":{"type":"string"},
+    "reload":{"type":"object","description":"With ?detail=1: the hot-reload state (enabled, servingSince, degraded, counts, lastAttempt and lastFailure)"}},
+   "example":{"ok":true,"modelVersion":"risk-xgb-2026-11-26-0607"}},
+  "Ready":{"type":"object","required":["ready"],"description":"Readiness",
+   "properties":{"ready":{"type":"boolean"},"modelVersion":{"type":"string"},"detail":{"type":"string","description":"no model loaded, or shutting down"}},
+   "example":{"ready":true,"modelVersion":"risk-xgb-2026-11-26-0607"}},
+  "ReloadResult":{"type":"object","required":["outcome"],"description":"The outcome of one reload attempt; keys without a value are left out",
    "properties":{
     "outcome":{"type":"string","enum":["loaded","unchanged","failed","no_version"]},
     "version":{"type":"string","description":"What the registry names"},
-    "previousVersion":{"type":"string"},
+    "previousVersion":{"type":"string","description":"What served before"},
     "modelVersion":{"type":"string","description":"What is serving after the attempt"},
-    "loadMs":{"type":"number"},
-    "error":{"type":"string"}}}}}
-}
-)json";
+    "loadMs":{"type":"number","description":"How long the load and its checks took"},
+    "error":{"type":"string","description":"Why it failed"}},
+   "example":{"outcome":"unchanged","version":"risk-xgb-2025-08-22-0900","modelVersion":"risk-xgb-2025-08-22-0900","loadMs":0.1}}})json";
+
+constexpr std::string_view kComponentsRest = R"json(
+ "parameters":{
+  "XRequestId":{"name":"X-Request-Id","in":"header","required":false,
+   "description":"1 to 128 characters from A-Z a-z 0-9 - _ . : ; echoed in the answer and logged. Otherwise the server makes one.",
+   "schema":{"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9._:-]+$"}}},
+ "headers":{
+  "XRequestId":{"description":"The request's X-Request-Id, or one the server made (<8 hex digits>-<thread>-<counter>)","schema":{"type":"string"},"example":"req-7f3a.1"}},
+ "securitySchemes":{
+  "scoreToken":{"type":"http","scheme":"bearer","description":"CSML_SCORE_TOKEN: Authorization: Bearer <token> on the score and docs routes when it is set"},
+  "adminToken":{"type":"http","scheme":"bearer","description":"CSML_ADMIN_TOKEN: Authorization: Bearer <token> on /admin/*"}})json";
+
+constexpr std::string_view kSeedRequest =
+    R"json({"userId":"u_001","features":{"activity_7d":2,"activity_30d":6,"time_since_last_use_days":15,"failed_renewals_30d":1,"tickets_7d":0,"plan_value":49,"region":"IN","usage_score":0.2}})json";
+constexpr std::string_view kSeedResponse =
+    R"json({"risk":0.4273,"tier":"medium","reasons":["inactive_14d","payment_issue_recent","low_feature_usage"],"modelVersion":"risk-xgb-2026-11-26-0607"})json";
 
 void ReplaceAll(std::string* text, std::string_view from, std::string_view to) {
   for (std::size_t at = text->find(from); at != std::string::npos;
@@ -124,14 +311,64 @@ void ReplaceAll(std::string* text, std::string_view from, std::string_view to) {
   }
 }
 
+// The paths object: the endpoints grouped by path, in their order.
+std::string Paths() {
+  std::string out = "{";
+  for (std::size_t i = 0; i < std::size(kEndpoints); ++i) {
+    const Endpoint& endpoint = kEndpoints[i];
+    bool seen = false;
+    for (std::size_t j = 0; j < i; ++j) seen = seen || kEndpoints[j].path == endpoint.path;
+    if (seen) continue;
+    if (out.size() > 1) out += ",\n";
+    AppendJsonString(&out, endpoint.path);
+    out += ":{";
+    bool first = true;
+    for (std::size_t j = i; j < std::size(kEndpoints); ++j) {
+      if (kEndpoints[j].path != endpoint.path) continue;
+      if (!first) out += ",";
+      first = false;
+      AppendJsonString(&out, kEndpoints[j].method);
+      out += ":";
+      out += kEndpoints[j].operation;
+    }
+    out += "}";
+  }
+  return out + "}";
+}
+
 }  // namespace
 
 std::string BuildOpenApiDocument(const OpenApiParams& params) {
-  std::string doc(kTemplate);
-  ReplaceAll(&doc, "@VERSION@", params.version);
-  ReplaceAll(&doc, "@MAX_ITEMS@", fmt::format("{}", params.max_batch_items));
+  std::string doc = "{\"openapi\":\"3.0.3\",\n\"info\":";
+  doc += kInfo;
+  doc += ",\n\"tags\":";
+  doc += kTags;
+  doc += ",\n\"paths\":";
+  doc += Paths();
+  doc += ",\n\"components\":{\n \"responses\":";
+  doc += Responses();
+  doc += ",\n \"schemas\":";
+  doc += kSchemas;
+  doc += ",";
+  doc += kComponentsRest;
+  doc += "}}\n";
+
+  std::string assets = "[";
+  for (const std::string_view name : params.docs_assets) {
+    if (assets.size() > 1) assets += ",";
+    AppendJsonString(&assets, name);
+  }
+  assets += "]";
+  ReplaceAll(&doc, "@REQUEST_ID@", R"json({"$ref":"#/components/parameters/XRequestId"})json");
+  ReplaceAll(&doc, "@HEADERS@",
+             R"json({"X-Request-Id":{"$ref":"#/components/headers/XRequestId"}})json");
   ReplaceAll(&doc, "@SCORE_SECURITY@",
              params.score_token_required ? R"([{"scoreToken":[]}])" : "[]");
+  ReplaceAll(&doc, "@MAX_ITEMS@", fmt::format("{}", params.max_batch_items));
+  ReplaceAll(&doc, "@SEED_REQUEST@", kSeedRequest);
+  ReplaceAll(&doc, "@SEED_RESPONSE@", kSeedResponse);
+  ReplaceAll(&doc, "@DOCS_ASSETS@", assets);
+  ReplaceAll(&doc, "@VERSION@", params.version);
   return doc;
 }
 

@@ -2,30 +2,14 @@
 #include "router.h"
 
 #include <algorithm>
-#include <cctype>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "csml/core/json_writer.h"
+#include "header_text.h"
 
 namespace csml::server {
-namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
 
 Responder Request::Defer() const { return defer == nullptr ? Responder() : defer(defer_source); }
 
@@ -130,12 +114,12 @@ Router::Outcome Router::Handle(const Request& request) const {
   }
 
   if (const auto encoding = request.Header("content-encoding")) {
-    const std::string coding = Lower(Trim(*encoding));
+    const std::string coding = LowerAscii(TrimOws(*encoding));
     if (!coding.empty() && coding != "identity") {
       return {
           DetailResponse(415, fmt::format("Content-Encoding '{}' is not supported; send the body "
                                           "uncompressed",
-                                          Trim(*encoding))),
+                                          TrimOws(*encoding))),
           route_id};
     }
   }

@@ -10,10 +10,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "cors.h"
 #include "csml/core/json_writer.h"
 #include "csml/core/time.h"
 #include "csml/serving/score_json.h"
 #include "csml/serving/score_request.h"
+#include "docs_page.h"
 #include "openapi.h"
 #include "per_thread.h"
 #include "prediction_logging.h"
@@ -134,6 +136,9 @@ Status ServeRoutesOptions::Validate() const {
   if (!score) return tl::unexpected(score.error());
   Result<BearerToken> admin = BearerToken::Create(admin_token, "CSML_ADMIN_TOKEN");
   if (!admin) return tl::unexpected(admin.error());
+  if (Result<CorsPolicy> cors = CorsPolicy::Create(cors_origins); !cors) {
+    return tl::unexpected(cors.error());
+  }
   if (score->SameAs(*admin)) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "CSML_ADMIN_TOKEN: expected a token different from CSML_SCORE_TOKEN, got "
@@ -148,6 +153,8 @@ struct ServeRoutes::Impl {
   BearerToken score_token;
   BearerToken admin_token;
   std::string openapi;
+  CorsPolicy cors;
+  std::vector<DocsAsset> docs = DocsAssets();
   std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
   std::atomic<bool> draining{false};
   PerThread<ScoreSlot> slots;
@@ -176,6 +183,35 @@ struct ServeRoutes::Impl {
     if (check == BearerCheck::kOk) return std::nullopt;
     slot.unauthorized.Add();
     return UnauthorizedResponse(check);
+  }
+
+  // GET /openapi.json: behind the score token when one is set, like scoring.
+  Response OpenApi(const Request& request) {
+    if (auto denied = CheckScoreToken(request, slots.Local())) return std::move(*denied);
+    Response response;
+    response.body = openapi;
+    return response;
+  }
+
+  // GET /docs and /docs/<asset> (docs_page.h): behind the score token when one is set.
+  Response Docs(const Request& request, const DocsAsset& asset) {
+    if (auto denied = CheckScoreToken(request, slots.Local())) return std::move(*denied);
+    Response response;
+    if (!asset.etag.empty()) {
+      response.headers.emplace_back("etag", std::string(asset.etag));
+      if (request.Header("if-none-match") == asset.etag) {
+        response.status = 304;
+        response.content_type = {};
+        return response;
+      }
+    }
+    response.content_type = asset.content_type;
+    response.body.assign(asset.body);
+    response.headers.emplace_back("cache-control", "no-cache");
+    response.headers.emplace_back("x-content-type-options", "nosniff");
+    response.headers.emplace_back("content-security-policy",
+                                  std::string(kDocsContentSecurityPolicy));
+    return response;
   }
 
   Response Score(const Request& request) {
@@ -505,8 +541,12 @@ Result<std::unique_ptr<ServeRoutes>> ServeRoutes::Create(const ServeRoutesOption
   impl->deps = deps;
   impl->score_token = BearerToken::Create(options.score_token, "CSML_SCORE_TOKEN").value();
   impl->admin_token = BearerToken::Create(options.admin_token, "CSML_ADMIN_TOKEN").value();
-  impl->openapi = BuildOpenApiDocument(
-      OpenApiParams{CSML_VERSION, options.max_batch_items, impl->score_token.configured()});
+  impl->cors = CorsPolicy::Create(options.cors_origins).value();
+  OpenApiParams openapi{CSML_VERSION, options.max_batch_items, impl->score_token.configured(), {}};
+  for (const DocsAsset& asset : impl->docs) {
+    if (!asset.name.empty()) openapi.docs_assets.push_back(asset.name);
+  }
+  impl->openapi = BuildOpenApiDocument(openapi);
   return std::unique_ptr<ServeRoutes>(new ServeRoutes(std::move(impl)));
 }
 
@@ -515,16 +555,21 @@ ServeRoutes::~ServeRoutes() = default;
 
 void ServeRoutes::AddTo(Router& router) {
   Impl* impl = impl_.get();
-  router.Add("POST", "/score", [impl](const Request& r) { return impl->Score(r); });
-  router.Add("POST", "/score/batch", [impl](const Request& r) { return impl->ScoreBatch(r); });
+  // CORS (when --cors-origin is given) on the score and docs routes only, never on admin ones.
+  const CorsPolicy& cors = impl->cors;
+  AddWithCors(router, cors, "POST", "/score", [impl](const Request& r) { return impl->Score(r); });
+  AddWithCors(router, cors, "POST", "/score/batch",
+              [impl](const Request& r) { return impl->ScoreBatch(r); });
   router.Add("GET", "/healthz", [impl](const Request& r) { return impl->Healthz(r); });
   router.Add("GET", "/readyz", [impl](const Request&) { return impl->Readyz(); });
   router.Add("GET", "/metrics", [impl](const Request&) { return impl->Metrics(); });
-  router.Add("GET", "/openapi.json", [impl](const Request&) {
-    Response response;
-    response.body = impl->openapi;
-    return response;
-  });
+  AddWithCors(router, cors, "GET", "/openapi.json",
+              [impl](const Request& r) { return impl->OpenApi(r); });
+  for (const DocsAsset& asset : impl->docs) {
+    const std::string path = asset.name.empty() ? "/docs" : fmt::format("/docs/{}", asset.name);
+    AddWithCors(router, cors, "GET", path,
+                [impl, &asset](const Request& r) { return impl->Docs(r, asset); });
+  }
   router.Add("POST", "/admin/reload", [impl](const Request& r) { return impl->AdminReload(r); });
 }
 

@@ -7,7 +7,8 @@
 //   GET  /readyz         200 once a model is loaded; 503 before, and while shutting down
 //   GET  /metrics        Prometheus text: HTTP, scores, model and reloads, access log,
 //                        prediction log
-//   GET  /openapi.json   every endpoint, described
+//   GET  /openapi.json   every endpoint, described                      score token, if set
+//   GET  /docs, /docs/*  Swagger UI over /openapi.json (docs_page.h)    score token, if set
 //   POST /admin/reload   load what the registry names now; answers with the outcome
 //                        (admin token; 403 when none is configured)
 //
@@ -24,6 +25,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "access_log.h"
 #include "bearer_auth.h"
@@ -40,9 +42,11 @@ struct ServeRoutesOptions {
   std::size_t max_batch_items = 1000;  // items in one POST /score/batch
   std::string score_token;             // bearer token for /score and /score/batch; empty: open
   std::string admin_token;             // bearer token for /admin/*; empty: admin endpoints refused
+  std::vector<std::string> cors_origins;  // --cors-origin: CORS on the score and docs routes
 
   // max_batch_items 1 to 100,000; each token empty or 16 to 256 token characters; the two
-  // tokens must differ. Messages name CSML_SCORE_TOKEN / CSML_ADMIN_TOKEN, never a token.
+  // tokens must differ; each CORS origin as cors.h takes it. Messages name CSML_SCORE_TOKEN /
+  // CSML_ADMIN_TOKEN, never a token.
   [[nodiscard]] Status Validate() const;
 };
 

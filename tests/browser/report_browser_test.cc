@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "csml/reporting/report_renderer.h"
+#include "find_chromium.h"
 #include "trained_store_fixture.h"
 
 namespace csml::integration {
@@ -26,26 +27,6 @@ using testing::RunResult;
 using testing::WriteFile;
 
 constexpr auto kBrowserTimeout = std::chrono::seconds(120);
-
-// CSML_CHROMIUM, else `chromium` or `chromium-browser` on PATH; "" when none.
-std::string FindChromium() {
-  if (const char* env = std::getenv("CSML_CHROMIUM"); env != nullptr && *env != '\0') return env;
-  const char* path = std::getenv("PATH");
-  std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
-  std::size_t start = 0;
-  while (start <= dirs.size()) {
-    const std::size_t end = std::min(dirs.find(':', start), dirs.size());
-    const std::filesystem::path dir = dirs.substr(start, end - start);
-    for (const char* name : {"chromium", "chromium-browser"}) {
-      std::error_code ec;
-      if (!dir.empty() && std::filesystem::is_regular_file(dir / name, ec)) {
-        return (dir / name).string();
-      }
-    }
-    start = end + 1;
-  }
-  return "";
-}
 
 // The console messages Chromium logs with --enable-logging=stderr: "...:CONSOLE(12)] ..." or
 // "...:CONSOLE:12] ..." depending on the version.
