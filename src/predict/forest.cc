@@ -338,6 +338,18 @@ std::uint32_t Forest::ChildFor(std::uint32_t node, const double* row) const noex
                                            : GoesRight(x, n.value, n.flags));
 }
 
+void Forest::GoesRightInRange(std::uint32_t first, std::uint32_t count, const double* row,
+                              std::uint8_t* right) const noexcept {
+  for (std::uint32_t k = 0; k < count; ++k) {
+    const Node& n = nodes_[first + k];
+    const double x = row[n.feature];
+    // A leaf's +infinity threshold sends everything but NaN left, and NaN goes left too.
+    right[k] = static_cast<std::uint8_t>(
+        (n.flags & kSpecialBit) ? SpecialGoesRight(x, n.value, n.flags, cat_bits_.data())
+                                : GoesRight(x, n.value, n.flags));
+  }
+}
+
 double Forest::PredictMargin(std::span<const double> row) const noexcept {
   if (row.size() != num_features()) return std::numeric_limits<double>::quiet_NaN();
   if (format_ == ForestFormat::kXgboostJson) {

@@ -1,6 +1,7 @@
 #include "csml/predict/forest_explainer.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <numbers>
@@ -53,21 +54,25 @@ void GaussLegendre(std::uint32_t n, std::vector<double>* points, std::vector<dou
 struct ForestExplainer::Scratch {
   std::vector<double> f;       // per node x point: product of the path's factors
   std::vector<double> g;       // per node x point: sum over the subtree's leaves of value x f
-  std::vector<std::uint8_t> hot_comb;  // per node: the feature's o along the path so far
-  std::vector<std::uint8_t> state;     // per node: 0 cold before, 1 cold now, 2 hot
+  std::vector<double> before;  // per node: 1 when the row took the path of the node's
+                               // parent's feature so far (above this edge)
+  std::vector<double> hot;     // per node: the same, this edge included
+  std::vector<std::uint8_t> right;  // per node: the row goes right
 };
 
 namespace {
 
 ForestExplainer::Scratch& ThreadScratch(std::size_t nodes, std::size_t points) {
   thread_local ForestExplainer::Scratch scratch;
+  ++nodes;  // the virtual prior
   if (scratch.f.size() < nodes * points) {
     scratch.f.resize(nodes * points);
     scratch.g.resize(nodes * points);
   }
-  if (scratch.state.size() < nodes) {
-    scratch.hot_comb.resize(nodes);
-    scratch.state.resize(nodes);
+  if (scratch.hot.size() < nodes) {
+    scratch.before.resize(nodes);
+    scratch.hot.resize(nodes);
+    scratch.right.resize(nodes);
   }
   return scratch;
 }
@@ -98,13 +103,14 @@ Result<ForestExplainer> ForestExplainer::Create(Forest forest) {
       baseline += f.leaf_values_[root];
       continue;
     }
-    Tree tree{root, n, 0, ex.nodes_.size(), ex.tables_.size()};
+    Tree tree{root, n, 0, ex.nodes_.size(), ex.tables_.size(), 0, 0, 0};
     const std::size_t base = tree.node_offset;
-    ex.nodes_.resize(base + n, Node{0, 0, kNoPrior});
-    ex.z_.resize(base + n, 1.0);
-    ex.leaf_.resize(base + n, 0.0);
+    // n nodes and the virtual prior.
+    ex.nodes_.resize(base + n + 1, Node{0, 0, kNoPrior});
+    ex.z_.resize(base + n + 1, 1.0);
+    ex.leaf_.resize(base + n + 1, 0.0);
     std::vector<std::uint32_t> parent(n, 0);
-    std::vector<double> z_comb(n, 1.0);   // the feature's cover fraction along the path
+    std::vector<double> z_comb(n + 1, 1.0);  // the feature's cover fraction along the path
     std::vector<double> z_path(n, 1.0);   // product of every edge's fraction (for the bias)
     std::vector<std::uint32_t> unique(n, 0);  // distinct features on the path
     std::uint32_t max_unique = 0;
@@ -151,27 +157,40 @@ Result<ForestExplainer> ForestExplainer::Create(Forest forest) {
         unique[c] = unique[k] + (prior == kNoPrior ? 1u : 0u);
       }
     }
-    const std::uint32_t q = std::max(1u, (max_unique + 1) / 2);
+    // ceil(depth / 2) points integrate exactly; rounded up to 2, 4 or 8 with points of
+    // weight 0 so the loops over points have the vector registers' lengths.
+    const std::uint32_t exact = std::max(1u, (max_unique + 1) / 2);
+    GaussLegendre(exact, &points, &weights);
+    const std::uint32_t q = exact <= 8 ? std::bit_ceil(exact) : exact;
+    points.resize(q, 0.5);
+    weights.resize(q, 0.0);
     tree.num_points = q;
-    GaussLegendre(q, &points, &weights);
-    ex.tables_.resize(tree.table_offset + std::size_t{n} * 4 * q, 0.0);
+    // The rule: t, w and 1 / (1 - t) per point.
+    tree.rule_offset = ex.rules_.size();
+    for (std::uint32_t i = 0; i < q; ++i) ex.rules_.push_back(points[i]);
+    for (std::uint32_t i = 0; i < q; ++i) ex.rules_.push_back(weights[i]);
+    for (std::uint32_t i = 0; i < q; ++i) ex.rules_.push_back(1.0 / (1.0 - points[i]));
+    // Per node (and the virtual prior of first occurrences, at index n): the combined cover
+    // fraction and 1 / its hot factor per point.
+    ex.z_comb_.resize(base + n + 1, 1.0);
     for (std::uint32_t c = 1; c < n; ++c) {
-      const std::uint32_t prior = ex.nodes_[base + c].prior;
-      const double ze = z_comb[c];
-      const double zp = prior == kNoPrior ? 1.0 : z_comb[prior];
-      double* row = ex.tables_.data() + tree.table_offset + std::size_t{c} * 4 * q;
+      ex.z_comb_[base + c] = z_comb[c];
+      if (ex.nodes_[base + c].prior == kNoPrior) ex.nodes_[base + c].prior = n;
+    }
+    ex.tables_.resize(tree.table_offset + (std::size_t{n} + 1) * q, 1.0);
+    for (std::uint32_t c = 1; c < n; ++c) {
+      double* row = ex.tables_.data() + tree.table_offset + std::size_t{c} * q;
       for (std::uint32_t i = 0; i < q; ++i) {
-        const double s = points[i];
-        const double w = weights[i];
-        const double fp = zp * (1.0 - s) + s;  // the prior factor, hot
-        const double hot = ze * (1.0 - s) + s;
-        const double cold = ze * (1.0 - s);
-        const double prior_share = (1.0 - zp) / fp;
-        row[i] = hot / fp;                                        // ratio, hot after hot
-        row[q + i] = cold / fp;                                   // ratio, cold after hot
-        row[2 * q + i] = w * ((1.0 - ze) / hot - prior_share);    // share, hot
-        row[3 * q + i] = w * (-1.0 / (1.0 - s) - prior_share);    // share, cold
+        row[i] = 1.0 / (z_comb[c] * (1.0 - points[i]) + points[i]);
       }
+    }
+    tree.split_offset = ex.splits_.size();
+    for (std::uint32_t k = 0; k < n; ++k) {
+      if (ex.nodes_[base + k].left != 0) ex.splits_.push_back(k);
+    }
+    tree.num_splits = static_cast<std::uint32_t>(ex.splits_.size() - tree.split_offset);
+    for (std::uint32_t k = 0; k < n; ++k) {
+      if (ex.nodes_[base + k].left == 0) ex.splits_.push_back(k);
     }
     ex.max_nodes_ = std::max(ex.max_nodes_, n);
     ex.max_points_ = std::max(ex.max_points_, q);
@@ -181,64 +200,113 @@ Result<ForestExplainer> ForestExplainer::Create(Forest forest) {
   return ex;
 }
 
+template <std::uint32_t kQ>
 void ForestExplainer::ExplainTree(const Tree& tree, const double* row, Scratch* scratch,
                                   double* out) const {
+  // kQ == 0: the point count is only known at run time (deep trees).
+  const std::uint32_t q = kQ == 0 ? tree.num_points : kQ;
   const std::uint32_t n = tree.num_nodes;
-  const std::uint32_t q = tree.num_points;
   const Node* nodes = nodes_.data() + tree.node_offset;
   const double* z = z_.data() + tree.node_offset;
+  const double* zc = z_comb_.data() + tree.node_offset;
   const double* leaf = leaf_.data() + tree.node_offset;
-  const double* tables = tables_.data() + tree.table_offset;
+  const double* inv_hot = tables_.data() + tree.table_offset;
+  const double* t = rules_.data() + tree.rule_offset;
+  const double* w = t + q;
+  const double* inv_cold = t + 2 * q;  // 1 / (1 - t)
+  const std::uint32_t* splits = splits_.data() + tree.split_offset;
+  const std::uint32_t* leaves = splits + tree.num_splits;
   double* f = scratch->f.data();
   double* g = scratch->g.data();
-  std::uint8_t* hot_comb = scratch->hot_comb.data();
-  std::uint8_t* state = scratch->state.data();
+  double* before = scratch->before.data();
+  double* hot = scratch->hot.data();
+  std::uint8_t* right = scratch->right.data();
+  forest_.GoesRightInRange(tree.root, n, row, right);
+  before[n] = 1.0;  // the virtual prior of a feature's first split on a path: hot, z 1
+  hot[n] = 1.0;
 
-  // Down: the row's direction at every split, each feature's "the row takes this path so
-  // far", and the product of the path's factors per point.
+  // Down, split by split (no branch on the row's data): each feature's "the row takes this
+  // path so far" (hot) and the product of the path's factors z (1 - t) + o t per point, the
+  // child's factor replacing the prior one of the same feature. A feature already cold
+  // above has both factors z (1 - t), so its ratio is the edge's own fraction.
   for (std::uint32_t i = 0; i < q; ++i) f[i] = 1.0;
-  hot_comb[0] = 1;
-  for (std::uint32_t k = 0; k < n; ++k) {
-    const Node& node = nodes[k];
-    if (node.left == 0) {
-      for (std::uint32_t i = 0; i < q; ++i) g[k * q + i] = leaf[k] * f[k * q + i];
-      continue;
-    }
-    const std::uint32_t hot_child = forest_.ChildFor(tree.root + k, row) - tree.root;
-    for (std::uint32_t c = node.left; c <= node.left + 1; ++c) {
+  for (std::uint32_t s = 0; s < tree.num_splits; ++s) {
+    const std::uint32_t k = splits[s];
+    const std::uint32_t left = nodes[k].left;
+    const double* fk = f + std::size_t{k} * q;
+    const double goes_right = right[k];
+    for (std::uint32_t side = 0; side < 2; ++side) {
+      const std::uint32_t c = left + side;
       const std::uint32_t prior = nodes[c].prior;
-      const std::uint8_t before = prior == kNoPrior ? 1 : hot_comb[prior];
-      const std::uint8_t is_hot = c == hot_child ? 1 : 0;
-      hot_comb[c] = before & is_hot;
-      const double* fk = f + std::size_t{k} * q;
+      const double b = hot[prior];
+      const double h = side == 0 ? 1.0 - goes_right : goes_right;
+      before[c] = b;
+      hot[c] = b * h;
+      const double* inv_prior = inv_hot + std::size_t{prior} * q;
+      const double cold_ratio = z[c] * (1.0 - b);
       double* fc = f + std::size_t{c} * q;
-      if (!before) {
-        state[c] = 0;
-        for (std::uint32_t i = 0; i < q; ++i) fc[i] = fk[i] * z[c];
-      } else {
-        state[c] = is_hot ? 2 : 1;
-        const double* ratio = tables + std::size_t{c} * 4 * q + (is_hot ? 0 : q);
-        for (std::uint32_t i = 0; i < q; ++i) fc[i] = fk[i] * ratio[i];
+      for (std::uint32_t i = 0; i < q; ++i) {
+        const double ratio = b * (zc[c] * (1.0 - t[i]) + h * t[i]) * inv_prior[i] + cold_ratio;
+        fc[i] = fk[i] * ratio;
       }
     }
   }
-  // Up: a split's sum is its children's; each child edge adds its share to the split's
-  // feature. Breadth-first order puts children after their parent.
-  for (std::uint32_t k = n; k-- > 0;) {
-    const Node& node = nodes[k];
-    if (node.left == 0) continue;
+  for (std::uint32_t s = 0; s < n - tree.num_splits; ++s) {
+    const std::uint32_t k = leaves[s];
+    const double* fk = f + std::size_t{k} * q;
     double* gk = g + std::size_t{k} * q;
+    for (std::uint32_t i = 0; i < q; ++i) gk[i] = leaf[k] * fk[i];
+  }
+  // Up: a split's sum is its children's; each child edge adds its share
+  // (o - z) / f - (o_prior - z_prior) / f_prior to the split's feature (nothing when the
+  // feature was already cold above). Breadth-first order puts children after their parent.
+  for (std::uint32_t s = tree.num_splits; s-- > 0;) {
+    const std::uint32_t k = splits[s];
+    const Node& node = nodes[k];
     double share = 0.0;
     for (std::uint32_t c = node.left; c <= node.left + 1; ++c) {
       const double* gc = g + std::size_t{c} * q;
-      if (state[c] != 0) {
-        const double* coef = tables + std::size_t{c} * 4 * q + (state[c] == 2 ? 2 * q : 3 * q);
-        for (std::uint32_t i = 0; i < q; ++i) share += coef[i] * gc[i];
+      const std::uint32_t prior = nodes[c].prior;
+      const double* inv_prior = inv_hot + std::size_t{prior} * q;
+      const double* inv_c = inv_hot + std::size_t{c} * q;
+      const double prior_gap = 1.0 - zc[prior];
+      const double h = hot[c];
+      const double hot_gap = h * (1.0 - zc[c]);
+      const double cold = 1.0 - h;
+      double edge = 0.0;
+      for (std::uint32_t i = 0; i < q; ++i) {
+        edge += w[i] * (hot_gap * inv_c[i] - cold * inv_cold[i] - prior_gap * inv_prior[i]) *
+                gc[i];
       }
+      share += before[c] * edge;
     }
+    double* gk = g + std::size_t{k} * q;
     const double* gl = g + std::size_t{node.left} * q;
     for (std::uint32_t i = 0; i < q; ++i) gk[i] = gl[i] + gl[q + i];
     out[node.feature] += share;
+  }
+}
+
+void ForestExplainer::ExplainRow(const double* row, double* out) const {
+  Scratch& scratch = ThreadScratch(max_nodes_, max_points_);
+  for (const Tree& tree : trees_) {
+    switch (tree.num_points) {
+      case 1:
+        ExplainTree<1>(tree, row, &scratch, out);
+        break;
+      case 2:
+        ExplainTree<2>(tree, row, &scratch, out);
+        break;
+      case 4:
+        ExplainTree<4>(tree, row, &scratch, out);
+        break;
+      case 8:
+        ExplainTree<8>(tree, row, &scratch, out);
+        break;
+      default:
+        ExplainTree<0>(tree, row, &scratch, out);
+        break;
+    }
   }
 }
 
@@ -250,8 +318,7 @@ void ForestExplainer::Explain(std::span<const double> row, std::span<double> con
     return;
   }
   std::fill(contributions.begin(), contributions.end(), 0.0);
-  Scratch& scratch = ThreadScratch(max_nodes_, max_points_);
-  for (const Tree& tree : trees_) ExplainTree(tree, row.data(), &scratch, contributions.data());
+  ExplainRow(row.data(), contributions.data());
 }
 
 void ForestExplainer::ExplainBatch(std::span<const double> rows,

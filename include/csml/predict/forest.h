@@ -126,6 +126,9 @@ class Forest {
   // The node the walk goes to from split `node` for `row` (its left or right child), by the
   // same rules as the walks above. Used by ForestExplainer.
   std::uint32_t ChildFor(std::uint32_t node, const double* row) const noexcept;
+  // right[k] = 1 when the walk goes right at node first + k (0 for leaves), for count nodes.
+  void GoesRightInRange(std::uint32_t first, std::uint32_t count, const double* row,
+                        std::uint8_t* right) const noexcept;
 
   ForestFormat format_ = ForestFormat::kLightgbmText;
   std::vector<Node> nodes_;          // nodes_[0] is a sentinel leaf worth 0

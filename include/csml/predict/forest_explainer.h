@@ -71,7 +71,7 @@ class ForestExplainer {
     std::uint32_t left;  // local index of the left child; 0 for a leaf
     std::uint16_t feature;
     // Nearest ancestor edge (its child's local index) whose split has this node's parent's
-    // feature, or kNoPrior. Only meaningful for non-root nodes.
+    // feature, or the tree's virtual node (num_nodes). Only meaningful for non-root nodes.
     std::uint32_t prior;
   };
   struct Tree {
@@ -79,21 +79,31 @@ class ForestExplainer {
     std::uint32_t num_nodes;
     std::uint32_t num_points;   // Gauss-Legendre points
     std::size_t node_offset;    // into nodes_ and z_
-    std::size_t table_offset;   // into tables_: per node, 4 x num_points values
+    std::size_t table_offset;   // into tables_: per node and one more, num_points values
+    std::size_t rule_offset;    // into rules_: t, w, 1 / (1 - t), num_points each
+    std::size_t split_offset;   // into splits_: the splits' local indices, then the leaves'
+    std::uint32_t num_splits;
   };
   static constexpr std::uint32_t kNoPrior = 0xffffffffu;
 
   explicit ForestExplainer(Forest forest) : forest_(std::move(forest)) {}
+  template <std::uint32_t kQ>
   void ExplainTree(const Tree& tree, const double* row, Scratch* scratch, double* out) const;
+  // Adds every tree's contributions for one row (of the right size) to out.
+  void ExplainRow(const double* row, double* out) const;
 
   Forest forest_;
   std::vector<Tree> trees_;  // trees with at least one split
   std::vector<Node> nodes_;
   std::vector<double> z_;       // per node: cover / parent's cover (root: 1)
   std::vector<double> leaf_;    // per node: leaf value (0 for splits)
-  // Per node, per point q: ratio when hot after hot, ratio when cold after hot, and the
-  // matching coefficients of the split's share (state "cold before" needs only z_).
+  // Per node (and one virtual node per tree, past its last: the "prior" of a feature's
+  // first split on a path, with z 1): the cover fraction of the node's feature along the
+  // path, and per point t 1 / (z (1 - t) + t), its factor when the row takes the path.
+  std::vector<double> z_comb_;
   std::vector<double> tables_;
+  std::vector<double> rules_;
+  std::vector<std::uint32_t> splits_;  // per tree: the Gauss-Legendre points, weights, 1 / (1 - t)
   std::uint32_t max_nodes_ = 0;
   std::uint32_t max_points_ = 0;
   double baseline_ = 0.0;
