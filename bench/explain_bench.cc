@@ -210,14 +210,16 @@ class RatioReporter : public benchmark::ConsoleReporter {
     const double single_xgb = get("BM_SingleRow_Xgboost");
     const double batch_csml = get("BM_Batch1k_Csml");
     const double batch_xgb = get("BM_Batch1k_Xgboost");
-    std::printf("\nTreeSHAP, csml vs XGBoost C API contributions, same model, one thread "
-                "(CPU time per row):\n");
-    std::printf("  single row: csml %9.1f us, XGBoost %9.1f us -> %.1fx faster (goal >= 50x): "
-                "%s\n",
-                single_csml / 1e3, single_xgb / 1e3, single_xgb / single_csml,
-                single_xgb / single_csml >= 50.0 ? "met" : "MISSED");
-    std::printf("  batch 1k:   csml %9.1f us, XGBoost %9.1f us -> %.1fx faster\n",
-                batch_csml / 1e3, batch_xgb / 1e3, batch_xgb / batch_csml);
+    std::printf(
+        "\nTreeSHAP, csml vs XGBoost C API contributions, same model, one thread "
+        "(CPU time per row):\n");
+    std::printf(
+        "  single row: csml %9.1f us, XGBoost %9.1f us -> %.1fx faster (goal >= 50x): "
+        "%s\n",
+        single_csml / 1e3, single_xgb / 1e3, single_xgb / single_csml,
+        single_xgb / single_csml >= 50.0 ? "met" : "MISSED");
+    std::printf("  batch 1k:   csml %9.1f us, XGBoost %9.1f us -> %.1fx faster\n", batch_csml / 1e3,
+                batch_xgb / 1e3, batch_xgb / batch_csml);
     const double margin = get("BM_SingleRow_Margin");
     std::printf("  the forest's plain margin: %.2f us a row (explaining costs %.0fx scoring)\n",
                 margin / 1e3, single_csml / margin);

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <limits>
 #include <optional>
-#include <cmath>
 #include <string>
 #include <utility>
 
@@ -288,8 +288,7 @@ struct ServeRoutes::Impl {
   // The /score?explain=true body: the plain members, then drivers, baseline and margin.
   // False when the model cannot explain.
   static bool WriteExplainedScore(const ServingModel& model, const RawFeatures& features,
-                                  const ScoreResult& scored, std::size_t top,
-                                  Response* response) {
+                                  const ScoreResult& scored, std::size_t top, Response* response) {
     const Result<ScoreExplanation> explanation = model.Explain(features);
     if (!explanation) return false;
     response->body.reserve(512);

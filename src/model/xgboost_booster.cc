@@ -532,8 +532,8 @@ Status XgboostBooster::PredictContributions(std::span<const double> rows, std::s
   const bst_ulong* shape = nullptr;
   bst_ulong dim = 0;
   const float* result = nullptr;
-  CSML_XGB_CALL(XGBoosterPredictFromDMatrix, handles_->booster.get(), matrix.get(),
-                kContribsConfig, &shape, &dim, &result);
+  CSML_XGB_CALL(XGBoosterPredictFromDMatrix, handles_->booster.get(), matrix.get(), kContribsConfig,
+                &shape, &dim, &result);
   std::size_t total = 1;
   for (bst_ulong d = 0; d < dim; ++d) total *= static_cast<std::size_t>(shape[d]);
   if (total != out.size()) {

@@ -52,11 +52,11 @@ void GaussLegendre(std::uint32_t n, std::vector<double>* points, std::vector<dou
 }  // namespace
 
 struct ForestExplainer::Scratch {
-  std::vector<double> f;       // per node x point: product of the path's factors
-  std::vector<double> g;       // per node x point: sum over the subtree's leaves of value x f
-  std::vector<double> before;  // per node: 1 when the row took the path of the node's
-                               // parent's feature so far (above this edge)
-  std::vector<double> hot;     // per node: the same, this edge included
+  std::vector<double> f;            // per node x point: product of the path's factors
+  std::vector<double> g;            // per node x point: sum over the subtree's leaves of value x f
+  std::vector<double> before;       // per node: 1 when the row took the path of the node's
+                                    // parent's feature so far (above this edge)
+  std::vector<double> hot;          // per node: the same, this edge included
   std::vector<std::uint8_t> right;  // per node: the row goes right
 };
 
@@ -110,8 +110,8 @@ Result<ForestExplainer> ForestExplainer::Create(Forest forest) {
     ex.z_.resize(base + n + 1, 1.0);
     ex.leaf_.resize(base + n + 1, 0.0);
     std::vector<std::uint32_t> parent(n, 0);
-    std::vector<double> z_comb(n + 1, 1.0);  // the feature's cover fraction along the path
-    std::vector<double> z_path(n, 1.0);   // product of every edge's fraction (for the bias)
+    std::vector<double> z_comb(n + 1, 1.0);   // the feature's cover fraction along the path
+    std::vector<double> z_path(n, 1.0);       // product of every edge's fraction (for the bias)
     std::vector<std::uint32_t> unique(n, 0);  // distinct features on the path
     std::uint32_t max_unique = 0;
     for (std::uint32_t k = 0; k < n; ++k) {
@@ -275,8 +275,7 @@ void ForestExplainer::ExplainTree(const Tree& tree, const double* row, Scratch* 
       const double cold = 1.0 - h;
       double edge = 0.0;
       for (std::uint32_t i = 0; i < q; ++i) {
-        edge += w[i] * (hot_gap * inv_c[i] - cold * inv_cold[i] - prior_gap * inv_prior[i]) *
-                gc[i];
+        edge += w[i] * (hot_gap * inv_c[i] - cold * inv_cold[i] - prior_gap * inv_prior[i]) * gc[i];
       }
       share += before[c] * edge;
     }
@@ -313,8 +312,7 @@ void ForestExplainer::ExplainRow(const double* row, double* out) const {
 void ForestExplainer::Explain(std::span<const double> row, std::span<double> contributions) const {
   const std::size_t m = num_features();
   if (row.size() != m || contributions.size() != m) {
-    std::fill(contributions.begin(), contributions.end(),
-              std::numeric_limits<double>::quiet_NaN());
+    std::fill(contributions.begin(), contributions.end(), std::numeric_limits<double>::quiet_NaN());
     return;
   }
   std::fill(contributions.begin(), contributions.end(), 0.0);
@@ -325,8 +323,7 @@ void ForestExplainer::ExplainBatch(std::span<const double> rows,
                                    std::span<double> contributions) const {
   const std::size_t m = num_features();
   if (rows.size() != contributions.size() || m == 0) {
-    std::fill(contributions.begin(), contributions.end(),
-              std::numeric_limits<double>::quiet_NaN());
+    std::fill(contributions.begin(), contributions.end(), std::numeric_limits<double>::quiet_NaN());
     return;
   }
   for (std::size_t start = 0; start < rows.size(); start += m) {

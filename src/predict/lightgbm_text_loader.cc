@@ -382,9 +382,9 @@ Status ReadTree(const std::vector<Line>& lines, std::size_t* pos, std::size_t tr
     if (it == fields.end() || expected == 0) return {};
     CSML_ASSIGN_OR_RETURN(auto values, ParseArray<double>(it->second, where(key)));
     if (values.size() != expected) {
-      return tl::unexpected(RuleError(
-          it->second.line, where(key),
-          fmt::format("expected {} values, got {}", expected, values.size())));
+      return tl::unexpected(
+          RuleError(it->second.line, where(key),
+                    fmt::format("expected {} values, got {}", expected, values.size())));
     }
     *out = std::move(values);
     return {};

@@ -1,8 +1,8 @@
 #include "csml/serving/serving_model.h"
 
 #include <array>
-#include <span>
 #include <cmath>
+#include <span>
 #include <utility>
 
 #include <fmt/format.h>
@@ -51,10 +51,9 @@ Result<std::shared_ptr<const ServingModel>> ServingModel::Create(
                      fmt::format("{}: the explainer expects {} features but meta.json lists {}",
                                  context(), explainer->num_features(), encoder->num_columns()));
   }
-  return std::shared_ptr<const ServingModel>(new ServingModel(std::move(version),
-                                                              std::move(*encoder), thresholds,
-                                                              std::move(predictor),
-                                                              std::move(explainer)));
+  return std::shared_ptr<const ServingModel>(
+      new ServingModel(std::move(version), std::move(*encoder), thresholds, std::move(predictor),
+                       std::move(explainer)));
 }
 
 Result<ScoreResult> ServingModel::Score(const RawFeatures& features) const {
@@ -81,9 +80,9 @@ Result<ScoreResult> ServingModel::Finish(double probability, const RawFeatures& 
 
 Result<ScoreExplanation> ServingModel::Explain(const RawFeatures& features) const {
   if (explainer_ == nullptr) {
-    return MakeError(ErrorCode::kValidation,
-                     fmt::format("model {}: cannot explain (the model file has no node covers)",
-                                 version_));
+    return MakeError(
+        ErrorCode::kValidation,
+        fmt::format("model {}: cannot explain (the model file has no node covers)", version_));
   }
   ScoreExplanation out;
   out.num_columns = encoder_.num_columns();

@@ -18,9 +18,9 @@
 // the gbtree booster, one output group, base_score a probability, num_feature >= 1, feature
 // names (when present) one per feature, num_trees and tree_info agreeing with the trees,
 // tree ids in order; per tree, every array num_nodes long (sum_hessian finite float32s),
-// numerical splits only, children -1 (both: a leaf) or a node index, every node reached from the root once (up to
-// num_deleted pruned nodes unreached), split features of reached splits below num_feature,
-// and every split condition and leaf value a finite float32.
+// numerical splits only, children -1 (both: a leaf) or a node index, every node reached from the
+// root once (up to num_deleted pruned nodes unreached), split features of reached splits below
+// num_feature, and every split condition and leaf value a finite float32.
 //
 // Errors read "XGBoost model: <path>: expected <what>, got <value>": ErrorCode::kParse for
 // text that is not JSON and for a value that is missing or of the wrong JSON type,

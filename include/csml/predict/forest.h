@@ -138,7 +138,7 @@ class Forest {
   // so the walks' layout is untouched.
   std::vector<double> covers_;
   bool has_covers_ = false;
-  std::vector<Group> groups_;        // every tree once, in model order
+  std::vector<Group> groups_;  // every tree once, in model order
   std::size_t num_trees_ = 0;
   std::vector<std::uint32_t> cat_bits_;  // LightGBM categorical bitsets, 32 categories a word
   std::vector<std::string> feature_names_;

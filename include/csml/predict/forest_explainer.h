@@ -75,13 +75,13 @@ class ForestExplainer {
     std::uint32_t prior;
   };
   struct Tree {
-    std::uint32_t root;         // index of the root in the forest's nodes
+    std::uint32_t root;  // index of the root in the forest's nodes
     std::uint32_t num_nodes;
-    std::uint32_t num_points;   // Gauss-Legendre points
-    std::size_t node_offset;    // into nodes_ and z_
-    std::size_t table_offset;   // into tables_: per node and one more, num_points values
-    std::size_t rule_offset;    // into rules_: t, w, 1 / (1 - t), num_points each
-    std::size_t split_offset;   // into splits_: the splits' local indices, then the leaves'
+    std::uint32_t num_points;  // Gauss-Legendre points
+    std::size_t node_offset;   // into nodes_ and z_
+    std::size_t table_offset;  // into tables_: per node and one more, num_points values
+    std::size_t rule_offset;   // into rules_: t, w, 1 / (1 - t), num_points each
+    std::size_t split_offset;  // into splits_: the splits' local indices, then the leaves'
     std::uint32_t num_splits;
   };
   static constexpr std::uint32_t kNoPrior = 0xffffffffu;
@@ -95,8 +95,8 @@ class ForestExplainer {
   Forest forest_;
   std::vector<Tree> trees_;  // trees with at least one split
   std::vector<Node> nodes_;
-  std::vector<double> z_;       // per node: cover / parent's cover (root: 1)
-  std::vector<double> leaf_;    // per node: leaf value (0 for splits)
+  std::vector<double> z_;     // per node: cover / parent's cover (root: 1)
+  std::vector<double> leaf_;  // per node: leaf value (0 for splits)
   // Per node (and one virtual node per tree, past its last: the "prior" of a feature's
   // first split on a path, with z 1): the cover fraction of the node's feature along the
   // path, and per point t 1 / (z (1 - t) + t), its factor when the row takes the path.

@@ -94,9 +94,10 @@ TEST_P(ExplainerParity, ContributionsMatchXgboostPredContribsWithin1e5) {
     }
     worst_bias = std::max(worst_bias, std::fabs(explainer->baseline() - expected[r * (m + 1) + m]));
   }
-  std::printf("[explain parity %s] %zu trees, %zu rows: max |csml - xgboost| %.3g per feature "
-              "(row %zu), %.3g on the bias; largest |contribution| %.3g\n",
-              c.name, explainer->forest().num_trees(), n, worst, worst_row, worst_bias, largest);
+  std::printf(
+      "[explain parity %s] %zu trees, %zu rows: max |csml - xgboost| %.3g per feature "
+      "(row %zu), %.3g on the bias; largest |contribution| %.3g\n",
+      c.name, explainer->forest().num_trees(), n, worst, worst_row, worst_bias, largest);
   EXPECT_LE(worst, kTolerance);
   EXPECT_LE(worst_bias, kTolerance);
   // Contributions far from zero, so agreement says something.

@@ -2,6 +2,8 @@
 // add up to the forest's own margin, and they are the exact Shapley values of the
 // path-dependent value function (checked against the definition, by enumerating every
 // subset of features, on a few rows of each fixture).
+#include "csml/predict/forest_explainer.h"
+
 #include <cmath>
 #include <cstddef>
 #include <optional>
@@ -12,7 +14,6 @@
 
 #include "csml/features/schema.h"
 #include "csml/predict/forest.h"
-#include "csml/predict/forest_explainer.h"
 #include "testing/fixture_cases.h"
 
 namespace csml {
