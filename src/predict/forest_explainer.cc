@@ -213,7 +213,7 @@ void ForestExplainer::ExplainTree(const Tree& tree, const double* row, Scratch* 
   const double* inv_hot = tables_.data() + tree.table_offset;
   const double* t = rules_.data() + tree.rule_offset;
   const double* w = t + q;
-  const double* inv_cold = t + 2 * q;  // 1 / (1 - t)
+  const double* inv_cold = t + std::size_t{2} * q;  // 1 / (1 - t)
   const std::uint32_t* splits = splits_.data() + tree.split_offset;
   const std::uint32_t* leaves = splits + tree.num_splits;
   double* f = scratch->f.data();
