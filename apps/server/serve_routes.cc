@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
+#include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -89,6 +92,69 @@ bool QueryFlag(std::string_view query, std::string_view name) {
     return value == "1" || value == "true" || value == "yes";
   }
   return false;
+}
+
+// ---- POST /score?explain=true[&top=N|all] (docs/API.md "Explanations") --------------------
+
+struct ExplainQuery {
+  bool explain = false;
+  std::size_t top = 4;  // drivers to list; SIZE_MAX for "all"
+};
+
+// The raw value of the first name=value pair of the query, if any.
+std::optional<std::string_view> QueryValue(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const std::size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != name) continue;
+    return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+  }
+  return std::nullopt;
+}
+
+ValidationError QueryError(std::string_view name, std::string msg, std::string type,
+                           std::string ctx_json = {}) {
+  return ValidationError{{std::string("query"), std::string(name)},
+                         std::move(msg),
+                         std::move(type),
+                         std::move(ctx_json)};
+}
+
+// FastAPI's reading of `explain: bool = False, top: int | "all" = 4`: pydantic's boolean
+// words, a whole number >= 1 or "all"; anything else is a 422 naming the parameter.
+tl::expected<ExplainQuery, ScoreRequestError> ParseExplainQuery(std::string_view query) {
+  ExplainQuery out;
+  ScoreRequestError error;
+  if (const auto explain = QueryValue(query, "explain")) {
+    std::string value(*explain);
+    std::transform(value.begin(), value.end(), value.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (value == "1" || value == "true" || value == "yes" || value == "on") {
+      out.explain = true;
+    } else if (!(value == "0" || value == "false" || value == "no" || value == "off")) {
+      error.errors.push_back(
+          QueryError("explain", "value could not be parsed to a boolean", "type_error.bool"));
+    }
+  }
+  if (const auto top = QueryValue(query, "top")) {
+    std::size_t n = 0;
+    const auto [end, ec] = std::from_chars(top->data(), top->data() + top->size(), n);
+    if (*top == "all") {
+      out.top = std::numeric_limits<std::size_t>::max();
+    } else if (ec != std::errc() || end != top->data() + top->size() || top->empty()) {
+      error.errors.push_back(
+          QueryError("top", "value is not a valid integer", "type_error.integer"));
+    } else if (n < 1) {
+      error.errors.push_back(QueryError("top", "ensure this value is greater than or equal to 1",
+                                        "value_error.number.not_ge", R"({"limit_value":1})"));
+    } else {
+      out.top = n;
+    }
+  }
+  if (!error.errors.empty()) return tl::unexpected(std::move(error));
+  return out;
 }
 
 std::int64_t UnixSecondsOf(std::chrono::system_clock::time_point t) {
@@ -217,6 +283,11 @@ struct ServeRoutes::Impl {
   Response Score(const Request& request) {
     ScoreSlot& slot = slots.Local();
     if (auto denied = CheckScoreToken(request, slot)) return std::move(*denied);
+    const auto explain = ParseExplainQuery(request.query);
+    if (!explain) {
+      slot.rejected.Add();
+      return RejectionResponse(explain.error(), "/score");
+    }
     const ScoreRequestResult decoded = DecodeScoreRequest(
         request.body, BodyFormatFromContentType(request.Header("content-type").value_or("")));
     if (!decoded) {
@@ -240,8 +311,14 @@ struct ServeRoutes::Impl {
     RecordUnknownKeys(slot, decoded->unknown_feature_keys);
     LogPrediction(deps.prediction_log, request, -1, *decoded, *scored, model->version());
     Response response;
-    response.body.reserve(160);
-    AppendScoreResponseJson(&response.body, *scored, model->version());
+    if (explain->explain) {
+      if (!WriteExplainedScore(*model, decoded->features, *scored, explain->top, &response)) {
+        return DetailResponse(409, "the served model cannot explain its scores");
+      }
+    } else {
+      response.body.reserve(160);
+      AppendScoreResponseJson(&response.body, *scored, model->version());
+    }
     response.log_model_version = model->version();
     response.log_keep_alive = std::move(model);
     return response;
@@ -258,6 +335,21 @@ struct ServeRoutes::Impl {
     std::vector<Result<ScoreResult>> scores(features.size());
     model.ScoreMany(features, scores);
     return scores;
+  }
+
+  // The /score?explain=true body: the plain members, then drivers, baseline and margin.
+  // False when the model cannot explain.
+  static bool WriteExplainedScore(const ServingModel& model, const RawFeatures& features,
+                                  const ScoreResult& scored, std::size_t top, Response* response) {
+    const Result<ScoreExplanation> explanation = model.Explain(features);
+    if (!explanation) return false;
+    response->body.reserve(512);
+    JsonWriter json(&response->body);
+    json.BeginObject();
+    WriteScoreMembers(json, scored, model.version());
+    WriteExplanationMembers(json, *explanation, model.encoder().column_names(), top);
+    json.EndObject();
+    return true;
   }
 
   Response ScoreBatch(const Request& request) {

@@ -159,9 +159,11 @@ Result<XgboostJsonTree> ReadTree(dom::object tree, std::size_t index, const Json
   CSML_ASSIGN_OR_RETURN(auto default_left,
                         IntArray(tree, "default_left", path, n, "num_nodes", /*bools_ok=*/true));
   // XGBoost reads these too; only their lengths matter to it.
-  for (std::string_view key : {"base_weights", "parents", "loss_changes", "sum_hessian"}) {
+  for (std::string_view key : {"base_weights", "parents", "loss_changes"}) {
     CSML_TRY(SizedArray(tree, key, path, n, "num_nodes"));
   }
+  // The nodes' covers, which XGBoost's TreeSHAP weighs paths by (and so does csml's).
+  CSML_ASSIGN_OR_RETURN(out.sum_hessian, FloatArray(tree, "sum_hessian", path, n));
   // Categorical splits (XGBoost >= 1.5 with enable_categorical) are refused: csml trains
   // one-hot regions and has no reference output to check them against.
   if (json::Find(tree, "split_type")) {

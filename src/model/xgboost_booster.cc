@@ -67,6 +67,10 @@ constexpr char kPredictConfig[] =
     R"({"type":0,"training":false,"iteration_begin":0,"iteration_end":0,)"
     R"("strict_shape":false,"cache_id":0,"missing":NaN})";
 
+// Contributions (type 2: exact path-dependent TreeSHAP) from every tree.
+constexpr char kContribsConfig[] =
+    R"({"type":2,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false})";
+
 std::string FormatParam(double value) { return fmt::format("{}", value); }
 
 bool IsSupportedMetric(std::string_view metric) {
@@ -494,6 +498,49 @@ Status XgboostBooster::PredictDense(std::span<const double> rows, std::size_t co
                                  n_rows, total));
   }
   std::copy(result, result + n_rows, out.begin());
+  return {};
+}
+
+Status XgboostBooster::PredictContributions(std::span<const double> rows, std::size_t cols,
+                                            std::span<double> out) const {
+  if (cols != handles_->num_features || cols == 0 || rows.size() % cols != 0) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("contributions: expected rows of {} columns, got {} values "
+                                 "for {} columns",
+                                 handles_->num_features, rows.size(), cols));
+  }
+  const std::size_t n_rows = rows.size() / cols;
+  if (out.size() != n_rows * (cols + 1)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("contributions: expected room for {} values, got {}",
+                                 n_rows * (cols + 1), out.size()));
+  }
+  if (n_rows == 0) return {};
+  const std::vector<float> values(rows.begin(), rows.end());
+  void* raw = nullptr;
+  CSML_XGB_CALL(XGDMatrixCreateFromMat, values.data(), n_rows, cols,
+                std::numeric_limits<float>::quiet_NaN(), &raw);
+  const DMatrixPtr matrix(raw);
+  CSML_ASSIGN_OR_RETURN(const std::vector<std::string> names, FeatureNames());
+  if (!names.empty()) {
+    std::vector<const char*> c_names;
+    c_names.reserve(names.size());
+    for (const std::string& n : names) c_names.push_back(n.c_str());
+    CSML_XGB_CALL(XGDMatrixSetStrFeatureInfo, matrix.get(), "feature_name", c_names.data(),
+                  c_names.size());
+  }
+  const bst_ulong* shape = nullptr;
+  bst_ulong dim = 0;
+  const float* result = nullptr;
+  CSML_XGB_CALL(XGBoosterPredictFromDMatrix, handles_->booster.get(), matrix.get(), kContribsConfig,
+                &shape, &dim, &result);
+  std::size_t total = 1;
+  for (bst_ulong d = 0; d < dim; ++d) total *= static_cast<std::size_t>(shape[d]);
+  if (total != out.size()) {
+    return MakeError(ErrorCode::kModel,
+                     fmt::format("contributions: expected {} values, got {}", out.size(), total));
+  }
+  std::copy(result, result + total, out.begin());
   return {};
 }
 

@@ -81,6 +81,7 @@ ForestBuilder::ForestBuilder(ForestFormat format, std::vector<std::string> featu
   // The sentinel leaf that pads short groups.
   forest_.nodes_.push_back(LeafNode(0));
   forest_.leaf_values_.push_back(0.0);
+  forest_.covers_.push_back(1.0);
 }
 
 Result<std::uint32_t> ForestBuilder::AppendCategoryBits(std::span<const std::uint32_t> words) {
@@ -175,6 +176,7 @@ Status ForestBuilder::AddTree(std::span<const RawNode> nodes, std::size_t allowe
     if (node.kind == RawKind::kLeaf) {
       forest_.nodes_.push_back(LeafNode(base + k));
       forest_.leaf_values_.push_back(node.value);
+      forest_.covers_.push_back(node.cover);
       continue;
     }
     Forest::Node out{};
@@ -188,6 +190,7 @@ Status ForestBuilder::AddTree(std::span<const RawNode> nodes, std::size_t allowe
     out.left = static_cast<std::uint32_t>(base + new_index[static_cast<std::size_t>(node.left)]);
     forest_.nodes_.push_back(out);
     forest_.leaf_values_.push_back(0.0);
+    forest_.covers_.push_back(node.cover);
   }
   trees_.push_back(TreeInfo{static_cast<std::uint32_t>(base), max_depth, plain});
   return {};
@@ -209,7 +212,11 @@ Result<Forest> ForestBuilder::Build() && {
     group.special = group.special || !trees_[t].plain;
   }
   forest_.num_trees_ = trees_.size();
+  forest_.has_covers_ = std::all_of(forest_.covers_.begin(), forest_.covers_.end(),
+                                    [](double c) { return std::isfinite(c) && c >= 0.0; });
+  if (!forest_.has_covers_) forest_.covers_.clear();
   forest_.nodes_.shrink_to_fit();
+  forest_.covers_.shrink_to_fit();
   forest_.leaf_values_.shrink_to_fit();
   groups.shrink_to_fit();
   forest_.batch_walk_ = ForestBatchWalk::Create(forest_);
@@ -324,6 +331,25 @@ double Forest::RiskFromMargin(double margin) const noexcept {
     return static_cast<double>(1.0f / (1.0f + std::exp(-m)));
   }
   return 1.0 / (1.0 + std::exp(-sigmoid_scale_ * margin));
+}
+
+std::uint32_t Forest::ChildFor(std::uint32_t node, const double* row) const noexcept {
+  const Node& n = nodes_[node];
+  const double x = row[n.feature];
+  return n.left + ((n.flags & kSpecialBit) ? SpecialGoesRight(x, n.value, n.flags, cat_bits_.data())
+                                           : GoesRight(x, n.value, n.flags));
+}
+
+void Forest::GoesRightInRange(std::uint32_t first, std::uint32_t count, const double* row,
+                              std::uint8_t* right) const noexcept {
+  for (std::uint32_t k = 0; k < count; ++k) {
+    const Node& n = nodes_[first + k];
+    const double x = row[n.feature];
+    // A leaf's +infinity threshold sends everything but NaN left, and NaN goes left too.
+    right[k] = static_cast<std::uint8_t>(
+        (n.flags & kSpecialBit) ? SpecialGoesRight(x, n.value, n.flags, cat_bits_.data())
+                                : GoesRight(x, n.value, n.flags));
+  }
 }
 
 double Forest::PredictMargin(std::span<const double> row) const noexcept {

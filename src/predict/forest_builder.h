@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -35,6 +36,9 @@ struct RawNode {
   // kCategorical: the bitset, as words already appended with AppendCategoryBits.
   std::uint32_t cat_first_word = 0;
   std::uint32_t cat_num_words = 0;
+  // The node's cover (XGBoost sum_hessian, LightGBM internal_count / leaf_count); NaN when
+  // the file has none.
+  double cover = std::numeric_limits<double>::quiet_NaN();
 };
 
 // Names node i of a tree in the file's own terms ("node 7", "split 3", "leaf 12").

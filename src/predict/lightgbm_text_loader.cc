@@ -372,12 +372,38 @@ Status ReadTree(const std::vector<Line>& lines, std::size_t* pos, std::size_t tr
     cat_boundaries = std::move(bounds);
   }
 
+  // Covers for TreeSHAP: the training rows that reached each node, as LightGBM's own
+  // TreeSHAP counts them. Optional (the forest then cannot explain); lengths checked when
+  // present. A one-leaf tree needs none.
+  std::vector<double> internal_count, leaf_count;
+  auto read_counts = [&](std::string_view key, std::size_t expected,
+                         std::vector<double>* out) -> Status {
+    const auto it = fields.find(key);
+    if (it == fields.end() || expected == 0) return {};
+    CSML_ASSIGN_OR_RETURN(auto values, ParseArray<double>(it->second, where(key)));
+    if (values.size() != expected) {
+      return tl::unexpected(
+          RuleError(it->second.line, where(key),
+                    fmt::format("expected {} values, got {}", expected, values.size())));
+    }
+    *out = std::move(values);
+    return {};
+  };
+  if (Status s = read_counts("internal_count", splits, &internal_count); !s) return s;
+  if (Status s = read_counts("leaf_count", leaves, &leaf_count); !s) return s;
+
   // Raw numbering for the builder: splits first (0..splits-1), then leaves.
   std::vector<RawNode> nodes(splits + leaves);
   for (std::size_t j = 0; j < leaves; ++j) {
     nodes[splits + j].kind = RawKind::kLeaf;
     nodes[splits + j].value = (leaf_values)[j];
+    if (!leaf_count.empty()) {
+      nodes[splits + j].cover = leaf_count[j];
+    } else if (splits == 0) {
+      nodes[splits + j].cover = 1.0;
+    }
   }
+  for (std::size_t i = 0; i < internal_count.size(); ++i) nodes[i].cover = internal_count[i];
   auto child_index = [&](long long child, std::string_view key, std::size_t i,
                          std::int64_t* out) -> Status {
     if (child >= 0 && static_cast<std::size_t>(child) < splits) {

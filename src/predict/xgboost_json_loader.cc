@@ -46,6 +46,7 @@ Status AddTree(const XgboostJsonTree& tree, std::size_t tree_index, ForestBuilde
   std::vector<RawNode> nodes(n);
   for (std::size_t i = 0; i < n; ++i) {
     RawNode& node = nodes[i];
+    node.cover = static_cast<double>(tree.sum_hessian[i]);
     if (tree.is_leaf(i)) {
       node.kind = RawKind::kLeaf;
       node.value = static_cast<double>(tree.split_conditions[i]);

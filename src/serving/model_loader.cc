@@ -1,11 +1,13 @@
 #include "csml/serving/model_loader.h"
 
+#include <memory>
 #include <string>
 #include <utility>
 
 #include <fmt/format.h>
 
 #include "csml/predict/forest.h"
+#include "csml/predict/forest_explainer.h"
 #include "csml/predict/forest_predictor.h"
 
 namespace csml {
@@ -59,10 +61,18 @@ Result<LoadedVersion> LoadVersion(const Registry& registry, std::string_view ver
   if (Status same = CheckModelColumns(forest->feature_names(), loaded.meta.features); !same) {
     return tl::unexpected(same.error().WithContext(context));
   }
+  // Explanations when the file carries node covers (every model csml trains does); a model
+  // without them still scores.
+  std::shared_ptr<const ForestExplainer> explainer;
+  if (forest->has_covers()) {
+    if (Result<ForestExplainer> made = ForestExplainer::Create(*forest)) {
+      explainer = std::make_shared<const ForestExplainer>(std::move(*made));
+    }
+  }
   auto predictor = std::make_unique<const ForestPredictor>(std::move(*forest));
   Result<std::shared_ptr<const ServingModel>> model =
       ServingModel::Create(loaded.meta.version, loaded.meta.features, loaded.meta.thresholds,
-                           std::move(predictor), loaded.meta.calibration);
+                           std::move(predictor), loaded.meta.calibration, std::move(explainer));
   if (!model) return tl::unexpected(model.error().WithContext(context));
   if (Result<ScoreResult> warm_up = (*model)->Score(RawFeatures{}); !warm_up) {
     return tl::unexpected(warm_up.error().WithContext(context + ", warm-up row"));

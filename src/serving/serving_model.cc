@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cmath>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -12,16 +13,19 @@
 namespace csml {
 
 ServingModel::ServingModel(std::string version, FeatureEncoder encoder, Thresholds thresholds,
-                           std::unique_ptr<const Predictor> predictor, Calibration calibration)
+                           std::unique_ptr<const Predictor> predictor, Calibration calibration,
+                           std::shared_ptr<const ForestExplainer> explainer)
     : version_(std::move(version)),
       encoder_(std::move(encoder)),
       thresholds_(thresholds),
       predictor_(std::move(predictor)),
-      calibration_(std::move(calibration)) {}
+      calibration_(std::move(calibration)),
+      explainer_(std::move(explainer)) {}
 
 Result<std::shared_ptr<const ServingModel>> ServingModel::Create(
     std::string version, std::span<const std::string> feature_columns, Thresholds thresholds,
-    std::unique_ptr<const Predictor> predictor, Calibration calibration) {
+    std::unique_ptr<const Predictor> predictor, Calibration calibration,
+    std::shared_ptr<const ForestExplainer> explainer) {
   const auto context = [&version] { return fmt::format("model {}", version); };
   if (version.empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "model version: expected a name, got ''");
@@ -45,9 +49,14 @@ Result<std::shared_ptr<const ServingModel>> ServingModel::Create(
                      fmt::format("{}: the predictor expects {} features but meta.json lists {}",
                                  context(), predictor->num_features(), encoder->num_columns()));
   }
+  if (explainer != nullptr && explainer->num_features() != encoder->num_columns()) {
+    return MakeError(ErrorCode::kValidation,
+                     fmt::format("{}: the explainer expects {} features but meta.json lists {}",
+                                 context(), explainer->num_features(), encoder->num_columns()));
+  }
   return std::shared_ptr<const ServingModel>(
       new ServingModel(std::move(version), std::move(*encoder), thresholds, std::move(predictor),
-                       std::move(calibration)));
+                       std::move(calibration), std::move(explainer)));
 }
 
 Result<ScoreResult> ServingModel::Score(const RawFeatures& features) const {
@@ -88,6 +97,22 @@ Result<ScoreResult> ServingModel::Finish(double probability, const RawFeatures& 
   result.tier = thresholds_.Classify(result.risk);
   result.reasons = ExplainRisk(features);
   return result;
+}
+
+Result<ScoreExplanation> ServingModel::Explain(const RawFeatures& features) const {
+  if (explainer_ == nullptr) {
+    return MakeError(
+        ErrorCode::kValidation,
+        fmt::format("model {}: cannot explain (the model file has no node covers)", version_));
+  }
+  ScoreExplanation out;
+  out.num_columns = encoder_.num_columns();
+  const std::span<double> row(out.values.data(), out.num_columns);
+  encoder_.Encode(features, row);
+  explainer_->Explain(row, std::span<double>(out.contributions.data(), out.num_columns));
+  out.baseline = explainer_->baseline();
+  out.margin = explainer_->forest().PredictMargin(row);
+  return out;
 }
 
 }  // namespace csml

@@ -792,5 +792,125 @@ TEST_F(ServeCraftedThresholds, HealthzNamesTheHandBuiltVersion) {
   EXPECT_EQ(health->body, R"({"ok":true,"modelVersion":")" + version_ + R"("})");
 }
 
+// ---- POST /score?explain=true (issue 13) ----------------------------------------------------
+
+// The margin -> risk link of the served model: XGBoost binary:logistic's float32 sigmoid, then
+// the version's post-hoc calibration from its meta.json (docs/TRAINING.md). The one place these
+// tests map a margin to a risk.
+double RiskFromMargin(double margin, const Calibration& calibration) {
+  const auto m = static_cast<float>(margin);
+  return calibration.Apply(static_cast<double>(1.0f / (1.0f + std::exp(-m))));
+}
+
+struct ExplainedAnswer {
+  std::string body;
+  std::vector<std::string> features;
+  std::vector<double> contributions;
+  double baseline = 0.0;
+  double margin = 0.0;
+};
+
+std::optional<ExplainedAnswer> ParseExplained(const HttpResponse& response) {
+  EXPECT_EQ(response.status, 200) << response.body;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(response.body).get(root) != simdjson::SUCCESS) {
+    ADD_FAILURE() << "not JSON: " << response.body;
+    return std::nullopt;
+  }
+  ExplainedAnswer out;
+  out.body = response.body;
+  simdjson::dom::array drivers;
+  if (root["drivers"].get_array().get(drivers) != simdjson::SUCCESS ||
+      root["baseline"].get_double().get(out.baseline) != simdjson::SUCCESS ||
+      root["margin"].get_double().get(out.margin) != simdjson::SUCCESS) {
+    ADD_FAILURE() << "no drivers, baseline or margin: " << response.body;
+    return std::nullopt;
+  }
+  for (simdjson::dom::element d : drivers) {
+    std::string_view feature;
+    double contribution = 0.0;
+    if (d["feature"].get_string().get(feature) != simdjson::SUCCESS ||
+        d["contribution"].get_double().get(contribution) != simdjson::SUCCESS ||
+        (d["value"].type() != simdjson::dom::element_type::NULL_VALUE &&
+         d["value"].type() != simdjson::dom::element_type::DOUBLE &&
+         d["value"].type() != simdjson::dom::element_type::INT64)) {
+      ADD_FAILURE() << "a driver without feature, value and contribution: " << response.body;
+      return std::nullopt;
+    }
+    out.features.emplace_back(feature);
+    out.contributions.push_back(contribution);
+  }
+  return out;
+}
+
+// Done-when of issue 13: the README example with every driver; they sum with the baseline
+// to the margin, and the margin gives the risk through the model's link.
+TEST_F(ServeTrainedModel, ExplainedReadmeExampleAddsUpToTheMarginAndTheRisk) {
+  auto plain = Fetch(port(), Post(ScoreBody(kSeedFeatures)));
+  ASSERT_TRUE(plain.has_value()) << plain.error().message;
+  const auto plain_answer = ParseScore(*plain);
+  ASSERT_TRUE(plain_answer.has_value());
+  auto response = Fetch(port(), Post(ScoreBody(kSeedFeatures), "/score?explain=true&top=all"));
+  ASSERT_TRUE(response.has_value()) << response.error().message;
+  const auto answer = ParseExplained(*response);
+  ASSERT_TRUE(answer.has_value());
+  // The plain members come first, unchanged.
+  ASSERT_FALSE(plain->body.empty());
+  EXPECT_EQ(answer->body.substr(0, plain->body.size() - 1),
+            plain->body.substr(0, plain->body.size() - 1));
+  // Every model column, largest |contribution| first.
+  ASSERT_NE(LocalModel(), nullptr);
+  EXPECT_EQ(answer->features.size(), LocalModel()->encoder().num_columns());
+  double sum = answer->baseline;
+  for (std::size_t i = 0; i < answer->contributions.size(); ++i) {
+    sum += answer->contributions[i];
+    if (i > 0) {
+      EXPECT_GE(std::fabs(answer->contributions[i - 1]), std::fabs(answer->contributions[i]));
+    }
+  }
+  EXPECT_NEAR(sum, answer->margin, 1e-5);
+  const std::shared_ptr<const ServingModel> local = LocalModel();
+  ASSERT_NE(local, nullptr);
+  EXPECT_EQ(PythonRepr(RoundTo(RiskFromMargin(answer->margin, local->calibration()), 4)),
+            plain_answer->risk_text);
+  // Something moved this customer away from the average customer.
+  EXPECT_GT(std::fabs(answer->margin - answer->baseline), 0.1);
+}
+
+TEST_F(ServeTrainedModel, ExplainTopAndFalseAndBadValues) {
+  auto plain = Fetch(port(), Post(ScoreBody(kSeedFeatures)));
+  ASSERT_TRUE(plain.has_value());
+  auto off = Fetch(port(), Post(ScoreBody(kSeedFeatures), "/score?explain=false&top=2"));
+  ASSERT_TRUE(off.has_value());
+  EXPECT_EQ(off->body, plain->body) << "explain=false answers the plain bytes";
+
+  auto fallback = Fetch(port(), Post(ScoreBody(kSeedFeatures), "/score?explain=1"));
+  ASSERT_TRUE(fallback.has_value());
+  const auto four = ParseExplained(*fallback);
+  ASSERT_TRUE(four.has_value());
+  EXPECT_EQ(four->features.size(), 4u) << "default top";
+  auto two = Fetch(port(), Post(ScoreBody(kSeedFeatures), "/score?explain=true&top=2"));
+  ASSERT_TRUE(two.has_value());
+  const auto two_answer = ParseExplained(*two);
+  ASSERT_TRUE(two_answer.has_value());
+  ASSERT_EQ(two_answer->features.size(), 2u);
+  EXPECT_EQ(two_answer->features[0], four->features[0]);
+
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"explain=maybe",
+       R"({"detail":[{"loc":["query","explain"],"msg":"value could not be parsed to a boolean","type":"type_error.bool"}]})"},
+      {"explain=true&top=0",
+       R"({"detail":[{"loc":["query","top"],"msg":"ensure this value is greater than or equal to 1","type":"value_error.number.not_ge","ctx":{"limit_value":1}}]})"},
+      {"explain=true&top=some",
+       R"({"detail":[{"loc":["query","top"],"msg":"value is not a valid integer","type":"type_error.integer"}]})"}};
+  for (const auto& [query, expected] : bad) {
+    auto rejected = Fetch(port(), Post(ScoreBody(kSeedFeatures), "/score?" + query));
+    ASSERT_TRUE(rejected.has_value());
+    EXPECT_EQ(rejected->status, 422) << query;
+    EXPECT_EQ(rejected->body, expected) << query;
+  }
+}
+
 }  // namespace
 }  // namespace csml::e2e

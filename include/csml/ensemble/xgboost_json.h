@@ -17,10 +17,10 @@
 // What it accepts is what csml can score, and it checks all of it: objective binary:logistic,
 // the gbtree booster, one output group, base_score a probability, num_feature >= 1, feature
 // names (when present) one per feature, num_trees and tree_info agreeing with the trees,
-// tree ids in order; per tree, every array num_nodes long, numerical splits only, children
-// -1 (both: a leaf) or a node index, every node reached from the root once (up to
-// num_deleted pruned nodes unreached), split features of reached splits below num_feature,
-// and every split condition and leaf value a finite float32.
+// tree ids in order; per tree, every array num_nodes long (sum_hessian finite float32s),
+// numerical splits only, children -1 (both: a leaf) or a node index, every node reached from the
+// root once (up to num_deleted pruned nodes unreached), split features of reached splits below
+// num_feature, and every split condition and leaf value a finite float32.
 //
 // Errors read "XGBoost model: <path>: expected <what>, got <value>": ErrorCode::kParse for
 // text that is not JSON and for a value that is missing or of the wrong JSON type,
@@ -50,6 +50,8 @@ struct XgboostJsonTree {
   std::vector<float> split_conditions;
   // Where a missing value goes at a split: true = left.
   std::vector<bool> default_left;
+  // Each node's cover: the hessian sum of the training rows that reached it (a finite float).
+  std::vector<float> sum_hessian;
   // Nodes the file keeps but the root does not reach (XGBoost's pruned nodes).
   std::size_t num_deleted = 0;
 

@@ -117,6 +117,14 @@ class XgboostBooster {
   // cols must equal num_features(). Thread-safe (see the file comment).
   Status PredictDense(std::span<const double> rows, std::size_t cols, std::span<double> out) const;
 
+  // XGBoost's own TreeSHAP (pred_contribs): for rows.size() / cols row-major rows, cols + 1
+  // values per row into out: each feature's contribution to the margin, then the bias
+  // (logit(base_score) plus the trees' expected values). The reference csml's
+  // ForestExplainer is tested and benchmarked against. Values go to XGBoost as float32, as
+  // every XGBoost prediction reads them. Needs exclusive access (it builds a DMatrix).
+  Status PredictContributions(std::span<const double> rows, std::size_t cols,
+                              std::span<double> out) const;
+
  private:
   struct Handles;
   explicit XgboostBooster(std::unique_ptr<Handles> handles);

@@ -87,9 +87,14 @@ class Forest {
   // zero-as-missing splits, more than 64 leaves); num_trees() when it is not built at all.
   std::size_t batch_scalar_trees() const noexcept;
 
+  // Whether every node carries its cover (XGBoost's sum_hessian, LightGBM's
+  // internal_count / leaf_count), which TreeSHAP (csml/predict/forest_explainer.h) needs.
+  bool has_covers() const { return has_covers_; }
+
  private:
   friend class ForestBuilder;
   friend class ForestBatchWalk;
+  friend class ForestExplainer;
 
   // One node, 16 bytes, four to a cache line. Each tree is stored breadth-first, so the two
   // children of a split are adjacent (right = left + 1) and the upper levels, which every
@@ -142,11 +147,22 @@ class Forest {
   std::uint32_t TreeRoot(std::size_t tree) const noexcept {
     return groups_[tree / kGroupSize].roots[tree % kGroupSize];
   }
+  // The node the walk goes to from split `node` for `row` (its left or right child), by the
+  // same rules as the walks above. Used by ForestExplainer.
+  std::uint32_t ChildFor(std::uint32_t node, const double* row) const noexcept;
+  // right[k] = 1 when the walk goes right at node first + k (0 for leaves), for count nodes.
+  void GoesRightInRange(std::uint32_t first, std::uint32_t count, const double* row,
+                        std::uint8_t* right) const noexcept;
 
   ForestFormat format_ = ForestFormat::kLightgbmText;
   std::vector<Node> nodes_;          // nodes_[0] is a sentinel leaf worth 0
   std::vector<double> leaf_values_;  // by node index; 0 for splits
-  std::vector<Group> groups_;        // every tree once, in model order
+  // By node index, parallel to nodes_: the training rows' hessian sum (XGBoost) or count
+  // (LightGBM) that reached the node; what TreeSHAP weighs paths by. Kept apart from Node
+  // so the walks' layout is untouched.
+  std::vector<double> covers_;
+  bool has_covers_ = false;
+  std::vector<Group> groups_;  // every tree once, in model order
   std::size_t num_trees_ = 0;
   std::vector<std::uint32_t> cat_bits_;  // LightGBM categorical bitsets, 32 categories a word
   std::vector<std::string> feature_names_;

@@ -9,6 +9,8 @@
 // Thread-safety: free functions over the caller's output.
 #pragma once
 
+#include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -21,6 +23,12 @@ namespace csml {
 // risk is printed as given: ServingModel rounds it to the 4 decimals /score prints (such a
 // risk never allocates here), `csml predict --full-precision` passes the model's probability.
 void WriteScoreMembers(JsonWriter& json, const ScoreResult& score, std::string_view model_version);
+
+// Writes "drivers" (the `top` largest contributions by magnitude, ties in column order, each
+// {"feature","value","contribution"}; value null when missing), "baseline" and "margin" into
+// the open object: what `POST /score?explain=true` adds after WriteScoreMembers.
+void WriteExplanationMembers(JsonWriter& json, const ScoreExplanation& explanation,
+                             std::span<const std::string> columns, std::size_t top);
 
 // Appends the /score 200 body: one object holding WriteScoreMembers.
 void AppendScoreResponseJson(std::string* out, const ScoreResult& score,

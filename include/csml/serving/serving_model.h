@@ -12,6 +12,7 @@
 // lives on the stack.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -21,6 +22,7 @@
 #include "csml/ensemble/predictor.h"
 #include "csml/evaluation/probability_calibration.h"
 #include "csml/features/schema.h"
+#include "csml/predict/forest_explainer.h"
 #include "csml/reasons/reasons.h"
 #include "csml/tiering/tiers.h"
 
@@ -33,6 +35,17 @@ struct ScoreResult {
   ReasonSet reasons;
 };
 
+// What `POST /score?explain=true` adds (docs/EXPLANATIONS.md): each encoded column's value
+// and TreeSHAP contribution to the margin, in the model's column order. baseline + the sum of
+// contributions == margin, to float rounding; risk = the model's link (sigmoid) of margin.
+struct ScoreExplanation {
+  std::size_t num_columns = 0;
+  std::array<double, 16> values{};         // the encoded row (NaN = missing)
+  std::array<double, 16> contributions{};  // log-odds; > 0 raised the risk
+  double baseline = 0.0;
+  double margin = 0.0;
+};
+
 class ServingModel {
  public:
   // An encoded row has at most this many columns: the schema has 8 numeric features, 4
@@ -43,7 +56,8 @@ class ServingModel {
   // present and expecting exactly that many columns. The error names the mismatch.
   static Result<std::shared_ptr<const ServingModel>> Create(
       std::string version, std::span<const std::string> feature_columns, Thresholds thresholds,
-      std::unique_ptr<const Predictor> predictor, Calibration calibration = {});
+      std::unique_ptr<const Predictor> predictor, Calibration calibration = {},
+      std::shared_ptr<const ForestExplainer> explainer = nullptr);
 
   // Encodes, predicts, rounds, classifies and explains. Fails only if the predictor fails or
   // returns something that is not a probability (a model bug, never the request's fault).
@@ -69,15 +83,23 @@ class ServingModel {
   const FeatureEncoder& encoder() const { return encoder_; }
   const Predictor& predictor() const { return *predictor_; }
 
+  // Whether Explain() can answer: the model was loaded with its covers (every model csml
+  // trains; LightGBM files saved without counts cannot).
+  bool can_explain() const { return explainer_ != nullptr; }
+  // Encodes and explains one customer; kUnavailable when !can_explain(). No heap allocation.
+  Result<ScoreExplanation> Explain(const RawFeatures& features) const;
+
  private:
   ServingModel(std::string version, FeatureEncoder encoder, Thresholds thresholds,
-               std::unique_ptr<const Predictor> predictor, Calibration calibration);
+               std::unique_ptr<const Predictor> predictor, Calibration calibration,
+               std::shared_ptr<const ForestExplainer> explainer);
 
   std::string version_;
   FeatureEncoder encoder_;
   Thresholds thresholds_;
   std::unique_ptr<const Predictor> predictor_;
   Calibration calibration_;
+  std::shared_ptr<const ForestExplainer> explainer_;  // null: cannot explain
 };
 
 }  // namespace csml
