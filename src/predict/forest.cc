@@ -143,8 +143,9 @@ Status ForestBuilder::AddTree(std::span<const RawNode> nodes, std::size_t allowe
       }
       plain = false;
     } else {
-      if (!std::isfinite(node.value)) {
-        return fail(fmt::format("{}: threshold {} is not finite", namer(raw), node.value));
+      // +-infinity is a threshold like any other (`x <= +inf` holds for every number).
+      if (std::isnan(node.value)) {
+        return fail(fmt::format("{}: threshold is NaN", namer(raw)));
       }
       if (node.kind == RawKind::kZeroAsMissing) plain = false;
     }

@@ -12,7 +12,8 @@
 //
 // Splits are numbered 0..num_leaves-2, leaves 0..num_leaves-1; a child c >= 0 is split c and
 // c < 0 is leaf ~c. decision_type: bit 0 categorical, bit 1 default left, bits 2-3 missing
-// type (0 None, 1 Zero, 2 NaN).
+// type (0 None, 1 Zero, 2 NaN). A numerical threshold may be inf or -inf (LightGBM writes inf
+// for a split that separates missing from present values); NaN is refused.
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -90,6 +92,12 @@ std::vector<std::string_view> SplitSpaces(std::string_view text) {
 
 template <typename T>
 bool ParseNumber(std::string_view text, T* out) {
+  // LightGBM reads numbers with strtod, which takes a leading '+' ("+inf"); from_chars not.
+  if constexpr (std::is_floating_point_v<T>) {
+    if (text.size() > 1 && text[0] == '+' && text[1] != '-' && text[1] != '+') {
+      text.remove_prefix(1);
+    }
+  }
   const char* end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, *out);
   return ec == std::errc() && ptr == end;
@@ -456,9 +464,14 @@ Status ReadTree(const std::vector<Line>& lines, std::size_t* pos, std::size_t tr
           static_cast<std::uint32_t>(cat_boundaries[cat + 1] - cat_boundaries[cat]);
       continue;
     }
-    if (!std::isfinite(t)) {
-      return tl::unexpected(RuleError(fields.at("threshold").line, where("threshold"),
-                                      fmt::format("item {} = {} is not finite", i, t)));
+    // LightGBM writes +inf (and -inf) itself, e.g. for a split that only separates missing
+    // from present values; `x <= t` gives them their meaning, as in LightGBM. A NaN threshold
+    // sends every value right and cannot come from training: refused.
+    if (std::isnan(t)) {
+      return tl::unexpected(RuleError(
+          fields.at("threshold").line, where("threshold"),
+          fmt::format("item {} = nan: a numerical split needs a number (inf and -inf are allowed)",
+                  i)));
     }
     node.value = t;
     switch (missing) {

@@ -185,7 +185,9 @@ Result<Forest> LoadXgboostJson(std::string_view json);
 // Refuses, naming the line, tree and field: truncated files (no "end of trees"), other
 // objectives, multi-class or linear trees, averaged (random forest) output, arrays whose
 // lengths disagree with num_leaves, bad children, nodes reached twice or never, feature
-// indices > max_feature_idx, non-finite values, categorical bitsets out of bounds.
+// indices > max_feature_idx, NaN thresholds, non-finite leaf values, categorical bitsets out
+// of bounds. Numerical thresholds inf and -inf (LightGBM writes inf for splits that separate
+// missing from present values) are taken with LightGBM's meaning: `x <= inf` for every number.
 Result<Forest> LoadLightgbmText(std::string_view text);
 
 // Detects the format (JSON object -> XGBoost, "tree" header -> LightGBM) and loads it.

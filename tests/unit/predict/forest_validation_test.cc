@@ -125,11 +125,26 @@ INSTANTIATE_TEST_SUITE_P(
                        return ReplaceFirst(model, "split_feature=2 2 3", "split_feature=12 2 3");
                      },
                      ErrorCode::kValidation, "tree 0, split_feature): item 0 = 12"},
-        BadModelCase{"LightgbmNonFiniteThreshold", kLgb, "model.txt",
+        BadModelCase{"LightgbmNanThreshold", kLgb, "model.txt",
                      [](std::string model) {
                        return ReplaceFirst(model, "threshold=7.5000000000000009 ", "threshold=nan ");
                      },
-                     ErrorCode::kValidation, "tree 0, threshold): item 0 = nan is not finite"},
+                     ErrorCode::kValidation,
+                     "tree 0, threshold): item 0 = nan: a numerical split needs a number"},
+        BadModelCase{"LightgbmNegativeNanThreshold", kLgb, "model.txt",
+                     [](std::string model) {
+                       return ReplaceFirst(model, "threshold=7.5000000000000009 ",
+                                           "threshold=-nan ");
+                     },
+                     ErrorCode::kValidation, "tree 0, threshold): item 0 = nan"},
+        BadModelCase{"LightgbmInfiniteCategoricalThreshold", kLgbCat, "model.txt",
+                     [](std::string model) {
+                       // Split 24 of tree 1, decision_type 9: bitset 0.
+                       return ReplaceFirst(model, " 1.0000000180025095e-35 0 0.4785",
+                                           " 1.0000000180025095e-35 inf 0.4785");
+                     },
+                     ErrorCode::kValidation,
+                     "item 24 = inf: a categorical split needs a bitset index in [0, 1)"},
         BadModelCase{"LightgbmNonFiniteLeaf", kLgb, "model.txt",
                      [](std::string model) {
                        return ReplaceFirst(model, "leaf_value=-2.0509471380701929",
