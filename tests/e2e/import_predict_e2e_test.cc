@@ -301,6 +301,21 @@ TEST(ModelsImport, TheSameBytesAgainAreRefusedNamingTheVersionThatHoldsThem) {
   EXPECT_EQ(versions, 1u) << "no second version of the same model";
 }
 
+TEST(ModelsImport, ALightgbmModelWithInfiniteThresholdsIsImported) {
+  // LightGBM writes threshold=inf itself (tests/data/lightgbm_inf_threshold/README.md).
+  TempDir dir;
+  const fs::path model = fs::path(CSML_TEST_DATA_DIR) / "lightgbm_inf_threshold" / "model.txt";
+  ASSERT_NE(ReadWholeFile(model.string()).find("threshold=inf "), std::string::npos);
+  auto run = RunCommand(
+      kCsml, {"models", "import", model.string(), "--model-dir", dir.Join("models")},
+      dir.Join("import.log"), seconds(30));
+  ASSERT_TRUE(run.has_value()) << run.error().message;
+  EXPECT_EQ(run->exit_code, 0) << run->output;
+  EXPECT_NE(run->output.find("as risk-lgbm-"), std::string::npos) << run->output;
+  EXPECT_NE(run->output.find("10 trees, 4 features"), std::string::npos) << run->output;
+  EXPECT_NE(run->output.find("served:  risk-lgbm-"), std::string::npos) << run->output;
+}
+
 TEST(ModelsImport, AFileThatIsNoModelIsRefused) {
   TempDir dir;
   const std::string path = dir.Join("notes.txt");

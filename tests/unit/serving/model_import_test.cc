@@ -112,6 +112,50 @@ TEST_F(ModelImportTest, AnXgboostModelImportsAsXgbAfterAgreeingWithXgboost) {
   EXPECT_EQ(inspected->num_trees, 84u);
 }
 
+TEST_F(ModelImportTest, ALightgbmModelWithInfiniteThresholdsImportsAndServesLightgbmsRouting) {
+  // LightGBM writes threshold=inf (decision_type 8) for splits that separate missing from
+  // present values; tests/data/lightgbm_inf_threshold/README.md describes the model.
+  const std::string bytes =
+      ReadWholeFile(fs::path(CSML_TEST_DATA_DIR) / "lightgbm_inf_threshold" / "model.txt");
+  auto meta = ImportModel(*registry_, bytes, Options());
+  ASSERT_TRUE(meta.has_value()) << meta.error().message;
+  EXPECT_EQ(meta->algo, "lgbm");
+  EXPECT_EQ(meta->features, (std::vector<std::string>{"activity_7d", "time_since_last_use_days",
+                                                      "plan_value", "usage_score"}));
+  auto read = registry_->ReadMeta(meta->version);
+  ASSERT_TRUE(read.has_value()) << read.error().message;
+  EXPECT_NE(read->extra_json.find(R"("num_trees":10)"), std::string::npos) << read->extra_json;
+
+  auto served = LoadServedModel(*registry_);
+  ASSERT_TRUE(served.has_value()) << served.error().message;
+  EXPECT_EQ((*served)->version(), meta->version);
+  // Leaf j of tree t is worth (j + 1) / 16^t; the leaves each tree gives, by LightGBM's rules
+  // (worked out in tests/unit/predict/lightgbm_infinite_threshold_test.cc).
+  struct Row {
+    double plan_value;
+    std::vector<int> leaves;
+  };
+  const std::vector<Row> rows = {
+      {std::nan(""), {2, 1, 0, 1, 1, 1, 1, 1, 1, 1}},  // missing plan_value: right at `<= inf`
+      {120.0, {1, 1, 0, 1, 2, 1, 1, 1, 1, 1}},
+      {20.0, {0, 1, 0, 1, 2, 1, 1, 1, 1, 1}},
+  };
+  for (const Row& row : rows) {
+    RawFeatures features;
+    features.Set(NumericFeature::kActivity7d, 5.0);
+    features.Set(NumericFeature::kTimeSinceLastUseDays, 10.0);
+    features.Set(NumericFeature::kPlanValue, row.plan_value);
+    features.Set(NumericFeature::kUsageScore, 0.25);
+    double margin = 0.0;
+    for (std::size_t t = 0; t < row.leaves.size(); ++t) {
+      margin += (row.leaves[t] + 1) / std::pow(16.0, static_cast<double>(t));
+    }
+    Result<ScoreResult> score = (*served)->Score(features);
+    ASSERT_TRUE(score.has_value()) << score.error().message;
+    EXPECT_EQ(score->risk, RoundTo(1.0 / (1.0 + std::exp(-margin)), 4)) << row.plan_value;
+  }
+}
+
 TEST_F(ModelImportTest, TheMetaRecordsWhereTheModelCameFromAndNoTrainingFigures) {
   auto meta =
       ImportModel(*registry_, ReadWholeFile(kFixtures / "lightgbm_synth" / "model.txt"), Options());
