@@ -354,8 +354,7 @@ void Forest::GoesRightInRange(std::uint32_t first, std::uint32_t count, const do
 }
 
 double Forest::PredictMargin(std::span<const double> row) const noexcept {
-  if (row.size() == num_features() && batch_walk_ != nullptr && batch_walk_->row_walk() &&
-      ForestBatchWalk::CpuSupported()) {
+  if (row.size() == num_features() && row_vectorized()) {
     return batch_walk_->PredictMargin(*this, row.data());
   }
   return PredictMarginPortable(row);
@@ -388,6 +387,10 @@ double Forest::TreeLeafValue(std::uint32_t root, const double* row) const noexce
 
 bool Forest::batch_vectorized() const noexcept {
   return batch_walk_ != nullptr && ForestBatchWalk::CpuSupported();
+}
+
+bool Forest::row_vectorized() const noexcept {
+  return batch_walk_ != nullptr && batch_walk_->row_walk() && ForestBatchWalk::CpuSupported();
 }
 
 std::size_t Forest::batch_scalar_trees() const noexcept {

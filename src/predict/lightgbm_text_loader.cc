@@ -471,7 +471,7 @@ Status ReadTree(const std::vector<Line>& lines, std::size_t* pos, std::size_t tr
       return tl::unexpected(RuleError(
           fields.at("threshold").line, where("threshold"),
           fmt::format("item {} = nan: a numerical split needs a number (inf and -inf are allowed)",
-                  i)));
+                      i)));
     }
     node.value = t;
     switch (missing) {

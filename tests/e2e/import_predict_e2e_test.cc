@@ -306,9 +306,9 @@ TEST(ModelsImport, ALightgbmModelWithInfiniteThresholdsIsImported) {
   TempDir dir;
   const fs::path model = fs::path(CSML_TEST_DATA_DIR) / "lightgbm_inf_threshold" / "model.txt";
   ASSERT_NE(ReadWholeFile(model.string()).find("threshold=inf "), std::string::npos);
-  auto run = RunCommand(
-      kCsml, {"models", "import", model.string(), "--model-dir", dir.Join("models")},
-      dir.Join("import.log"), seconds(30));
+  auto run =
+      RunCommand(kCsml, {"models", "import", model.string(), "--model-dir", dir.Join("models")},
+                 dir.Join("import.log"), seconds(30));
   ASSERT_TRUE(run.has_value()) << run.error().message;
   EXPECT_EQ(run->exit_code, 0) << run->output;
   EXPECT_NE(run->output.find("as risk-lgbm-"), std::string::npos) << run->output;

@@ -83,6 +83,8 @@ class Forest {
   void PredictBatchPortable(std::span<const double> rows, std::span<double> out) const noexcept;
   // True when PredictBatch takes the vectorized walk on this CPU.
   bool batch_vectorized() const noexcept;
+  // True when PredictMargin (and so PredictRisk) takes the one-row vectorized walk on this CPU.
+  bool row_vectorized() const noexcept;
   // Trees the vectorized walk leaves to the per-tree scalar walk (categorical or
   // zero-as-missing splits, more than 64 leaves); num_trees() when it is not built at all.
   std::size_t batch_scalar_trees() const noexcept;

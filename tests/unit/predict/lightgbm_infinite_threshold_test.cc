@@ -191,9 +191,25 @@ TEST(LightgbmInfiniteThreshold, EveryPathGivesTheHandWorkedMarginsAndProbabiliti
 TEST(LightgbmInfiniteThreshold, RandomRowsOfSpecialValuesMatchTheReferenceOnEveryPath) {
   const Forest forest = LoadFixture();
   // Values on each threshold, on both sides of LightGBM's zero, the extremes and NaN.
-  static constexpr double kValues[] = {kNan,  0.0,   -0.0,  1e-40, -1e-40, 1e-35, 0.5,
-                                       0.25,  3.5,   3.5000000000000004,   49.5,  50.0,
-                                       -5.0,  1e308, kMax,  -kMax, kInf,   -kInf, 49.500000000000007};
+  static constexpr double kValues[] = {kNan,
+                                       0.0,
+                                       -0.0,
+                                       1e-40,
+                                       -1e-40,
+                                       1e-35,
+                                       0.5,
+                                       0.25,
+                                       3.5,
+                                       3.5000000000000004,
+                                       49.5,
+                                       50.0,
+                                       -5.0,
+                                       1e308,
+                                       kMax,
+                                       -kMax,
+                                       kInf,
+                                       -kInf,
+                                       49.500000000000007};
   std::mt19937 rng(23);
   constexpr std::size_t kRows = 20'000;
   std::vector<double> rows(kRows * kFeatures);
@@ -215,8 +231,7 @@ TEST(LightgbmInfiniteThreshold, RandomRowsOfSpecialValuesMatchTheReferenceOnEver
       ADD_FAILURE() << fmt::format(
           "row ({}): reference margin {:a}, portable {:a}, one-row {:a}; batch {:.17g}, "
           "portable risk {:.17g}",
-          fmt::join(row, ", "), expected, margin, forest.PredictMargin(row), batch[r],
-          portable[r]);
+          fmt::join(row, ", "), expected, margin, forest.PredictMargin(row), batch[r], portable[r]);
     }
   }
   EXPECT_EQ(mismatches, 0u) << "of " << kRows << " rows";
