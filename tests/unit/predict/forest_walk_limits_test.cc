@@ -472,6 +472,24 @@ TEST(WalkLimits, GroupsOfEightTreesAtAndAroundTheirSizeGiveThePortableBits) {
   ExpectBitIdentical(forest, Rows(3000, 8, 5));
 }
 
+TEST(WalkLimits, ModelsWithoutASplitTheMasksTakeGiveThePortableBits) {
+  // No feature for the rank rows at all: constant trees only, then scalar trees only.
+  Generator gen(3, 12);
+  std::vector<Tree> constant;
+  for (int t = 0; t < 11; ++t) constant.push_back(gen.Random(1, true));
+  const Forest constants = Load(Format::kLightgbm, constant, 3);
+  ExpectWalks(constants, Walks{.row = true, .batch = true, .scalar_trees = 0});
+  ExpectBitIdentical(constants, Rows(200, 3, 13));
+
+  std::vector<Tree> scalar;
+  for (int t = 0; t < 10; ++t) {
+    scalar.push_back(t % 2 == 0 ? gen.Random(5, true, /*zero=*/true) : gen.Random(66, true));
+  }
+  const Forest scalars = Load(Format::kLightgbm, scalar, 3);
+  ExpectWalks(scalars, Walks{.row = true, .batch = true, .scalar_trees = 10});
+  ExpectBitIdentical(scalars, Rows(500, 3, 14));
+}
+
 // ---- every fixture ------------------------------------------------------------------------
 
 TEST(WalkLimits, EveryFixtureGivesThePortableBitsWithNanInEveryColumn) {
