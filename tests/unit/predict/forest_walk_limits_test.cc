@@ -16,9 +16,10 @@
 // one leaf). Each row compares PredictMargin with PredictMarginPortable, PredictRisk and
 // PredictBatch with PredictBatchPortable, by their bits; NaN goes both default directions.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstddef>
-#include <cstring>
+#include <cstdint>
 #include <filesystem>
 #include <limits>
 #include <ostream>
@@ -45,7 +46,9 @@ bool CpuHasAvx2() {
   return __builtin_cpu_supports("avx2") != 0;
 }
 
-bool SameBits(double a, double b) { return std::memcmp(&a, &b, sizeof(double)) == 0; }
+bool SameBits(double a, double b) {
+  return std::bit_cast<std::uint64_t>(a) == std::bit_cast<std::uint64_t>(b);
+}
 
 // ---- generated trees ----------------------------------------------------------------------
 
@@ -361,6 +364,7 @@ TEST(WalkLimits, FeaturesOnlyScalarTreesUseDoNotCount) {
     const std::size_t total = mask_features + 4;
     Generator gen(mask_features, 7);
     std::vector<Tree> trees;
+    trees.reserve(14);
     for (int t = 0; t < 12; ++t) trees.push_back(gen.Random(32, true));
     Generator extra(4, 8);
     Tree zero = extra.Random(9, false, /*zero=*/true);
@@ -378,6 +382,7 @@ TEST(WalkLimits, FeaturesOnlyScalarTreesUseDoNotCount) {
   // One more feature in a mask tree and the one-row walk is not built.
   Generator gen(17, 10);
   std::vector<Tree> trees;
+  trees.reserve(6);
   for (int t = 0; t < 6; ++t) trees.push_back(gen.Random(32, true));
   const Forest forest = Load(Format::kLightgbm, trees, 17);
   ExpectWalks(forest, Walks{.row = false, .batch = true, .scalar_trees = 0});
@@ -476,12 +481,14 @@ TEST(WalkLimits, ModelsWithoutASplitTheMasksTakeGiveThePortableBits) {
   // No feature for the rank rows at all: constant trees only, then scalar trees only.
   Generator gen(3, 12);
   std::vector<Tree> constant;
+  constant.reserve(11);
   for (int t = 0; t < 11; ++t) constant.push_back(gen.Random(1, true));
   const Forest constants = Load(Format::kLightgbm, constant, 3);
   ExpectWalks(constants, Walks{.row = true, .batch = true, .scalar_trees = 0});
   ExpectBitIdentical(constants, Rows(200, 3, 13));
 
   std::vector<Tree> scalar;
+  scalar.reserve(10);
   for (int t = 0; t < 10; ++t) {
     scalar.push_back(t % 2 == 0 ? gen.Random(5, true, /*zero=*/true) : gen.Random(66, true));
   }

@@ -6,7 +6,8 @@
 // of the one-row walk (3, 6 and 12 columns: one, two and four registers of ranks) and the batch
 // walk's one- and two-word masks (depth-6 trees have up to 64 leaves).
 #include <algorithm>
-#include <cstring>
+#include <bit>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
@@ -25,7 +26,9 @@ namespace {
 
 constexpr std::size_t kRows = 100'000;
 
-bool SameBits(double a, double b) { return std::memcmp(&a, &b, sizeof(double)) == 0; }
+bool SameBits(double a, double b) {
+  return std::bit_cast<std::uint64_t>(a) == std::bit_cast<std::uint64_t>(b);
+}
 
 bool CpuHasAvx2() {
   __builtin_cpu_init();
@@ -85,43 +88,57 @@ LabeledMatrix FirstColumns(const LabeledMatrix& train, std::size_t columns) {
   return out;
 }
 
-class TrainedModelWalks : public ::testing::TestWithParam<WalkCase> {
- protected:
-  static void SetUpTestSuite() {
-    auto train_records = testing::SimulateHistory(300, 90, 11);
-    ASSERT_TRUE(train_records.has_value()) << train_records.error().message;
-    auto train = testing::EncodeLabeled(*train_records);
-    ASSERT_TRUE(train.has_value()) << train.error().message;
-    train_ = new LabeledMatrix(std::move(*train));
-
-    auto records = testing::SimulateHistory(4800, 150, 29);
-    ASSERT_TRUE(records.has_value()) << records.error().message;
-    ASSERT_GE(records->size(), kRows);
-    records->resize(kRows);
-    const std::vector<std::string>& columns = FeatureEncoder::DefaultColumns();
-    auto encoder = FeatureEncoder::Create(columns);
-    ASSERT_TRUE(encoder.has_value()) << encoder.error().message;
-    rows_ = new std::vector<double>(kRows * columns.size());
-    for (std::size_t r = 0; r < kRows; ++r) {
-      encoder->Encode((*records)[r].features,
-                      std::span<double>(*rows_).subspan(r * columns.size(), columns.size()));
-    }
-  }
-  static void TearDownTestSuite() {
-    delete train_;
-    delete rows_;
-  }
-
-  static inline LabeledMatrix* train_ = nullptr;
-  static inline std::vector<double>* rows_ = nullptr;
+// The training matrix and the 100,000 encoded rows, made once for every case.
+struct WalkData {
+  LabeledMatrix train;
+  std::vector<double> rows;
+  std::string error;  // why they could not be made
 };
 
+WalkData Failed(std::string why) {
+  WalkData data;
+  data.error = std::move(why);
+  return data;
+}
+
+WalkData MakeData() {
+  WalkData data;
+  auto train_records = testing::SimulateHistory(300, 90, 11);
+  if (!train_records) return Failed(train_records.error().message);
+  auto train = testing::EncodeLabeled(*train_records);
+  if (!train) return Failed(train.error().message);
+  data.train = std::move(*train);
+
+  auto records = testing::SimulateHistory(4800, 150, 29);
+  if (!records) return Failed(records.error().message);
+  if (records->size() < kRows) {
+    return Failed(
+        fmt::format("the simulation gave {} rows, fewer than {}", records->size(), kRows));
+  }
+  const std::vector<std::string>& columns = FeatureEncoder::DefaultColumns();
+  auto encoder = FeatureEncoder::Create(columns);
+  if (!encoder) return Failed(encoder.error().message);
+  data.rows.resize(kRows * columns.size());
+  for (std::size_t r = 0; r < kRows; ++r) {
+    encoder->Encode((*records)[r].features,
+                    std::span<double>(data.rows).subspan(r * columns.size(), columns.size()));
+  }
+  return data;
+}
+
+const WalkData& Data() {
+  static const WalkData kData = MakeData();
+  return kData;
+}
+
+class TrainedModelWalks : public ::testing::TestWithParam<WalkCase> {};
+
 TEST_P(TrainedModelWalks, BatchAndOneRowWalksGiveThePortableBitsOn100kRows) {
-  ASSERT_NE(train_, nullptr);
-  ASSERT_NE(rows_, nullptr);
+  const WalkData& data = Data();
+  ASSERT_TRUE(data.error.empty()) << data.error;
   const WalkCase& c = GetParam();
   const std::size_t width = FeatureEncoder::DefaultColumns().size();
-  auto json = testing::TrainModelJson(c.params, c.rounds, FirstColumns(*train_, c.columns));
+  auto json = testing::TrainModelJson(c.params, c.rounds, FirstColumns(data.train, c.columns));
   ASSERT_TRUE(json.has_value()) << json.error().message;
   auto forest = LoadXgboostJson(*json);
   ASSERT_TRUE(forest.has_value()) << forest.error().message;
@@ -140,7 +157,7 @@ TEST_P(TrainedModelWalks, BatchAndOneRowWalksGiveThePortableBitsOn100kRows) {
   EXPECT_EQ(forest->row_vectorized(), CpuHasAvx2());
   EXPECT_EQ(forest->batch_scalar_trees(), 0u);
 
-  const std::vector<double> rows = FirstColumns(*rows_, width, c.columns);
+  const std::vector<double> rows = FirstColumns(data.rows, width, c.columns);
   std::vector<double> batch(kRows);
   std::vector<double> portable(kRows);
   forest->PredictBatch(rows, batch);

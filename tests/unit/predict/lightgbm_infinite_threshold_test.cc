@@ -8,8 +8,9 @@
 // leaves taken. The expected margins come from two sources that do not use csml's walk:
 // leaves worked out by hand for chosen rows, and a reference walk below that applies
 // LightGBM's Tree::NumericalDecision rules to the same trees, written out here as data.
+#include <bit>
 #include <cmath>
-#include <cstring>
+#include <cstdint>
 #include <limits>
 #include <random>
 #include <span>
@@ -144,7 +145,9 @@ Forest LoadFixture() {
   return std::move(forest).value();
 }
 
-bool SameBits(double a, double b) { return std::memcmp(&a, &b, sizeof(double)) == 0; }
+bool SameBits(double a, double b) {
+  return std::bit_cast<std::uint64_t>(a) == std::bit_cast<std::uint64_t>(b);
+}
 
 // ---- tests ------------------------------------------------------------------------------
 
