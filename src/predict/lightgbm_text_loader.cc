@@ -92,7 +92,7 @@ std::vector<std::string_view> SplitSpaces(std::string_view text) {
 
 template <typename T>
 bool ParseNumber(std::string_view text, T* out) {
-  // LightGBM reads numbers with strtod, which takes a leading '+' ("+inf"); from_chars not.
+  // LightGBM reads numbers with strtod, which takes a leading '+' ("+inf"); from_chars does not.
   if constexpr (std::is_floating_point_v<T>) {
     if (text.size() > 1 && text[0] == '+' && text[1] != '-' && text[1] != '+') {
       text.remove_prefix(1);
@@ -466,7 +466,7 @@ Status ReadTree(const std::vector<Line>& lines, std::size_t* pos, std::size_t tr
     }
     // LightGBM writes +inf (and -inf) itself, e.g. for a split that only separates missing
     // from present values; `x <= t` gives them their meaning, as in LightGBM. A NaN threshold
-    // sends every value right and cannot come from training: refused.
+    // sends every present value right and cannot come from training: refused.
     if (std::isnan(t)) {
       return tl::unexpected(RuleError(
           fields.at("threshold").line, where("threshold"),
