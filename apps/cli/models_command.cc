@@ -27,9 +27,9 @@ namespace {
 struct ModelsFlags {
   std::string model_dir;
   std::string version;
-  bool force = false;              // promote: even when the server's load fails
+  bool force = false;             // promote: even when the server's load fails
   std::string older_than = "1h";  // gc: the age bound
-  bool apply = false;              // gc: remove (default: list only)
+  bool apply = false;             // gc: remove (default: list only)
 };
 
 // "90s", "30m", "1h", "7d": a whole number and a unit.
@@ -141,7 +141,8 @@ Result<int> RunPromote(const ModelsFlags& flags) {
   if (outcome.forced) {
     fmt::print(
         "promoted {} (before: {}) with --force, although it fails the load a server makes: {}\n"
-        "servers refuse it and keep their current model; new servers fall back (docs/REGISTRY.md)\n",
+        "servers refuse it and keep their current model; new servers fall back "
+        "(docs/REGISTRY.md)\n",
         outcome.version, previous, outcome.load_error);
     return 0;
   }
@@ -177,8 +178,8 @@ Result<int> RunGc(const ModelsFlags& flags) {
     fmt::print("kept {} ({}: SERVING names its version)\n", f.file, f.kind);
   }
   if (flags.apply) {
-    fmt::print("{}: removed {} file{} ({} bytes)\n", registry.dir().string(),
-               report.garbage.size(), report.garbage.size() == 1 ? "" : "s", report.garbage_bytes);
+    fmt::print("{}: removed {} file{} ({} bytes)\n", registry.dir().string(), report.garbage.size(),
+               report.garbage.size() == 1 ? "" : "s", report.garbage_bytes);
   } else {
     fmt::print("{}: {} file{} ({} bytes) would be removed; dry run, --apply removes them\n",
                registry.dir().string(), report.garbage.size(),
@@ -205,7 +206,8 @@ void AddModelsCommand(CLI::App& app, CommandSlot& slot) {
   const Environment env = ReadEnvironment();
   auto flags = std::make_shared<ModelsFlags>();
   flags->model_dir = env.model_dir;
-  auto* models = app.add_subcommand("models", "List, show, promote and roll back model versions");
+  auto* models = app.add_subcommand(
+      "models", "List, show, promote and roll back model versions; collect garbage");
   models->require_subcommand(1);
   models->add_option("--model-dir", flags->model_dir, "Model registry directory (env MODEL_DIR)")
       ->capture_default_str();

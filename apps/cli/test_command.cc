@@ -106,8 +106,9 @@ void AddTestCommand(CLI::App& app, CommandSlot& slot) {
       "Evaluate a model version on the labeled snapshots of the last N days: figures beside "
       "training, report.json and report.html; exit 0 pass, 1 fail, 2 unreadable data or model");
   AddSnapshotSourceFlags(cmd, &flags->source, 30);
-  cmd->add_option("--version", flags->version,
-                  "Model version (default: the served one, by the server's rule: docs/REGISTRY.md)");
+  cmd->add_option(
+      "--version", flags->version,
+      "Model version (default: the served one, by the server's rule: docs/REGISTRY.md)");
   cmd->add_option("--out", flags->out,
                   "Report directory for report.json and report.html (default: "
                   "reports/<version>/<UTC timestamp>)");

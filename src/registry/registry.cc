@@ -485,8 +485,8 @@ Result<ServedChoice> Registry::ChooseServed(const VersionCheck& check) const {
         choice.reason = fmt::format("SERVING names {}", **promoted);
         return choice;
       }
-      pointer_problem = fmt::format("SERVING names {}, which fails: {}", **promoted,
-                                    usable.error().message);
+      pointer_problem =
+          fmt::format("SERVING names {}, which fails: {}", **promoted, usable.error().message);
     } else {
       pointer_problem = fmt::format("SERVING cannot be read: {}", promoted.error().message);
     }
@@ -512,11 +512,11 @@ Result<ServedChoice> Registry::ChooseServed(const VersionCheck& check) const {
                                                              skipped, skipped == 1 ? "s" : ""));
       return choice;
     }
-    return MakeError(ErrorCode::kNotFound,
-                     fmt::format("{}{}; no version promoted before it passes{}", pointer_problem,
-                                 history ? "" : fmt::format(" ({})", history.error().message),
-                                 skipped == 0 ? std::string()
-                                              : fmt::format(" ({} tried)", skipped)));
+    return MakeError(
+        ErrorCode::kNotFound,
+        fmt::format("{}{}; no version promoted before it passes{}", pointer_problem,
+                    history ? "" : fmt::format(" ({})", history.error().message),
+                    skipped == 0 ? std::string() : fmt::format(" ({} tried)", skipped)));
   }
   // Rule 3: nothing promoted.
   CSML_ASSIGN_OR_RETURN(auto versions, List());
@@ -537,9 +537,10 @@ Result<ServedChoice> Registry::ChooseServed(const VersionCheck& check) const {
     choice.reason =
         skipped == 0
             ? std::string("nothing promoted (no SERVING); the newest version")
-            : fmt::format("nothing promoted (no SERVING); the newest version that passes ({} newer "
-                          "fail{}, the newest: {})",
-                          skipped, skipped == 1 ? "s" : "", first_problem);
+            : fmt::format(
+                  "nothing promoted (no SERVING); the newest version that passes ({} newer "
+                  "fail{}, the newest: {})",
+                  skipped, skipped == 1 ? "s" : "", first_problem);
     return choice;
   }
   return MakeError(ErrorCode::kNotFound,
@@ -657,9 +658,9 @@ Result<std::vector<PointerMove>> Registry::History() const {
 
 Status GarbageOptions::Validate() const {
   if (older_than.count() < 0) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     fmt::format("older than: expected a duration >= 0, got {} s",
-                                 older_than.count()));
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("older than: expected a duration >= 0, got {} s", older_than.count()));
   }
   return {};
 }

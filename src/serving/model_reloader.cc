@@ -56,15 +56,14 @@ std::string_view ReloadOutcomeName(ReloadOutcome outcome) {
 Result<std::unique_ptr<ModelReloader>> ModelReloader::Create(const ModelReloaderOptions& options,
                                                              Source source, Loader loader,
                                                              ModelManager& manager,
-                                                             Observer observer,
-                                                             Fallback fallback) {
+                                                             Observer observer, Fallback fallback) {
   if (Status valid = options.Validate(); !valid) return tl::unexpected(valid.error());
   if (!source || !loader) {
     return MakeError(ErrorCode::kInvalidArgument, "model reloader: expected a source and a loader");
   }
   return std::unique_ptr<ModelReloader>(
-      new ModelReloader(options, std::move(source), std::move(loader), manager,
-                        std::move(observer), std::move(fallback)));
+      new ModelReloader(options, std::move(source), std::move(loader), manager, std::move(observer),
+                        std::move(fallback)));
 }
 
 ModelReloader::ModelReloader(const ModelReloaderOptions& options, Source source, Loader loader,

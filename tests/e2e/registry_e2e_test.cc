@@ -43,8 +43,8 @@ class RegistryViewsTest : public ServedRegistryTest {
     args.push_back("--model-dir");
     args.push_back(dir_.Join("models"));
     const std::string name = fmt::format("csml-{}", ++runs_);
-    return testing::RunSplit(CsmlBinary(), args, dir_.Join(name + ".out"),
-                             dir_.Join(name + ".err"), seconds(60));
+    return testing::RunSplit(CsmlBinary(), args, dir_.Join(name + ".out"), dir_.Join(name + ".err"),
+                             seconds(60));
   }
 
   std::string Pointer() const { return ReadWholeFile(dir_.Join("models/SERVING")); }
@@ -94,7 +94,8 @@ TEST_F(RegistryViewsTest, PromoteRefusesAVersionTheServerWouldRefuseAndForceSays
   std::ofstream(input) << R"({"userId":"u_1","snapshot_ts":"2025-08-01T00:00:00Z","features":)"
                        << R"({"activity_7d":2,"activity_30d":6,"time_since_last_use_days":15,)"
                        << R"("failed_renewals_30d":1,"tickets_7d":0,"plan_value":49,)"
-                       << R"("region":"IN","usage_score":0.2},"label":null})" << "\n";
+                       << R"("region":"IN","usage_score":0.2},"label":null})"
+                       << "\n";
   const RunResult predict = Csml({"predict", "--input", input});
   ASSERT_EQ(predict.exit_code, 0) << predict.output << predict.errors;
   EXPECT_NE(predict.output.find(R"("modelVersion":")" + good + "\""), std::string::npos)
@@ -159,7 +160,7 @@ TEST_F(RegistryViewsTest, GcListsByDefaultAndRemovesOnlyGarbageWithApply) {
   const auto write_aged = [&](const std::string& name, long age_s) {
     std::ofstream(models / name) << "leftover";
     const auto when = static_cast<time_t>(NowUtc() - age_s);
-    const struct utimbuf times{when, when};
+    const struct utimbuf times { when, when };
     ASSERT_EQ(::utime((models / name).c_str(), &times), 0);
   };
   // A killed publish's temporary, a killed publish's model without meta (both two hours old),
@@ -170,7 +171,7 @@ TEST_F(RegistryViewsTest, GcListsByDefaultAndRemovesOnlyGarbageWithApply) {
   for (const std::string& v : {served, other}) {  // old, and referenced
     for (const char* suffix : {".model.json", ".meta.json"}) {
       const auto when = static_cast<time_t>(NowUtc() - 7200);
-      const struct utimbuf times{when, when};
+      const struct utimbuf times { when, when };
       ASSERT_EQ(::utime((models / (v + suffix)).c_str(), &times), 0);
     }
   }

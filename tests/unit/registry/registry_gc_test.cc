@@ -61,8 +61,9 @@ class RegistryGcTest : public ::testing::Test {
     Age(name, age_s);
   }
   void Age(const std::string& name, long age_s) {
-    const struct utimbuf times{static_cast<time_t>(now_ - age_s),
-                               static_cast<time_t>(now_ - age_s)};
+    const struct utimbuf times {
+      static_cast<time_t>(now_ - age_s), static_cast<time_t>(now_ - age_s)
+    };
     ASSERT_EQ(::utime((dir_ / name).c_str(), &times), 0) << name;
   }
 

@@ -86,9 +86,9 @@ TEST_F(ServedVersionTest, APointerAtACorruptedVersionFallsBackToTheOnePromotedBe
   ASSERT_TRUE(served.has_value()) << served.error().message;
   EXPECT_EQ(served->choice.version, good);
   EXPECT_EQ(served->choice.by, ServedBy::kFallback);
-  EXPECT_NE(served->choice.reason.find("SERVING names " + bad + ", which fails: loading model " +
-                                       bad),
-            std::string::npos)
+  EXPECT_NE(
+      served->choice.reason.find("SERVING names " + bad + ", which fails: loading model " + bad),
+      std::string::npos)
       << served->choice.reason;
   EXPECT_NE(served->choice.reason.find("sha256"), std::string::npos) << served->choice.reason;
   EXPECT_NE(served->choice.reason.find("fell back to " + good), std::string::npos)
@@ -151,8 +151,8 @@ TEST_F(ServedVersionTest, PromoteRefusesAVersionTheServerWouldRefuse) {
     std::string version;
     std::string why;
   };
-  for (const Case& c : {Case{unbuildable, "loading model " + unbuildable},
-                        Case{mismatched, "feature column 0"}}) {
+  for (const Case& c :
+       {Case{unbuildable, "loading model " + unbuildable}, Case{mismatched, "feature column 0"}}) {
     auto outcome = PromoteChecked(*registry_, c.version, PromoteOptions{});
     ASSERT_TRUE(outcome.has_value()) << outcome.error().message;
     EXPECT_FALSE(outcome->promoted) << c.version;
