@@ -24,6 +24,8 @@
 #include "csml/data/snapshot_reader.h"
 #include "csml/registry/registry.h"
 #include "csml/serving/batch_scorer.h"
+#include "csml/serving/model_loader.h"
+#include "csml/serving/served_version.h"
 #include "environment.h"
 
 namespace csml::cli {
@@ -58,7 +60,19 @@ Result<int> RunPredict(const PredictFlags& flags) {
 
   CSML_ASSIGN_OR_RETURN(auto registry,
                         Registry::Open(flags.model_dir, RegistryOpenMode::kReadOnly));
-  CSML_ASSIGN_OR_RETURN(auto scorer, LoadBatchScorer(registry, flags.version));
+  // The served version by the server's rule, or the one asked for; stderr says which and why
+  // (after the scores, so that stdout and stderr sharing a terminal keep the scores together).
+  std::shared_ptr<const ServingModel> model;
+  std::string chosen_because = "--version";
+  if (flags.version.empty()) {
+    CSML_ASSIGN_OR_RETURN(auto served, ResolveServedVersion(registry));
+    chosen_because = fmt::format("{}: {}", ServedByName(served.choice.by), served.choice.reason);
+    model = std::move(served.loaded.model);
+  } else {
+    CSML_ASSIGN_OR_RETURN(auto loaded, LoadVersion(registry, flags.version));
+    model = std::move(loaded.model);
+  }
+  CSML_ASSIGN_OR_RETURN(auto scorer, BatchScorer::ForModel(std::move(model)));
 
   SnapshotReadOptions read_options;
   read_options.on_invalid =
@@ -90,6 +104,7 @@ Result<int> RunPredict(const PredictFlags& flags) {
     summary = scorer.WriteJsonLinesFile(batch.records, options, flags.out);
   }
   if (!summary) return tl::unexpected(summary.error());
+  fmt::print(stderr, "csml predict: model {} ({})\n", scorer.version(), chosen_because);
   fmt::print(stderr, "csml predict: scored {} snapshots with {} on {} thread{} -> {}\n",
              summary->rows, scorer.version(), summary->threads, summary->threads == 1 ? "" : "s",
              flags.out.empty() ? std::string("stdout") : flags.out);
@@ -105,8 +120,9 @@ void AddPredictCommand(CLI::App& app, CommandSlot& slot) {
   auto* cmd = app.add_subcommand(
       "predict", "Score every snapshot of a file with a model version (offline batch scoring)");
   cmd->add_option("--input", flags->input, "Snapshots file: JSON array or JSON Lines")->required();
-  cmd->add_option("--version", flags->version,
-                  "Model version (default: the served one: promoted, else the newest)");
+  cmd->add_option(
+      "--version", flags->version,
+      "Model version (default: the served one, by the server's rule: docs/REGISTRY.md)");
   cmd->add_option("--out", flags->out,
                   "Output JSON Lines file, written atomically (default: stdout)");
   cmd->add_option("--model-dir", flags->model_dir, "Model registry directory (env MODEL_DIR)")

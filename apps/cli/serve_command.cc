@@ -2,8 +2,10 @@
 // `uvicorn app.main:app --host 0.0.0.0 --port 8000`, with hot reload and operations
 // endpoints (docs/OPERATIONS.md).
 //
-// It loads the version the registry says to serve and listens. With no model (an empty or
-// missing registry, or a version that fails its checks) it still starts: /healthz, /readyz
+// It loads the version the registry says to serve and listens: the served-version rule
+// (csml/serving/served_version.h), so a pointer at a version that fails its checks falls back
+// to the version promoted before it, as `csml models list` shows. With no model (an empty or
+// missing registry, or no version that passes) it still starts: /healthz, /readyz
 // and /score answer 503 until a model is there. A reload thread then follows the registry:
 // every --reload-interval-ms, on SIGHUP and on POST /admin/reload it loads a newly promoted
 // version off the request path and swaps it in; a version that fails a check is refused and
@@ -38,6 +40,7 @@
 #include "csml/serving/model_manager.h"
 #include "csml/serving/model_reloader.h"
 #include "csml/serving/model_source.h"
+#include "csml/serving/served_version.h"
 #include "environment.h"
 #include "flag_names.h"
 #include "http_metrics.h"
@@ -98,9 +101,15 @@ void LogReload(const ReloadReport& report, const std::string& model_dir) {
       return;
     case ReloadOutcome::kFailed:
       spdlog::error("reload ({}): refused: {}; {}", trigger, report.error,
-                    report.previous_version.empty()
+                    !report.fallback_version.empty()
+                        ? fmt::format("serving {} instead (fallback)", report.fallback_version)
+                    : report.previous_version.empty()
                         ? std::string("serving without a model (503)")
                         : fmt::format("still serving {}", report.previous_version));
+      if (!report.fallback_version.empty()) {
+        spdlog::warn("serving model {} from {}: {}", report.fallback_version, model_dir,
+                     report.fallback_reason);
+      }
       return;
     case ReloadOutcome::kUnchanged:
       spdlog::info("reload ({}): {} is already serving", trigger, report.version);
@@ -141,6 +150,16 @@ ModelReloader::Loader MakeLoader(const std::string& model_dir) {
     Result<Registry> registry = Registry::Open(model_dir, RegistryOpenMode::kReadOnly);
     if (!registry) return tl::unexpected(registry.error());
     return LoadServingModel(*registry, id.version);
+  };
+}
+
+// The served-version rule's fallback, for a server that has no model yet.
+ModelReloader::Fallback MakeFallback(const std::string& model_dir) {
+  return [model_dir]() -> Result<ModelReloader::FallbackModel> {
+    CSML_ASSIGN_OR_RETURN(auto registry, Registry::Open(model_dir, RegistryOpenMode::kReadOnly));
+    CSML_ASSIGN_OR_RETURN(auto served, ResolveServedVersion(registry));
+    return ModelReloader::FallbackModel{std::move(served.loaded.model),
+                                        std::move(served.choice.reason)};
   };
 }
 
@@ -251,7 +270,8 @@ Result<int> RunServe(ServeFlags flags) {
   const std::string model_dir = flags.model_dir;
   Result<std::unique_ptr<ModelReloader>> reloader = ModelReloader::Create(
       flags.reload, MakeSource(model_dir), MakeLoader(model_dir), models,
-      [model_dir](const ReloadReport& report) { LogReload(report, model_dir); });
+      [model_dir](const ReloadReport& report) { LogReload(report, model_dir); },
+      MakeFallback(model_dir));
   if (!reloader) return tl::unexpected(reloader.error());
   (*reloader)->ReloadNow(ReloadTrigger::kStartup);
 

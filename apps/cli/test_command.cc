@@ -80,6 +80,8 @@ Result<int> RunTest(const TestFlags& flags) {
   CSML_ASSIGN_OR_RETURN(auto evaluation, EvaluateVersion(registry, options, load));
   const EvaluationReport& report = evaluation.report;
   const std::string& version = evaluation.version;
+  fmt::print(stderr, "csml test: model {} ({})\n", version,
+             flags.version.empty() ? evaluation.version_reason : std::string("--version"));
 
   const std::filesystem::path dir =
       flags.out.empty() ? DefaultReportDir("reports", version, report.source.generated_at)
@@ -104,8 +106,9 @@ void AddTestCommand(CLI::App& app, CommandSlot& slot) {
       "Evaluate a model version on the labeled snapshots of the last N days: figures beside "
       "training, report.json and report.html; exit 0 pass, 1 fail, 2 unreadable data or model");
   AddSnapshotSourceFlags(cmd, &flags->source, 30);
-  cmd->add_option("--version", flags->version,
-                  "Model version (default: the served one: promoted, else the newest)");
+  cmd->add_option(
+      "--version", flags->version,
+      "Model version (default: the served one, by the server's rule: docs/REGISTRY.md)");
   cmd->add_option("--out", flags->out,
                   "Report directory for report.json and report.html (default: "
                   "reports/<version>/<UTC timestamp>)");

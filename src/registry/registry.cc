@@ -455,15 +455,105 @@ Result<std::optional<std::string>> Registry::PromotedVersion() const {
   return std::optional<std::string>(std::string(v));
 }
 
-Result<std::string> Registry::ResolveServed() const {
-  auto promoted = PromotedVersion();
-  if (promoted && promoted->has_value() && ReadMeta(**promoted)) return **promoted;
+std::string_view ServedByName(ServedBy by) {
+  switch (by) {
+    case ServedBy::kPointer:
+      return "pointer";
+    case ServedBy::kFallback:
+      return "fallback";
+    case ServedBy::kNewest:
+      return "newest";
+  }
+  return "unknown";
+}
+
+Result<ServedChoice> Registry::ChooseServed(const VersionCheck& check) const {
+  Result<std::optional<std::string>> promoted = PromotedVersion();
+  if (!promoted && promoted.error().code != ErrorCode::kParse) {
+    return tl::unexpected(promoted.error());
+  }
+  ServedChoice choice;
+  if (!promoted || promoted->has_value()) {
+    // Rules 1 and 2: the pointer, then the versions promoted before it, newest first.
+    std::string pointer_problem;
+    std::vector<std::string> stack;
+    if (promoted) {
+      Status usable = check(**promoted);
+      if (usable) {
+        choice.version = **promoted;
+        choice.by = ServedBy::kPointer;
+        choice.reason = fmt::format("SERVING names {}", **promoted);
+        return choice;
+      }
+      pointer_problem =
+          fmt::format("SERVING names {}, which fails: {}", **promoted, usable.error().message);
+    } else {
+      pointer_problem = fmt::format("SERVING cannot be read: {}", promoted.error().message);
+    }
+    Result<std::vector<PointerMove>> history = History();
+    if (history) stack = PromotionStack(*history);
+    if (promoted) {
+      // SERVING is the present; whatever the history says after it is not.
+      while (!stack.empty() && stack.back() == **promoted) stack.pop_back();
+    }
+    std::size_t skipped = 0;
+    for (auto it = stack.rbegin(); it != stack.rend(); ++it) {
+      if (promoted && *it == **promoted) continue;
+      if (Status usable = check(*it); !usable) {
+        ++skipped;
+        continue;
+      }
+      choice.version = *it;
+      choice.by = ServedBy::kFallback;
+      choice.reason = fmt::format("{}; fell back to {}, the latest version promoted before it{}",
+                                  pointer_problem, *it,
+                                  skipped == 0 ? std::string()
+                                               : fmt::format(" that passes ({} in between fail{})",
+                                                             skipped, skipped == 1 ? "s" : ""));
+      return choice;
+    }
+    return MakeError(
+        ErrorCode::kNotFound,
+        fmt::format("{}{}; no version promoted before it passes{}", pointer_problem,
+                    history ? "" : fmt::format(" ({})", history.error().message),
+                    skipped == 0 ? std::string() : fmt::format(" ({} tried)", skipped)));
+  }
+  // Rule 3: nothing promoted.
   CSML_ASSIGN_OR_RETURN(auto versions, List());
   if (versions.empty()) {
     return MakeError(ErrorCode::kNotFound,
                      fmt::format("model registry {} holds no model version", dir_.string()));
   }
-  return versions.back().version;
+  std::string first_problem;
+  std::size_t skipped = 0;
+  for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+    if (Status usable = check(it->version); !usable) {
+      if (first_problem.empty()) first_problem = usable.error().message;
+      ++skipped;
+      continue;
+    }
+    choice.version = it->version;
+    choice.by = ServedBy::kNewest;
+    choice.reason =
+        skipped == 0
+            ? std::string("nothing promoted (no SERVING); the newest version")
+            : fmt::format(
+                  "nothing promoted (no SERVING); the newest version that passes ({} newer "
+                  "fail{}, the newest: {})",
+                  skipped, skipped == 1 ? "s" : "", first_problem);
+    return choice;
+  }
+  return MakeError(ErrorCode::kNotFound,
+                   fmt::format("nothing promoted (no SERVING) and none of the {} versions in {} "
+                               "passes (the newest: {})",
+                               versions.size(), dir_.string(), first_problem));
+}
+
+Result<std::string> Registry::ResolveServed() const {
+  CSML_ASSIGN_OR_RETURN(ServedChoice choice, ChooseServed([this](const std::string& version) {
+                          return Status(ReadMeta(version).map([](const ModelMeta&) {}));
+                        }));
+  return std::move(choice.version);
 }
 
 Status Registry::WritePointer(std::string_view version, std::string_view action) const {
@@ -564,6 +654,75 @@ Result<std::vector<PointerMove>> Registry::History() const {
     moves.push_back(std::move(move));
   }
   return moves;
+}
+
+Status GarbageOptions::Validate() const {
+  if (older_than.count() < 0) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("older than: expected a duration >= 0, got {} s", older_than.count()));
+  }
+  return {};
+}
+
+Result<GarbageReport> Registry::CollectGarbage(const GarbageOptions& options) const {
+  CSML_TRY(options.Validate());
+  const UnixSeconds now = options.now != 0 ? options.now : NowUtc();
+  const UnixSeconds bound = now - static_cast<UnixSeconds>(options.older_than.count());
+  // The pointer's version keeps its model file even without a meta: SERVING references it.
+  std::string pointer;
+  if (auto promoted = PromotedVersion(); promoted && promoted->has_value()) pointer = **promoted;
+
+  std::error_code ec;
+  fs::directory_iterator it(dir_, ec);
+  if (ec) {
+    return MakeError(ErrorCode::kIo, fmt::format("model registry {}: cannot list: {}",
+                                                 dir_.string(), ec.message()));
+  }
+  std::vector<std::string> names;
+  for (const fs::directory_entry& entry : it) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+
+  GarbageReport report;
+  for (const std::string& name : names) {
+    GarbageFile file;
+    file.file = name;
+    std::string version;
+    if (name.starts_with(kTempPrefix)) {
+      file.kind = "temporary";
+    } else {
+      for (std::string_view suffix : {ModelFileSuffix("xgb"), ModelFileSuffix("lgbm")}) {
+        if (EndsWith(name, suffix)) version = name.substr(0, name.size() - suffix.size());
+      }
+      if (version.empty() || !IsValidVersionName(version)) continue;
+      if (fs::exists(MetaPath(version), ec) || ec) continue;  // a version's (or unknown): keep
+      file.kind = "orphan model";
+    }
+    const fs::path path = dir_ / name;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    file.size_bytes = static_cast<std::int64_t>(st.st_size);
+    file.modified_at = static_cast<UnixSeconds>(st.st_mtim.tv_sec);
+    if (!version.empty() && version == pointer) {
+      report.kept.push_back(std::move(file));
+      continue;
+    }
+    if (file.modified_at > bound) {
+      report.young.push_back(std::move(file));
+      continue;
+    }
+    if (options.apply) {
+      // A publish may have completed since the listing: look for the meta once more.
+      if (!version.empty() && (fs::exists(MetaPath(version), ec) || ec)) continue;
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        return IoError("cannot remove", path, errno);
+      }
+    }
+    report.garbage_bytes += file.size_bytes;
+    report.garbage.push_back(std::move(file));
+  }
+  if (options.apply && !report.garbage.empty()) CSML_TRY(FsyncDir(dir_));
+  return report;
 }
 
 }  // namespace csml

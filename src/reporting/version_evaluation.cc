@@ -6,6 +6,7 @@
 
 #include "csml/data/window.h"
 #include "csml/serving/model_loader.h"
+#include "csml/serving/served_version.h"
 
 namespace csml {
 
@@ -25,13 +26,20 @@ Result<VersionEvaluation> EvaluateVersion(const Registry& registry,
                                           const EvaluationLoader& load) {
   CSML_TRY(options.Validate());
   VersionEvaluation out;
-  auto served = registry.ResolveServed();
+  // The server's rule and load, so "served" here is what a server starting now serves.
+  Result<ServedVersion> served = ResolveServedVersion(registry);
   out.version = options.version;
+  LoadedVersion loaded;
   if (out.version.empty()) {
     if (!served) return tl::unexpected(served.error().WithContext(registry.dir().string()));
-    out.version = *served;
+    out.version = served->choice.version;
+    out.version_reason =
+        fmt::format("{}: {}", ServedByName(served->choice.by), served->choice.reason);
+    loaded = served->loaded;
+  } else {
+    CSML_ASSIGN_OR_RETURN(loaded, LoadVersion(registry, out.version));
+    out.version_reason = "requested";
   }
-  CSML_ASSIGN_OR_RETURN(const LoadedVersion loaded, LoadVersion(registry, out.version));
   const ModelMeta& meta = loaded.meta;
   CSML_ASSIGN_OR_RETURN(const BatchScorer scorer, BatchScorer::ForModel(loaded.model));
 
@@ -41,7 +49,7 @@ Result<VersionEvaluation> EvaluateVersion(const Registry& registry,
   info.days = input.days;
   info.records_seen = input.records_seen;
   info.invalid = input.invalid;
-  info.served = served && *served == out.version;
+  info.served = served && served->choice.version == out.version;
   WindowOptions window;
   window.days = input.days;
   window.as_of = input.as_of;

@@ -9,6 +9,7 @@
 #include "csml/predict/forest.h"
 #include "csml/predict/forest_explainer.h"
 #include "csml/predict/forest_predictor.h"
+#include "csml/serving/served_version.h"
 
 namespace csml {
 namespace {
@@ -45,9 +46,9 @@ Status CheckModelColumns(const std::vector<std::string>& model_names,
 Result<LoadedVersion> LoadVersion(const Registry& registry, std::string_view version) {
   std::string name(version);
   if (name.empty()) {
-    Result<std::string> served = registry.ResolveServed();
+    Result<ServedVersion> served = ResolveServedVersion(registry);
     if (!served) return tl::unexpected(served.error());
-    name = std::move(*served);
+    return std::move(served->loaded);
   }
   const std::string context = fmt::format("loading model {}", name);
   LoadedVersion loaded;

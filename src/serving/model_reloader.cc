@@ -56,22 +56,36 @@ std::string_view ReloadOutcomeName(ReloadOutcome outcome) {
 Result<std::unique_ptr<ModelReloader>> ModelReloader::Create(const ModelReloaderOptions& options,
                                                              Source source, Loader loader,
                                                              ModelManager& manager,
-                                                             Observer observer) {
+                                                             Observer observer, Fallback fallback) {
   if (Status valid = options.Validate(); !valid) return tl::unexpected(valid.error());
   if (!source || !loader) {
     return MakeError(ErrorCode::kInvalidArgument, "model reloader: expected a source and a loader");
   }
-  return std::unique_ptr<ModelReloader>(new ModelReloader(
-      options, std::move(source), std::move(loader), manager, std::move(observer)));
+  return std::unique_ptr<ModelReloader>(
+      new ModelReloader(options, std::move(source), std::move(loader), manager, std::move(observer),
+                        std::move(fallback)));
 }
 
 ModelReloader::ModelReloader(const ModelReloaderOptions& options, Source source, Loader loader,
-                             ModelManager& manager, Observer observer)
+                             ModelManager& manager, Observer observer, Fallback fallback)
     : options_(options),
       source_(std::move(source)),
       loader_(std::move(loader)),
       manager_(manager),
-      observer_(std::move(observer)) {}
+      observer_(std::move(observer)),
+      fallback_(std::move(fallback)) {}
+
+void ModelReloader::ServeFallback(ReloadReport& report) {
+  if (!fallback_ || manager_.Current() != nullptr) return;
+  Result<FallbackModel> fallback = fallback_();
+  if (!fallback || fallback->model == nullptr) return;  // the refusal already says enough
+  report.fallback_version = fallback->model->version();
+  report.fallback_reason = std::move(fallback->reason);
+  // Not a source answer: the next poll that names the refused version again stays degraded,
+  // and any other answer is loaded as usual.
+  serving_id_ = ServableId{report.fallback_version, 0, false};
+  manager_.Swap(std::move(fallback->model));
+}
 
 ModelReloader::~ModelReloader() { Stop(); }
 
@@ -93,6 +107,7 @@ std::pair<ReloadReport, bool> ModelReloader::Attempt(ReloadTrigger trigger, bool
     tell = asked || report.error != last_source_error_;
     last_source_error_ = report.error;
     degraded = !empty;
+    if (!empty) ServeFallback(report);
   } else {
     last_source_error_.clear();
     report.version = id->version;
@@ -117,6 +132,7 @@ std::pair<ReloadReport, bool> ModelReloader::Attempt(ReloadTrigger trigger, bool
         report.error = model.error().message;
         refused_id_ = *id;
         degraded = true;
+        ServeFallback(report);
       } else {
         std::shared_ptr<const ServingModel> old = manager_.Swap(std::move(*model));
         report.outcome = ReloadOutcome::kLoaded;
@@ -144,6 +160,10 @@ std::pair<ReloadReport, bool> ModelReloader::Attempt(ReloadTrigger trigger, bool
       if (tell) {
         ++state_.failed;
         state_.last_failure = report;
+      }
+      if (!report.fallback_version.empty()) {
+        state_.serving_version = report.fallback_version;
+        state_.serving_since = report.finished_at;
       }
       break;
     case ReloadOutcome::kUnchanged:

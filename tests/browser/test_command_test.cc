@@ -64,7 +64,9 @@ TEST_F(TestCommandTest, EvaluatesTheServedModelOnTheCsApiAndWritesBothFiles) {
         "label_ts in (2025-05-02T00:00:00Z, 2025-06-01T00:00:00Z] (30 days)", "  AUC ", "  PR-AUC ",
         "  log loss ", "  Brier score ", "  calibration error ", "  base rate ", "  low ",
         "  medium ", "  high ", "top-decile lift", "inactive_14d",
-        "verdict     PASS: all 7 checks passed", "report      "}) {
+        "verdict     PASS: all 7 checks passed", "report      ",
+        // stderr names the version by the server's rule, and why.
+        "csml test: model risk-xgb-", " (pointer: SERVING names risk-xgb-"}) {
     EXPECT_NE(r.output.find(expected), std::string::npos) << expected << "\n" << r.output;
   }
   // The model learned outcomes up to 2025-05-01: none of this window.

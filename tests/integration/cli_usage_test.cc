@@ -123,7 +123,7 @@ TEST_F(CliUsageTest, AMissingRequiredFlagOrCommandIsExit2) {
                    "expected a command: simulate, train, models, serve, cs-api, validate, "
                    "predict, test");
   ExpectUsageError(Csml({"models"}), "csml models",
-                   "models: expected a command: list, show, promote, rollback, import");
+                   "models: expected a command: list, show, promote, rollback, gc, import");
 }
 
 TEST_F(CliUsageTest, FlagsThatCannotBeGivenTogetherAreNamed) {

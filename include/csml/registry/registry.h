@@ -7,14 +7,16 @@
 //   SERVING.history                              append-only "<rfc3339> <version> <action>"
 //   .lock                                        flock(2) target serializing pointer moves
 //   .tmp-*                                       files being written (ignored; leftovers of a
-//                                                crash are reported by Scan, never listed)
+//                                                crash are reported by Scan, never listed,
+//                                                and removed by CollectGarbage)
 //
 // A version exists when its meta parses and names a model file that exists with the
 // recorded size; ReadModelBytes also checks the recorded sha256. Publish writes both files
 // under temporary names, fsyncs them, moves the model to its final name with a no-replace
 // rename (which is also how a version name is claimed, so two publishers never share one)
 // and then the meta, then fsyncs the directory. A crash leaves either no version or a whole
-// one; an orphaned model file only makes the next publisher take the next suffix.
+// one; an orphaned model file only makes the next publisher take the next suffix. A publish
+// that fails removes the files it wrote; what a killed one leaves, CollectGarbage removes.
 //
 // Thread and process safety: a Registry is an immutable path; its methods may be called from
 // many threads and processes at once. Publishers never collide; readers see whole versions
@@ -22,7 +24,10 @@
 // and move the pointer, and SERVING is replaced by an atomic rename.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,6 +62,55 @@ struct PointerMove {
   std::string action;  // "promote" or "rollback"
 };
 
+// How the served version was chosen (the served-version rule, Registry::ChooseServed).
+enum class ServedBy : std::uint8_t {
+  kPointer,   // SERVING names it and it passes the check
+  kFallback,  // SERVING names a version that fails the check (or is unreadable): the latest
+              // version promoted before it that passes
+  kNewest,    // nothing promoted: the newest version that passes
+};
+
+std::string_view ServedByName(ServedBy by);  // "pointer", "fallback", "newest"
+
+// The served version and why, in one line for people ("the SERVING pointer", "SERVING names
+// X, which fails to load: ...; fell back to Y, promoted before it", ...).
+struct ServedChoice {
+  std::string version;
+  ServedBy by = ServedBy::kPointer;
+  std::string reason;
+};
+
+// Whether a version can be served. The registry's own check is ReadMeta (a whole version);
+// the serving module passes the server's load (csml/serving/served_version.h).
+using VersionCheck = std::function<Status(const std::string& version)>;
+
+// `csml models gc`: what is garbage and whether to remove it.
+struct GarbageOptions {
+  // Only files last modified at least this long ago are garbage: a younger temporary or
+  // model file without meta may belong to a publish still running.
+  std::chrono::seconds older_than{3600};
+  bool apply = false;   // false: a dry run that lists and removes nothing
+  UnixSeconds now = 0;  // 0 = the current time
+
+  // older_than >= 0.
+  [[nodiscard]] Status Validate() const;
+};
+
+// One file gc found.
+struct GarbageFile {
+  std::string file;  // name inside the registry
+  std::string kind;  // "temporary" or "orphan model"
+  std::int64_t size_bytes = 0;
+  UnixSeconds modified_at = 0;
+};
+
+struct GarbageReport {
+  std::vector<GarbageFile> garbage;  // removed (apply) or to be removed (dry run)
+  std::vector<GarbageFile> young;    // would be garbage but newer than the bound: left alone
+  std::vector<GarbageFile> kept;     // orphan model files the SERVING pointer names: left alone
+  std::int64_t garbage_bytes = 0;
+};
+
 class Registry {
  public:
   static Result<Registry> Open(std::filesystem::path dir, RegistryOpenMode mode);
@@ -86,9 +140,27 @@ class Registry {
   // The promoted version named by SERVING, or nullopt when nothing was promoted.
   Result<std::optional<std::string>> PromotedVersion() const;
 
-  // The version to serve: the promoted one when it still exists whole, else the newest
-  // version; kNotFound when the registry holds none.
+  // The served-version rule, the one definition every command and the server follow
+  // (docs/REGISTRY.md, "The served version"):
+  //   1. SERVING names a version that passes `check`: that version ("pointer").
+  //   2. SERVING names a version that fails `check`, or cannot be read: the most recently
+  //      promoted version before it (SERVING.history replayed, rollbacks undone) that passes
+  //      ("fallback"). Never an unpromoted version: that would serve a candidate nobody chose.
+  //   3. Nothing promoted (no SERVING): the newest version that passes ("newest").
+  // kNotFound when no version qualifies; the message says what was tried. `check` runs on
+  // candidates in that order and stops at the first that passes.
+  Result<ServedChoice> ChooseServed(const VersionCheck& check) const;
+
+  // ChooseServed's version with the registry's own check (a whole version: meta and model
+  // file of the recorded size). The server's rule adds the load (ResolveServedVersion).
   Result<std::string> ResolveServed() const;
+
+  // Lists, and with options.apply removes, what killed publishes leave behind: temporary
+  // files (.tmp-*) and model files without a meta.json, last modified at least
+  // options.older_than ago. Never touches a meta.json, a model file a meta.json names, the
+  // model file of the version SERVING names, SERVING, its history or the lock file. The
+  // server never calls it; `csml models gc` does.
+  Result<GarbageReport> CollectGarbage(const GarbageOptions& options) const;
 
   // Points SERVING at an existing version whose model passes the sha256 check, and records
   // the move in the history. Promoting the version already promoted changes nothing.

@@ -46,6 +46,9 @@ struct VersionEvaluationOptions {
 
 struct VersionEvaluation {
   std::string version;  // the version evaluated
+  // Why that version: "requested", or the served-version rule's "<pointer|fallback|newest>:
+  // <reason>" (csml/serving/served_version.h) when options.version was empty.
+  std::string version_reason;
   EvaluationReport report;
 };
 

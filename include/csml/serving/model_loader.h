@@ -28,7 +28,8 @@ struct LoadedVersion {
 };
 
 // Loads one version with every check above. An empty `version` means the version the server
-// would serve (the promoted one, else the newest; kNotFound when the registry holds none).
+// would serve (ResolveServedVersion, csml/serving/served_version.h: the pointer's version if
+// it loads, else the documented fallback; kNotFound when none qualifies).
 // Errors carry the version and what failed.
 Result<LoadedVersion> LoadVersion(const Registry& registry, std::string_view version);
 

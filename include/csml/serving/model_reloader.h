@@ -71,6 +71,10 @@ struct ReloadReport {
   std::string version;           // what the source named; empty when the source failed
   std::string previous_version;  // serving before the attempt; empty when none
   std::string error;             // kFailed: why (names the version and the failed check)
+  // kFailed with no model serving yet (start-up): the served-version rule's fallback that
+  // was loaded instead (csml/serving/served_version.h), and why; empty when none.
+  std::string fallback_version;
+  std::string fallback_reason;
   std::chrono::system_clock::time_point finished_at;
   std::chrono::microseconds load_duration{0};  // load and checks; 0 when nothing was loaded
 };
@@ -99,11 +103,21 @@ class ModelReloader {
   using Loader = std::function<Result<std::shared_ptr<const ServingModel>>(const ServableId&)>;
   using Observer = std::function<void(const ReloadReport&)>;
   using Completion = std::function<void(const ReloadReport&)>;
+  // What to serve when the source's version is refused (or the source fails) while no model
+  // is serving: the served-version rule's fallback, and why. A running server keeps its
+  // model instead, which is that same fallback unless its files changed since it was loaded.
+  struct FallbackModel {
+    std::shared_ptr<const ServingModel> model;
+    std::string reason;
+  };
+  using Fallback = std::function<Result<FallbackModel>()>;
 
   // Checks the options; `manager` must outlive the reloader. The thread starts in Start().
+  // Without a fallback, a refused version leaves a server without a model until one loads.
   static Result<std::unique_ptr<ModelReloader>> Create(const ModelReloaderOptions& options,
                                                        Source source, Loader loader,
-                                                       ModelManager& manager, Observer observer);
+                                                       ModelManager& manager, Observer observer,
+                                                       Fallback fallback = nullptr);
 
   ~ModelReloader();  // Stop()
   ModelReloader(const ModelReloader&) = delete;
@@ -130,7 +144,9 @@ class ModelReloader {
 
  private:
   ModelReloader(const ModelReloaderOptions& options, Source source, Loader loader,
-                ModelManager& manager, Observer observer);
+                ModelManager& manager, Observer observer, Fallback fallback);
+  // With no model serving, loads the fallback into the manager and notes it in `report`.
+  void ServeFallback(ReloadReport& report);
 
   // Source -> compare -> load -> swap; `forced` retries a version refused before. Holds
   // attempt_mu_. Returns the report and whether it is worth telling the observer.
@@ -144,6 +160,7 @@ class ModelReloader {
   const Loader loader_;
   ModelManager& manager_;
   const Observer observer_;
+  const Fallback fallback_;
 
   // Serializes attempts (ReloadNow against the thread). Held while loading.
   std::mutex attempt_mu_;

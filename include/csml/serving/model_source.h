@@ -2,12 +2,12 @@
 // version a server should be serving right now, cheaply enough to be asked every second.
 //
 // The answer is a ServableId: the version name plus the modification time of its meta.json,
-// so a version rewritten in place (same name, new meta) counts as new. The rule is the
-// registry pointer's, with one difference from Registry::ResolveServed on purpose: when
-// SERVING names a version, that version is the answer even if it is broken or missing. The
-// loader then refuses it and the server keeps its current model; falling back to "the newest
-// version" there would put an unpromoted candidate into service without anyone asking. Only
-// a registry where nothing was promoted serves its newest version.
+// so a version rewritten in place (same name, new meta) counts as new. The answer is the
+// first candidate of the served-version rule (Registry::ChooseServed) without its check:
+// when SERVING names a version, that version is the answer even if it is broken or missing.
+// The loader then refuses it and the server keeps its current model, which is the rule's
+// fallback (a server with no model yet loads that fallback: ModelReloader's Fallback). A
+// registry where nothing was promoted answers its newest version.
 //
 // Cost of one Poll(): reading SERVING and one stat(); without a pointer, one stat() of the
 // directory, and a full scan only when the directory changed since the last scan.

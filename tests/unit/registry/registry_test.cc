@@ -181,9 +181,14 @@ TEST_F(RegistryTest, ResolveServedIsTheNewestUntilSomethingIsPromoted) {
   EXPECT_EQ(registry().PromotedVersion().value(), a.version);
   EXPECT_EQ(registry().ResolveServed().value(), a.version);
 
-  // A promoted version that disappears falls back to the newest whole one.
+  // A promoted version that disappears does not hand the service to the unpromoted newest
+  // one (issue 17): with nothing promoted before it, nothing qualifies.
   fs::remove(registry().ModelPath(a));
-  EXPECT_EQ(registry().ResolveServed().value(), b.version);
+  auto served = registry().ResolveServed();
+  ASSERT_FALSE(served.has_value());
+  EXPECT_EQ(served.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(served.error().message.find("SERVING names " + a.version), std::string::npos)
+      << served.error().message;
 }
 
 TEST_F(RegistryTest, RollbackReturnsToThePreviouslyPromotedVersion) {

@@ -147,6 +147,50 @@ TEST(ModelReloader, LoadsWhatTheSourceNamesAtStartup) {
   EXPECT_EQ(f.TellCount(), 1u);
 }
 
+TEST(ModelReloader, AServerWithoutAModelServesTheFallbackWhenTheSourcesVersionIsRefused) {
+  FakeRegistry registry;
+  ModelManager manager;
+  int fallbacks = 0;
+  ModelReloaderOptions options;
+  options.poll_interval_ms = 0;
+  auto reloader =
+      ModelReloader::Create(
+          options, registry.Source(), registry.Loader(), manager, nullptr,
+          [&]() -> Result<ModelReloader::FallbackModel> {
+            ++fallbacks;
+            return ModelReloader::FallbackModel{MakeModel("v1"), "SERVING names v2, which fails"};
+          })
+          .value();
+  registry.Break("v2");
+  registry.Point("v2");
+  const ReloadReport report = reloader->ReloadNow(ReloadTrigger::kStartup);
+  EXPECT_EQ(report.outcome, ReloadOutcome::kFailed);
+  EXPECT_EQ(report.version, "v2");
+  EXPECT_EQ(report.fallback_version, "v1");
+  EXPECT_EQ(report.fallback_reason, "SERVING names v2, which fails");
+  ASSERT_NE(manager.Current(), nullptr);
+  EXPECT_EQ(manager.Current()->version(), "v1");
+  ReloaderState state = reloader->State();
+  EXPECT_EQ(state.serving_version, "v1");
+  EXPECT_TRUE(state.degraded) << "serving other than what the pointer names";
+
+  // With a model serving, a refusal keeps it: the fallback is not asked again.
+  const ReloadReport again = reloader->ReloadNow(ReloadTrigger::kRequest);
+  EXPECT_EQ(again.outcome, ReloadOutcome::kFailed);
+  EXPECT_TRUE(again.fallback_version.empty());
+  EXPECT_EQ(fallbacks, 1);
+  EXPECT_EQ(manager.Current()->version(), "v1");
+
+  // A version that loads replaces the fallback as any reload does.
+  registry.Point("v3");
+  EXPECT_EQ(reloader->ReloadNow(ReloadTrigger::kRequest).outcome, ReloadOutcome::kLoaded);
+  EXPECT_EQ(manager.Current()->version(), "v3");
+  state = reloader->State();
+  EXPECT_EQ(state.serving_version, "v3");
+  EXPECT_FALSE(state.degraded);
+  reloader->Stop();
+}
+
 TEST(ModelReloader, KeepsServingTheOldModelWhenTheNewOneFailsItsChecks) {
   Fixture f;
   f.registry.Point("v1");
