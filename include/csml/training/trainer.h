@@ -35,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "csml/reasons/reasons.h"
 #include "csml/core/error.h"
 #include "csml/core/time.h"
 #include "csml/evaluation/curves.h"
@@ -85,6 +86,9 @@ struct TrainOptions {
   ThresholdOptions thresholds;
   // Post-hoc calibration: empty = choose by cross-fitted log loss; a method forces it.
   std::optional<CalibrationMethod> calibration;
+  // How the version's `reasons` are chosen when served (meta.json extra.reasons, with the
+  // compiled-in catalog for kModel; nothing is written for kRules, the default).
+  ReasonMode reasons = ReasonMode::kRules;
   UnixSeconds created_at = 0;                                // the version's time; 0 = now
   std::function<void(const TrainingProgress&)> on_progress;  // may be empty
 
