@@ -179,6 +179,49 @@ TEST_F(ImportedLightgbmModel, PredictWritesTheScoreBodyOfEachRowAndSkipsAnInvali
   EXPECT_EQ(i, cases_.size());
 }
 
+// csml predict --explain: each line is the /score?explain=true&top=N body of its features.
+TEST_F(ImportedLightgbmModel, PredictExplainWritesWhatScoreExplainAnswers) {
+  const std::string input = dir_->Join("explain-snapshots.jsonl");
+  std::ofstream(input) << SnapshotLines();
+  for (const std::string top : {"all", "2"}) {
+    const std::string out = dir_->Join("explained-" + top + ".jsonl");
+    auto run = RunCommand(kCsml,
+                          {"predict", "--input", input, "--model-dir", model_dir_, "--out", out,
+                           "--explain", "--explain-top", top},
+                          dir_->Join("predict-explain.log"), seconds(60));
+    ASSERT_TRUE(run.has_value()) << run.error().message;
+    ASSERT_EQ(run->exit_code, 0) << run->output;
+    auto connection = HttpConnection::Connect(port_);
+    ASSERT_TRUE(connection.has_value()) << connection.error().message;
+    std::istringstream lines(ReadWholeFile(out));
+    std::string line;
+    std::size_t i = 0;
+    for (; std::getline(lines, line); ++i) {
+      ASSERT_LT(i, cases_.size());
+      HttpRequestSpec post;
+      post.method = "POST";
+      post.path = "/score?explain=true&top=" + top;
+      post.body = fmt::format(R"({{"userId":"u_{}","features":{}}})", i, cases_[i].features_json);
+      auto response = connection->Send(post);
+      ASSERT_TRUE(response.has_value()) << response.error().message;
+      ASSERT_EQ(response->status, 200) << "case " << i << ": " << response->body;
+      ASSERT_NE(response->body.find("\"drivers\":["), std::string::npos) << response->body;
+      EXPECT_EQ(line, fmt::format(R"({{"userId":"u_{}","snapshot_ts":"2025-08-{:02}T00:00:00Z",)",
+                                  i, 1 + i % 28) +
+                          response->body.substr(1))
+          << "case " << i;
+    }
+    EXPECT_EQ(i, cases_.size());
+  }
+  auto bad = RunCommand(kCsml,
+                        {"predict", "--input", input, "--model-dir", model_dir_, "--explain",
+                         "--explain-top", "0"},
+                        dir_->Join("predict-bad.log"), seconds(60));
+  ASSERT_TRUE(bad.has_value());
+  EXPECT_EQ(bad->exit_code, 2) << bad->output;
+  EXPECT_NE(bad->output.find("--explain-top"), std::string::npos) << bad->output;
+}
+
 TEST_F(ImportedLightgbmModel, PredictFullPrecisionWritesLightgbmsProbabilitiesExactly) {
   const std::string input = dir_->Join("full.jsonl");
   std::ofstream(input) << SnapshotLines();
