@@ -149,9 +149,10 @@ ModelReloader::Loader MakeLoader(const std::string& model_dir, const LoadOptions
         spdlog::info("model {}: reasons from the model (catalog {})", m.version(),
                      m.reason_catalog_version());
       } else if (options.reasons == ReasonMode::kModel) {
-        spdlog::warn("model {}: --reasons model, but the model has no node covers to explain "
-                     "with: reasons from the rules",
-                     m.version());
+        spdlog::warn(
+            "model {}: --reasons model, but the model has no node covers to explain "
+            "with: reasons from the rules",
+            m.version());
       }
     }
     return model;

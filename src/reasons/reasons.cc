@@ -264,8 +264,7 @@ ModelReasons::ModelReasons(const ReasonCatalog& catalog, std::span<const std::st
 ReasonSet ModelReasons::Explain(std::span<const double> values,
                                 std::span<const double> contributions) const {
   ReasonSet out;
-  if (values.size() != num_columns_ || contributions.size() != num_columns_ ||
-      num_columns_ > 64) {
+  if (values.size() != num_columns_ || contributions.size() != num_columns_ || num_columns_ > 64) {
     out.Add(Reason::kGeneralRiskFactors);
     return out;
   }
@@ -274,8 +273,9 @@ ReasonSet ModelReasons::Explain(std::span<const double> values,
   for (std::size_t c = 0; c < num_columns_; ++c) {
     if (contributions[c] > 0.0) order[raised++] = c;
   }
-  std::stable_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(raised),
-                   [&](std::size_t a, std::size_t b) { return contributions[a] > contributions[b]; });
+  std::stable_sort(
+      order.begin(), order.begin() + static_cast<std::ptrdiff_t>(raised),
+      [&](std::size_t a, std::size_t b) { return contributions[a] > contributions[b]; });
   std::size_t listed = 0;
   for (std::size_t k = 0; k < raised && listed < kMaxModelReasons; ++k) {
     const std::size_t c = order[k];

@@ -253,9 +253,8 @@ void ExplanationsCard(std::string& out, const EvaluationReport& r) {
                        EscapeHtml(ReasonName(a.reason)), EscapeHtml(a.feature), a.fired,
                        Percent(a.fired_share), a.lowered, Percent(a.disagreement_rate));
   }
-  out +=
-      R"(</table><p class="sub">Disagreement: of the customers a rule fired on, the share )"
-      R"(whose own value of that feature lowered the model's risk.</p></section>)";
+  out += R"(</table><p class="sub">Disagreement: of the customers a rule fired on, the share )"
+         R"(whose own value of that feature lowered the model's risk.</p></section>)";
   out += "\n";
 }
 

@@ -153,9 +153,9 @@ Result<BatchScoringSummary> BatchScorer::WriteJsonLines(std::span<const Snapshot
                                                         const TextSink& sink) const {
   if (Status valid = options.Validate(); !valid) return tl::unexpected(valid.error());
   if (options.explain_top > 0 && !model_->can_explain()) {
-    return MakeError(ErrorCode::kValidation,
-                     fmt::format("model {}: cannot explain (the model file has no node covers)",
-                                 version()));
+    return MakeError(
+        ErrorCode::kValidation,
+        fmt::format("model {}: cannot explain (the model file has no node covers)", version()));
   }
   BatchScoringSummary summary;
   summary.threads = options.ResolvedThreads();

@@ -497,12 +497,12 @@ void ValidateExplainFields(const std::vector<DictEntry>& top, ScoreRequest* requ
   } else if (top_n->kind() == PyJsonKind::kInt && std::isfinite(top_n->node().number)) {
     const double n = top_n->node().number;
     if (n < 1) {
-      errors->push_back(MakeValidationError(
-          FieldLoc("top"), "ensure this value is greater than or equal to 1",
-          "value_error.number.not_ge", R"({"limit_value":1})"));
+      errors->push_back(MakeValidationError(FieldLoc("top"),
+                                            "ensure this value is greater than or equal to 1",
+                                            "value_error.number.not_ge", R"({"limit_value":1})"));
     } else {
-      request->explain_top = n >= 1e18 ? std::numeric_limits<std::size_t>::max()
-                                       : static_cast<std::size_t>(n);
+      request->explain_top =
+          n >= 1e18 ? std::numeric_limits<std::size_t>::max() : static_cast<std::size_t>(n);
     }
   } else {
     errors->push_back(

@@ -213,10 +213,10 @@ TEST_F(ImportedLightgbmModel, PredictExplainWritesWhatScoreExplainAnswers) {
     }
     EXPECT_EQ(i, cases_.size());
   }
-  auto bad = RunCommand(kCsml,
-                        {"predict", "--input", input, "--model-dir", model_dir_, "--explain",
-                         "--explain-top", "0"},
-                        dir_->Join("predict-bad.log"), seconds(60));
+  auto bad = RunCommand(
+      kCsml,
+      {"predict", "--input", input, "--model-dir", model_dir_, "--explain", "--explain-top", "0"},
+      dir_->Join("predict-bad.log"), seconds(60));
   ASSERT_TRUE(bad.has_value());
   EXPECT_EQ(bad->exit_code, 2) << bad->output;
   EXPECT_NE(bad->output.find("--explain-top"), std::string::npos) << bad->output;

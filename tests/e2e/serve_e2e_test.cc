@@ -949,12 +949,11 @@ TEST_F(ServeTrainedModel, BatchItemsExplainLikeScoreExplain) {
   auto plain = Fetch(port(), Post(ScoreBody(kSeedFeatures)));
   ASSERT_TRUE(plain.has_value());
   const std::string features = R"("features":)" + kSeedFeatures;
-  const std::string body =
-      R"({"items":[{"userId":"u_001",)" + features + R"(,"explain":true,"top":"all"},)" +
-      R"({"userId":"u_001",)" + features + R"(},)" + R"({"userId":"u_001",)" + features +
-      R"(,"explain":true},)" + R"({"userId":"u_001",)" + features +
-      R"(,"explain":"maybe","top":0},)" + R"({"userId":"u_001",)" + features +
-      R"(,"explain":null,"top":2.5}]})";
+  const std::string body = R"({"items":[{"userId":"u_001",)" + features +
+                           R"(,"explain":true,"top":"all"},)" + R"({"userId":"u_001",)" + features +
+                           R"(},)" + R"({"userId":"u_001",)" + features + R"(,"explain":true},)" +
+                           R"({"userId":"u_001",)" + features + R"(,"explain":"maybe","top":0},)" +
+                           R"({"userId":"u_001",)" + features + R"(,"explain":null,"top":2.5}]})";
   auto batch = Fetch(port(), Post(body, "/score/batch"));
   ASSERT_TRUE(batch.has_value());
   ASSERT_EQ(batch->status, 200) << batch->body;
@@ -993,13 +992,14 @@ TEST_F(ServeTrainedModel, BatchItemsExplainLikeScoreExplain) {
   ASSERT_EQ(four.at(0).get(first_of_four), simdjson::SUCCESS);
   ASSERT_EQ(all.at(0).get(first_of_all), simdjson::SUCCESS);
   EXPECT_EQ(simdjson::minify(first_of_four), simdjson::minify(first_of_all));
-  EXPECT_EQ(simdjson::minify(item(3)),
-            R"({"status":422,"detail":[{"loc":["body","items",3,"explain"],"msg":"value could not be parsed to a boolean","type":"type_error.bool"},{"loc":["body","items",3,"top"],"msg":"ensure this value is greater than or equal to 1","type":"value_error.number.not_ge","ctx":{"limit_value":1}}]})");
-  EXPECT_EQ(simdjson::minify(item(4)),
-            R"({"status":422,"detail":[{"loc":["body","items",4,"explain"],"msg":"none is not an allowed value","type":"type_error.none.not_allowed"},{"loc":["body","items",4,"top"],"msg":"value is not a valid integer","type":"type_error.integer"}]})");
+  EXPECT_EQ(
+      simdjson::minify(item(3)),
+      R"({"status":422,"detail":[{"loc":["body","items",3,"explain"],"msg":"value could not be parsed to a boolean","type":"type_error.bool"},{"loc":["body","items",3,"top"],"msg":"ensure this value is greater than or equal to 1","type":"value_error.number.not_ge","ctx":{"limit_value":1}}]})");
+  EXPECT_EQ(
+      simdjson::minify(item(4)),
+      R"({"status":422,"detail":[{"loc":["body","items",4,"explain"],"msg":"none is not an allowed value","type":"type_error.none.not_allowed"},{"loc":["body","items",4,"top"],"msg":"value is not a valid integer","type":"type_error.integer"}]})");
   // A /score body's "explain" key stays an unknown key: the plain answer.
-  auto ignored =
-      Fetch(port(), Post(R"({"userId":"u_001",)" + features + R"(,"explain":true})"));
+  auto ignored = Fetch(port(), Post(R"({"userId":"u_001",)" + features + R"(,"explain":true})"));
   ASSERT_TRUE(ignored.has_value());
   EXPECT_EQ(ignored->body, plain->body);
 }
@@ -1071,9 +1071,9 @@ TEST_F(ServeTrainedModel, ReasonsModelListsTheCodesOfTheFeaturesThatRaisedTheRis
   // The same customers on the default server keep the seed's rules.
   auto rules = Fetch(port(), Post(ScoreBody(kSeedFeatures)));
   ASSERT_TRUE(rules.has_value());
-  EXPECT_EQ(ParseScore(*rules)->reasons,
-            (std::vector<std::string>{"inactive_14d", "payment_issue_recent",
-                                      "low_feature_usage"}));
+  EXPECT_EQ(
+      ParseScore(*rules)->reasons,
+      (std::vector<std::string>{"inactive_14d", "payment_issue_recent", "low_feature_usage"}));
   EXPECT_EQ(served->process.Stop(seconds(10)), 0);
   EXPECT_NE(ReadWholeFile(served->log_path).find("reasons from the model (catalog csml-default-1)"),
             std::string::npos);
@@ -1084,7 +1084,8 @@ TEST(TrainReasonsModel, TheVersionCarriesItsCatalogAndServesModelReasonsByDefaul
   const std::string snapshots = dir.Join("X.jsonl");
   const std::string model_dir = dir.Join("D");
   auto simulate = RunCommand(
-      kCsml, {"simulate", "--customers", "200", "--days", "120", "--seed", "11", "--out", snapshots},
+      kCsml,
+      {"simulate", "--customers", "200", "--days", "120", "--seed", "11", "--out", snapshots},
       dir.Join("simulate.log"), seconds(120));
   ASSERT_TRUE(simulate.has_value() && simulate->exit_code == 0);
   auto train = RunCommand(
@@ -1094,8 +1095,9 @@ TEST(TrainReasonsModel, TheVersionCarriesItsCatalogAndServesModelReasonsByDefaul
   ASSERT_EQ(train->exit_code, 0) << train->output;
   const std::string version = OnlyVersion(model_dir);
   const std::string meta = ReadWholeFile(model_dir + "/" + version + ".meta.json");
-  EXPECT_NE(meta.find(R"("reasons":{"mode":"model","catalog":{"format":1,"version":"csml-default-1")"),
-            std::string::npos)
+  EXPECT_NE(
+      meta.find(R"("reasons":{"mode":"model","catalog":{"format":1,"version":"csml-default-1")"),
+      std::string::npos)
       << meta;
   auto registry = Registry::Open(model_dir, RegistryOpenMode::kReadOnly);
   ASSERT_TRUE(registry.has_value());
@@ -1109,13 +1111,14 @@ TEST(TrainReasonsModel, TheVersionCarriesItsCatalogAndServesModelReasonsByDefaul
   EXPECT_GE(not_general, 1u);
   EXPECT_EQ(served->process.Stop(seconds(10)), 0);
   // --reasons rules overrides the version's setting: the seed's rules.
-  auto rules = StartServe(model_dir, dir.Join("rules.log"), {"--threads", "1", "--reasons", "rules"});
+  auto rules =
+      StartServe(model_dir, dir.Join("rules.log"), {"--threads", "1", "--reasons", "rules"});
   ASSERT_TRUE(rules.has_value()) << rules.error().message;
   auto seed = Fetch(rules->port, Post(ScoreBody(kSeedFeatures)));
   ASSERT_TRUE(seed.has_value());
-  EXPECT_EQ(ParseScore(*seed)->reasons,
-            (std::vector<std::string>{"inactive_14d", "payment_issue_recent",
-                                      "low_feature_usage"}));
+  EXPECT_EQ(
+      ParseScore(*seed)->reasons,
+      (std::vector<std::string>{"inactive_14d", "payment_issue_recent", "low_feature_usage"}));
   EXPECT_EQ(rules->process.Stop(seconds(10)), 0);
 }
 

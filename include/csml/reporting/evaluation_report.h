@@ -198,7 +198,7 @@ struct ExplanationSummary {
   static constexpr std::size_t kDependencePoints = 400;  // at most, evenly spaced over rows
 
   struct Importance {
-    std::string feature;  // model column
+    std::string feature;    // model column
     double mean_abs = 0.0;  // mean |contribution| over the rows
     double share = 0.0;     // mean_abs / sum over columns (NaN when all are 0)
   };
@@ -210,10 +210,10 @@ struct ExplanationSummary {
   // One seed rule beside its feature's contribution, on the rows where the rule fired.
   struct RuleAgreement {
     Reason reason = Reason::kGeneralRiskFactors;
-    std::string feature;      // the column the rule reads
-    std::size_t fired = 0;    // rows where the rule fired
-    std::size_t lowered = 0;  // ... and the feature's contribution was < 0 (the model disagreed)
-    std::size_t raised = 0;   // ... and it was > 0
+    std::string feature;       // the column the rule reads
+    std::size_t fired = 0;     // rows where the rule fired
+    std::size_t lowered = 0;   // ... and the feature's contribution was < 0 (the model disagreed)
+    std::size_t raised = 0;    // ... and it was > 0
     double fired_share = 0.0;  // fired / rows
     double disagreement_rate = 0.0;  // lowered / fired; NaN when the rule never fired
   };
@@ -226,8 +226,7 @@ struct ExplanationSummary {
 };
 
 // TreeSHAP over the rows with the version's explainer (available false when it has none).
-ExplanationSummary SummarizeExplanations(const ServingModel& model,
-                                         std::span<const Snapshot> rows);
+ExplanationSummary SummarizeExplanations(const ServingModel& model, std::span<const Snapshot> rows);
 
 struct EvaluationReport {
   ModelMeta model;  // the version's meta.json as read

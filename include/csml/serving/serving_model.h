@@ -116,7 +116,7 @@ class ServingModel {
   Thresholds thresholds_;
   std::unique_ptr<const Predictor> predictor_;
   Calibration calibration_;
-  std::shared_ptr<const ForestExplainer> explainer_;  // null: cannot explain
+  std::shared_ptr<const ForestExplainer> explainer_;   // null: cannot explain
   std::shared_ptr<const ModelReasons> model_reasons_;  // null: the seed's rules
 };
 

@@ -35,7 +35,6 @@
 #include <utility>
 #include <vector>
 
-#include "csml/reasons/reasons.h"
 #include "csml/core/error.h"
 #include "csml/core/time.h"
 #include "csml/evaluation/curves.h"
@@ -43,6 +42,7 @@
 #include "csml/evaluation/probability_calibration.h"
 #include "csml/evaluation/tier_stats.h"
 #include "csml/model/xgboost_booster.h"
+#include "csml/reasons/reasons.h"
 #include "csml/registry/model_meta.h"
 #include "csml/tiering/tiers.h"
 #include "csml/training/dataset.h"

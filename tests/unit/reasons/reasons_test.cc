@@ -55,10 +55,10 @@ TEST(Reasons, MissingValuesFireNoRule) {
 
 // ---- model reasons ------------------------------------------------------------------------
 
-const std::vector<std::string> kColumns = {"activity_7d",         "activity_30d",
-                                           "time_since_last_use_days", "failed_renewals_30d",
-                                           "tickets_7d",          "plan_value",
-                                           "usage_score",         "region_IN"};
+const std::vector<std::string> kColumns = {
+    "activity_7d",         "activity_30d", "time_since_last_use_days",
+    "failed_renewals_30d", "tickets_7d",   "plan_value",
+    "usage_score",         "region_IN"};
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 std::vector<std::string> ModelNames(const std::vector<double>& values,
@@ -72,9 +72,9 @@ TEST(ModelReasons, RaisedFeaturesLargestFirstWhereTheirConditionHolds) {
   const std::vector<double> v = {0, 3, 20, 1, 2, 20, 0.1, 1};
   const std::vector<double> c = {0.1, 0.5, 0.9, 0.3, -0.2, 0.05, 0.7, 0.2};
   // Largest first; only four; tickets lowered the risk so it never shows.
-  EXPECT_EQ(ModelNames(v, c), (std::vector<std::string>{"inactive_14d", "low_feature_usage",
-                                                        "low_activity_30d",
-                                                        "payment_issue_recent"}));
+  EXPECT_EQ(ModelNames(v, c),
+            (std::vector<std::string>{"inactive_14d", "low_feature_usage", "low_activity_30d",
+                                      "payment_issue_recent"}));
 }
 
 TEST(ModelReasons, ASeedCodeOnlyWhereItsRuleHolds) {
@@ -167,7 +167,8 @@ TEST(ReasonCatalog, RefusesWhatItCannotServe) {
 }
 
 TEST(ReasonSettings, ReadFromMetaExtra) {
-  const Result<ReasonSettings> none = ReasonSettings::FromExtraJson(R"({"trainer":"csml-train-2"})");
+  const Result<ReasonSettings> none =
+      ReasonSettings::FromExtraJson(R"({"trainer":"csml-train-2"})");
   ASSERT_TRUE(none.has_value());
   EXPECT_EQ(none->mode, ReasonMode::kRules);
   EXPECT_FALSE(none->catalog.has_value());
@@ -195,7 +196,7 @@ TEST(ReasonSet, AddKeepsTheContractsOrderAppendTheCallsAndEachCodeOnce) {
   rules.Add(Reason::kPaymentIssueRecent);
   rules.Add(Reason::kInactive14d);
   EXPECT_EQ(Names(rules), (std::vector<std::string>{"inactive_14d", "payment_issue_recent",
-                                                   "low_feature_usage"}));
+                                                    "low_feature_usage"}));
   for (std::uint8_t i = 0; i < kNumReasons; ++i) {
     EXPECT_EQ(ReasonFromName(ReasonName(static_cast<Reason>(i))), static_cast<Reason>(i));
   }

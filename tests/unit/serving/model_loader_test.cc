@@ -16,8 +16,8 @@
 #include <simdjson.h>
 
 #include "csml/core/json_writer.h"
-#include "csml/serving/batch_scorer.h"
 #include "csml/reasons/reasons.h"
+#include "csml/serving/batch_scorer.h"
 #include "testing/feature_rows.h"
 #include "testing/files.h"
 #include "testing/temp_registry.h"
@@ -151,10 +151,12 @@ TEST_F(ModelLoaderTest, ReasonsFollowTheMetaUnlessTheCallerChooses) {
   const ModelMeta rules = Publish(Draft());
   ModelMeta with_model = Draft();
   with_model.created_at += 3600;
-  const ReasonCatalog only_plan = ReasonCatalog::FromJson(
-      R"({"format":1,"version":"only-plan-1","entries":[{"column":"plan_value","when":">=","value":0,"code":"high_plan_value"}]})")
-                                      .value();
-  with_model.extra_json = R"({"reasons":)" + ReasonSettings{ReasonMode::kModel, only_plan}.ToJson() + "}";
+  const ReasonCatalog only_plan =
+      ReasonCatalog::FromJson(
+          R"({"format":1,"version":"only-plan-1","entries":[{"column":"plan_value","when":">=","value":0,"code":"high_plan_value"}]})")
+          .value();
+  with_model.extra_json =
+      R"({"reasons":)" + ReasonSettings{ReasonMode::kModel, only_plan}.ToJson() + "}";
   const ModelMeta model = Publish(with_model);
 
   auto a = LoadServingModel(*registry_, rules.version);
@@ -193,7 +195,8 @@ TEST_F(ModelLoaderTest, ReasonsFollowTheMetaUnlessTheCallerChooses) {
 
   ModelMeta broken = Draft();
   broken.created_at += 7200;
-  broken.extra_json = R"({"reasons":{"mode":"model","catalog":{"format":1,"version":"x","entries":[{"column":"plan_value","when":"<","value":1,"code":"made_up"}]}}})";
+  broken.extra_json =
+      R"({"reasons":{"mode":"model","catalog":{"format":1,"version":"x","entries":[{"column":"plan_value","when":"<","value":1,"code":"made_up"}]}}})";
   const ModelMeta bad = Publish(broken);
   auto refused = LoadServingModel(*registry_, bad.version);
   ASSERT_FALSE(refused.has_value());
