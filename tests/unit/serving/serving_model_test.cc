@@ -186,9 +186,8 @@ INSTANTIATE_TEST_SUITE_P(
 // falls back to the seed's rules, byte for byte.
 TEST(ServingModel, ModelReasonsWithoutAnExplainerFallBackToTheRules) {
   auto model = ServingModel::Create(
-      "v1", Columns(), Thresholds{}, FakePredictor::Returning(Columns().size(), 0.5),
-      Calibration{}, nullptr,
-      std::make_shared<const ModelReasons>(ReasonCatalog::Default(), Columns()));
+      "v1", Columns(), Thresholds{}, FakePredictor::Returning(Columns().size(), 0.5), Calibration{},
+      nullptr, std::make_shared<const ModelReasons>(ReasonCatalog::Default(), Columns()));
   ASSERT_TRUE(model.has_value()) << model.error().message;
   EXPECT_EQ((*model)->reason_mode(), ReasonMode::kRules);
   EXPECT_EQ((*model)->reason_catalog_version(), "");
