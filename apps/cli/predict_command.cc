@@ -3,8 +3,8 @@
 // not, is scored with the served version (or V) on every core and written as JSON Lines in
 // input order: {"userId","snapshot_ts"} then exactly what `POST /score` answers for the same
 // features ({"risk","tier","reasons","modelVersion"}, risk rounded as /score rounds it; the
-// model's full probability with --full-precision). This is how a nightly job scores all
-// customers.
+// model's full probability with --full-precision; with --explain also "drivers", "baseline"
+// and "margin" as /score?explain=true). This is how a nightly job scores all customers.
 //
 // Records that break the data contract are skipped, counted and described on stderr (the
 // first few, by 1-based line), and the rest are scored: one bad record must not leave every
@@ -12,8 +12,10 @@
 // Output goes to --out atomically (it appears complete or not at all), or to stdout; the
 // summary goes to stderr either way.
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,6 +41,8 @@ struct PredictFlags {
   std::size_t threads = 0;
   bool strict = false;
   bool full_precision = false;
+  bool explain = false;
+  std::string explain_top = "4";  // a whole number >= 1, or all
 };
 
 constexpr std::size_t kProblemsShown = 5;
@@ -56,6 +60,19 @@ Result<int> RunPredict(const PredictFlags& flags) {
   BatchScoringOptions options;
   options.threads = flags.threads;
   options.full_precision_risk = flags.full_precision;
+  if (flags.explain) {
+    std::size_t top = 0;
+    const std::string& text = flags.explain_top;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), top);
+    if (text == "all") {
+      top = std::numeric_limits<std::size_t>::max();
+    } else if (ec != std::errc() || end != text.data() + text.size() || top < 1) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       fmt::format("--explain-top: expected a whole number >= 1 or all, got '{}'",
+                                   text.substr(0, 40)));
+    }
+    options.explain_top = top;
+  }
   if (Status s = options.Validate(); !s) return tl::unexpected(s.error());
 
   CSML_ASSIGN_OR_RETURN(auto registry,
@@ -132,6 +149,12 @@ void AddPredictCommand(CLI::App& app, CommandSlot& slot) {
   cmd->add_flag("--full-precision", flags->full_precision,
                 "Print each risk as the model's full probability instead of rounded to 4 "
                 "decimals as POST /score prints it");
+  cmd->add_flag("--explain", flags->explain,
+                "Add each row's TreeSHAP drivers, baseline and margin, as POST "
+                "/score?explain=true answers them (docs/EXPLANATIONS.md)");
+  cmd->add_option("--explain-top", flags->explain_top,
+                  "With --explain: how many drivers per row, a whole number >= 1 or all")
+      ->capture_default_str();
   cmd->add_flag("--strict", flags->strict,
                 "Refuse the file at the first invalid record (default: skip and report them)");
   cmd->callback([&slot, flags] {

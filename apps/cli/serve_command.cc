@@ -13,8 +13,8 @@
 // after --drain-delay-ms no new connections are taken, requests already read are answered.
 //
 // Secrets come from the environment only (a flag would show in `ps`): CSML_SCORE_TOKEN and
-// CSML_ADMIN_TOKEN. CSML_ACCESS_LOG, CSML_ACCESS_LOG_SAMPLE and CSML_PREDICTION_LOG set the
-// flags' defaults.
+// CSML_ADMIN_TOKEN. CSML_ACCESS_LOG, CSML_ACCESS_LOG_SAMPLE, CSML_PREDICTION_LOG and
+// CSML_REASONS set the flags' defaults.
 #include <pthread.h>
 #include <signal.h>
 
@@ -58,6 +58,7 @@ struct ServeFlags {
   std::string model_dir;
   std::string access_log_destination = "stdout";
   std::string prediction_log = "off";  // a directory, or off
+  std::string reasons = "meta";        // rules, model, or meta (each version's own setting)
   std::uint64_t prediction_log_retention_mb = 1024;
   int drain_delay_ms = 0;
 };
@@ -145,19 +146,33 @@ ModelReloader::Source MakeSource(const std::string& model_dir) {
   };
 }
 
-ModelReloader::Loader MakeLoader(const std::string& model_dir) {
-  return [model_dir](const ServableId& id) -> Result<std::shared_ptr<const ServingModel>> {
+ModelReloader::Loader MakeLoader(const std::string& model_dir, const LoadOptions& options) {
+  return [model_dir, options](const ServableId& id) -> Result<std::shared_ptr<const ServingModel>> {
     Result<Registry> registry = Registry::Open(model_dir, RegistryOpenMode::kReadOnly);
     if (!registry) return tl::unexpected(registry.error());
-    return LoadServingModel(*registry, id.version);
+    Result<std::shared_ptr<const ServingModel>> model =
+        LoadServingModel(*registry, id.version, options);
+    if (model) {
+      const ServingModel& m = **model;
+      if (m.reason_mode() == ReasonMode::kModel) {
+        spdlog::info("model {}: reasons from the model (catalog {})", m.version(),
+                     m.reason_catalog_version());
+      } else if (options.reasons == ReasonMode::kModel) {
+        spdlog::warn(
+            "model {}: --reasons model, but the model has no node covers to explain "
+            "with: reasons from the rules",
+            m.version());
+      }
+    }
+    return model;
   };
 }
 
 // The served-version rule's fallback, for a server that has no model yet.
-ModelReloader::Fallback MakeFallback(const std::string& model_dir) {
-  return [model_dir]() -> Result<ModelReloader::FallbackModel> {
+ModelReloader::Fallback MakeFallback(const std::string& model_dir, const LoadOptions& options) {
+  return [model_dir, options]() -> Result<ModelReloader::FallbackModel> {
     CSML_ASSIGN_OR_RETURN(auto registry, Registry::Open(model_dir, RegistryOpenMode::kReadOnly));
-    CSML_ASSIGN_OR_RETURN(auto served, ResolveServedVersion(registry));
+    CSML_ASSIGN_OR_RETURN(auto served, ResolveServedVersion(registry, options));
     return ModelReloader::FallbackModel{std::move(served.loaded.model),
                                         std::move(served.choice.reason)};
   };
@@ -266,12 +281,23 @@ Result<int> RunServe(ServeFlags flags) {
     return MakeError(ErrorCode::kInternal, fmt::format("pthread_sigmask: {}", std::strerror(rc)));
   }
 
+  LoadOptions load;
+  if (flags.reasons != "meta") {
+    load.reasons = ParseReasonMode(flags.reasons);
+    if (!load.reasons) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       fmt::format("--reasons (or CSML_REASONS): expected rules, model or meta, "
+                                   "got '{}'",
+                                   flags.reasons.substr(0, 40)));
+    }
+  }
+
   ModelManager models;
   const std::string model_dir = flags.model_dir;
   Result<std::unique_ptr<ModelReloader>> reloader = ModelReloader::Create(
-      flags.reload, MakeSource(model_dir), MakeLoader(model_dir), models,
+      flags.reload, MakeSource(model_dir), MakeLoader(model_dir, load), models,
       [model_dir](const ReloadReport& report) { LogReload(report, model_dir); },
-      MakeFallback(model_dir));
+      MakeFallback(model_dir, load));
   if (!reloader) return tl::unexpected(reloader.error());
   (*reloader)->ReloadNow(ReloadTrigger::kStartup);
 
@@ -366,6 +392,7 @@ void AddServeCommand(CLI::App& app, CommandSlot& slot) {
   flags->model_dir = env.model_dir;
   flags->access_log_destination = EnvOr("CSML_ACCESS_LOG", "stdout");
   flags->prediction_log = EnvOr("CSML_PREDICTION_LOG", "off");
+  flags->reasons = EnvOr("CSML_REASONS", "meta");
   auto* cmd = app.add_subcommand("serve", "Serve churn-risk scores over HTTP (POST /score)");
   cmd->add_option("--host", flags->server.host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", flags->server.port, "Port to listen on (0 = any free port)")
@@ -417,6 +444,12 @@ void AddServeCommand(CLI::App& app, CommandSlot& slot) {
   cmd->add_option("--prediction-log", flags->prediction_log,
                   "Log every score to JSON Lines segments in this directory, or off (env "
                   "CSML_PREDICTION_LOG; docs/MONITORING.md)")
+      ->capture_default_str();
+  cmd->add_option("--reasons", flags->reasons,
+                  "How `reasons` are chosen: rules (the seed's fixed rules), model (the codes of "
+                  "the features whose TreeSHAP contribution raised the risk, "
+                  "docs/EXPLANATIONS.md), or meta (each version's setting from `csml train "
+                  "--reasons`; rules unless it was trained with model) (env CSML_REASONS)")
       ->capture_default_str();
   cmd->add_option("--prediction-log-retention-mb", flags->prediction_log_retention_mb,
                   "Most MiB the prediction log directory may hold; the oldest segments go first")

@@ -42,6 +42,7 @@ struct TrainFlags {
   double min_child_weight = DefaultTrainingBoosterParams().min_child_weight;
   bool no_refit = false;
   std::string calibration = "auto";  // auto, none, platt, isotonic
+  std::string reasons = "rules";     // rules, model
   std::string thresholds;            // "M,H": fixed cut points
   std::string tier_quantiles;        // "QM,QH": validation quantiles (default 0.7,0.9)
   double gate_auc_tolerance = PromotionOptions{}.max_auc_drop;
@@ -65,6 +66,12 @@ Result<TrainPipelineOptions> ToPipelineOptions(const TrainFlags& flags) {
   o.booster.threads = flags.threads;
   o.booster.seed = flags.seed;
   o.refit = flags.no_refit ? RefitPolicy::kNone : RefitPolicy::kAllRows;
+  if (const std::optional<ReasonMode> reasons = ParseReasonMode(flags.reasons)) {
+    o.reasons = *reasons;
+  } else {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("--reasons: expected rules or model, got '{}'", flags.reasons));
+  }
   if (flags.calibration != "auto") {
     o.calibration = ParseCalibrationMethod(flags.calibration);
     if (!o.calibration) {
@@ -334,6 +341,11 @@ void AddTrainCommand(CLI::App& app, CommandSlot& slot) {
   cmd->add_flag("--no-refit", flags->no_refit,
                 "Serve the early-stopped model trained on the training split, instead of "
                 "refitting on every row of the window");
+  cmd->add_option("--reasons", flags->reasons,
+                  "How `csml serve` chooses this version's reasons by default: rules (the "
+                  "seed's) or model (TreeSHAP codes, with the catalog recorded in meta.json; "
+                  "docs/EXPLANATIONS.md)")
+      ->capture_default_str();
   cmd->add_option("--calibration", flags->calibration,
                   "Post-hoc calibration of the risk: auto (chosen by out-of-fold log loss), "
                   "none, platt or isotonic")

@@ -32,6 +32,7 @@ namespace csml::server {
 namespace {
 
 constexpr std::string_view kNoModel = "no model loaded";
+constexpr std::string_view kCannotExplain = "the served model cannot explain its scores";
 constexpr std::size_t kMaxBatchItemsLimit = 100'000;
 // Risk histogram buckets: the API prints risk in [0, 1].
 constexpr std::array<double, 10> kRiskBounds = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
@@ -313,7 +314,7 @@ struct ServeRoutes::Impl {
     Response response;
     if (explain->explain) {
       if (!WriteExplainedScore(*model, decoded->features, *scored, explain->top, &response)) {
-        return DetailResponse(409, "the served model cannot explain its scores");
+        return DetailResponse(409, kCannotExplain);
       }
     } else {
       response.body.reserve(160);
@@ -401,6 +402,23 @@ struct ServeRoutes::Impl {
       RecordUnknownKeys(slot, item->unknown_feature_keys);
       LogPrediction(deps.prediction_log, request, static_cast<std::int32_t>(i), *item, *scored,
                     model->version());
+      if (item->explain) {
+        // The same members as /score?explain=true (docs/API.md), or this item's 409.
+        const Result<ScoreExplanation> explanation = model->Explain(item->features);
+        if (!explanation) {
+          json.Key("status").Int(409);
+          json.Key("detail").String(kCannotExplain);
+          json.EndObject();
+          continue;
+        }
+        json.Key("status").Int(200);
+        json.Key("userId").String(item->user_id);
+        WriteScoreMembers(json, *scored, model->version());
+        WriteExplanationMembers(json, *explanation, model->encoder().column_names(),
+                                item->explain_top);
+        json.EndObject();
+        continue;
+      }
       json.Key("status").Int(200);
       json.Key("userId").String(item->user_id);
       WriteScoreMembers(json, *scored, model->version());

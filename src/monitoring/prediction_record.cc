@@ -144,7 +144,10 @@ Status PredictionLineParser::Parse(std::string_view line, PredictionRecord* reco
   for (json::dom::element r : reasons) {
     CSML_ASSIGN_OR_RETURN(std::string_view name, json::AsString(r, root.Key("reasons")));
     for (std::uint8_t i = 0; i < kNumReasons; ++i) {
-      if (ReasonName(static_cast<Reason>(i)) == name) record->reasons.Add(static_cast<Reason>(i));
+      // The line's order (model reasons are ranked, not in the contract's order).
+      if (ReasonName(static_cast<Reason>(i)) == name) {
+        record->reasons.Append(static_cast<Reason>(i));
+      }
     }
   }
   CSML_ASSIGN_OR_RETURN(record->latency_us, json::Int64Field(top, "latency_us", root));

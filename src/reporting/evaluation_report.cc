@@ -280,7 +280,8 @@ Result<EvaluationReport> BuildEvaluationReport(std::span<const EvaluatedRow> row
   r.tiers.high_lift = r.tiers.high_precision / r.metrics.base_rate;
   if (!std::isfinite(r.tiers.high_lift)) r.tiers.high_lift = kNan;
 
-  // Reasons, in the contract's order.
+  // Reasons, in the contract's order: the seed's five always, the model reasons' codes when
+  // a row has them.
   for (std::uint8_t i = 0; i < kNumReasons; ++i) {
     ReasonStats stats;
     stats.reason = static_cast<Reason>(i);
@@ -290,6 +291,7 @@ Result<EvaluationReport> BuildEvaluationReport(std::span<const EvaluatedRow> row
         stats.churned += static_cast<std::size_t>(row.label);
       }
     }
+    if (stats.rows == 0 && i > static_cast<std::uint8_t>(Reason::kGeneralRiskFactors)) continue;
     stats.share = Ratio(stats.rows, rows.size());
     stats.churn_rate = Ratio(stats.churned, stats.rows);
     stats.share_of_churned = Ratio(stats.churned, positives);

@@ -496,6 +496,54 @@ std::string FeatureImportanceChart(const EvaluationReport& r) {
   return chart.Finish();
 }
 
+std::string DependenceChart(const EvaluationReport& r) {
+  const ExplanationSummary& x = r.explanations;
+  const std::size_t n = x.dependence.size();
+  constexpr double kPanelStep = 200;
+  const double height = n == 0 ? 200 : 70 + kPanelStep * static_cast<double>(n);
+  SvgChart chart("chart-dependence", "Dependence: what each top feature's value did to the risk",
+                 "For the features with the largest mean absolute TreeSHAP contribution, one "
+                 "point per evaluated customer (a sample of at most 400): the value the model "
+                 "saw across, its contribution to the margin (log-odds) up; above zero raised "
+                 "the risk.",
+                 kWidth, height);
+  if (n == 0) {
+    chart.EmptyMessage("Not available: the model file has no node covers to explain with");
+    return chart.Finish();
+  }
+  for (std::size_t k = 0; k < n; ++k) {
+    const ExplanationSummary::Dependence& d = x.dependence[k];
+    double x_lo = 0;
+    double x_hi = 1;
+    double y_abs = 0.1;
+    bool first = true;
+    for (const auto& [value, contribution] : d.points) {
+      x_lo = first ? value : std::min(x_lo, value);
+      x_hi = first ? value : std::max(x_hi, value);
+      first = false;
+      if (std::isfinite(contribution)) y_abs = std::max(y_abs, std::fabs(contribution));
+    }
+    if (!(x_hi > x_lo)) x_hi = x_lo + 1;
+    const double y_max = NiceCeiling(y_abs * 1.1);
+    const Panel p = chart.AddPanel(
+        Rect{72, 60 + kPanelStep * static_cast<double>(k), 462, 130},
+        AxisSpec{d.feature + " (value the model saw)", x_lo, x_hi, NumberFormat::kDecimal, 5},
+        AxisSpec{"Contribution (log-odds)", -y_max, y_max, NumberFormat::kDecimal, 4});
+    chart.ReferenceLine(p, x_lo, 0, x_hi, 0, Line(kBaselineColor, 1, "4 3"));
+    for (const auto& [value, contribution] : d.points) {
+      chart.Point(p, value, contribution, 2.2,
+                  Style{"none", contribution > 0 ? kChurnedColor : kRetainedColor, 0, "", 0.55},
+                  fmt::format("{} = {}: contribution {}", d.feature, Fixed(value, 3),
+                              Fixed(contribution, 4)));
+    }
+  }
+  const std::array<LegendEntry, 2> legend = {
+      LegendEntry{"Raised the risk", LegendSymbol::kPoint, kChurnedColor},
+      LegendEntry{"Lowered the risk", LegendSymbol::kPoint, kRetainedColor}};
+  chart.Legend(16, 44, legend);
+  return chart.Finish();
+}
+
 std::string ReasonsChart(const EvaluationReport& r) {
   SvgChart chart("chart-reasons", "Reason frequency",
                  "Share of all customers, and of churned customers, given each reason; the "

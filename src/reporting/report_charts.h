@@ -18,5 +18,6 @@ std::string LiftChart(const EvaluationReport& report);
 std::string TierChart(const EvaluationReport& report);
 std::string FeatureImportanceChart(const EvaluationReport& report);
 std::string ReasonsChart(const EvaluationReport& report);
+std::string DependenceChart(const EvaluationReport& report);
 
 }  // namespace csml::reporting_internal

@@ -226,6 +226,38 @@ void ReasonsCard(std::string& out, const EvaluationReport& r) {
   out += "</section>\n";
 }
 
+// TreeSHAP over the rows: global importance and each seed rule's agreement with the model.
+void ExplanationsCard(std::string& out, const EvaluationReport& r) {
+  const ExplanationSummary& x = r.explanations;
+  out += R"(<section class="card"><h2>Explanations and the rules</h2>)";
+  if (!x.available) {
+    out += R"(<p class="sub">Not available: the model file has no node covers.</p></section>)";
+    out += "\n";
+    return;
+  }
+  out += fmt::format(
+      R"(<p class="sub">TreeSHAP contributions (log-odds) over {} customers. Importance is )"
+      R"(the mean absolute contribution.</p><table id="shap-importance">)",
+      x.rows);
+  out += "<tr><th>Feature</th><th>Mean |contribution|</th><th>Share</th></tr>";
+  for (const ExplanationSummary::Importance& f : x.importance) {
+    out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td></tr>", EscapeHtml(f.feature),
+                       Fixed(f.mean_abs, 4), Percent(f.share));
+  }
+  out += R"(</table><table id="rule-agreement">)";
+  out +=
+      "<tr><th>Rule</th><th>Feature</th><th>Fired</th><th>Model lowered the risk</th>"
+      "<th>Disagreement</th></tr>";
+  for (const ExplanationSummary::RuleAgreement& a : x.rules) {
+    out += fmt::format("<tr><td>{}</td><td>{}</td><td>{} ({})</td><td>{}</td><td>{}</td></tr>",
+                       EscapeHtml(ReasonName(a.reason)), EscapeHtml(a.feature), a.fired,
+                       Percent(a.fired_share), a.lowered, Percent(a.disagreement_rate));
+  }
+  out += R"(</table><p class="sub">Disagreement: of the customers a rule fired on, the share )"
+         R"(whose own value of that feature lowered the model's risk.</p></section>)";
+  out += "\n";
+}
+
 void Chart(std::string& out, const std::string& svg, std::string_view caption) {
   out += R"(<figure class="card">)";
   out += svg;
@@ -278,6 +310,10 @@ std::string RenderEvaluationHtml(const EvaluationReport& r) {
         "more often to churners than to everyone is informative.");
   Chart(out, ri::FeatureImportanceChart(r),
         "What the model's splits rely on (gain at training time), not a causal effect.");
+  ExplanationsCard(out, r);
+  Chart(out, ri::DependenceChart(r),
+        "How the model's use of each top feature changes with its value: points above the line "
+        "raised the customer's risk, below lowered it.");
   ModelCard(out, r);
   out += "</div>\n";
   out += fmt::format(

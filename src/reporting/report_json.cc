@@ -281,6 +281,52 @@ std::string RenderEvaluationJson(const EvaluationReport& r) {
   }
   w.EndArray();
 
+  // TreeSHAP over the rows beside the seed's rules (docs/EXPLANATIONS.md "Agreement").
+  const ExplanationSummary& x = r.explanations;
+  w.Key("explanations").BeginObject().Key("available").Bool(x.available);
+  if (x.available) {
+    w.Key("rows").Uint(x.rows).Key("importance").BeginArray();
+    for (const ExplanationSummary::Importance& f : x.importance) {
+      w.BeginObject()
+          .Key("feature")
+          .String(f.feature)
+          .Key("mean_abs_contribution")
+          .Double(f.mean_abs)
+          .Key("share")
+          .Double(f.share)
+          .EndObject();
+    }
+    w.EndArray().Key("dependence").BeginArray();
+    for (const ExplanationSummary::Dependence& d : x.dependence) {
+      w.BeginObject().Key("feature").String(d.feature).Key("points").BeginArray();
+      for (const auto& [value, contribution] : d.points) {
+        w.BeginArray().Double(value).Double(contribution).EndArray();
+      }
+      w.EndArray().EndObject();
+    }
+    w.EndArray().Key("rule_agreement").BeginArray();
+    for (const ExplanationSummary::RuleAgreement& a : x.rules) {
+      w.BeginObject()
+          .Key("reason")
+          .String(ReasonName(a.reason))
+          .Key("feature")
+          .String(a.feature)
+          .Key("fired")
+          .Uint(a.fired)
+          .Key("fired_share")
+          .Double(a.fired_share)
+          .Key("lowered")
+          .Uint(a.lowered)
+          .Key("raised")
+          .Uint(a.raised)
+          .Key("disagreement_rate")
+          .Double(a.disagreement_rate)
+          .EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+
   w.Key("score_quantiles").BeginObject().Key("all");
   WriteQuantiles(w, r.quantiles.all);
   w.Key("retained");

@@ -103,6 +103,27 @@ std::string RenderEvaluationText(const EvaluationReport& r) {
   }
   line("");
 
+  const ExplanationSummary& x = r.explanations;
+  if (x.available) {
+    line(fmt::format("  explanations (TreeSHAP, {} rows; contributions in log-odds)", x.rows));
+    line(fmt::format("  {:<26} {:>14} {:>8}", "feature", "mean |contrib|", "share"));
+    for (const ExplanationSummary::Importance& f : x.importance) {
+      line(fmt::format("  {:<26} {:>14} {:>8}", f.feature, Fixed(f.mean_abs), Percent(f.share)));
+    }
+    line(fmt::format("  {:<22} {:<26} {:>8} {:>8} {:>14}", "rule", "feature", "fired", "lowered",
+                     "disagreement"));
+    for (const ExplanationSummary::RuleAgreement& a : x.rules) {
+      line(fmt::format("  {:<22} {:<26} {:>8} {:>8} {:>14}", ReasonName(a.reason), a.feature,
+                       a.fired, a.lowered, Percent(a.disagreement_rate)));
+    }
+    line(
+        "  (disagreement: rows where the rule fired but the model's contribution of its "
+        "feature lowered the risk)");
+  } else {
+    line("  explanations: not available (the model file has no node covers)");
+  }
+  line("");
+
   std::size_t failed = 0;
   for (const EvaluationCheck& c : r.checks) failed += c.passed ? 0 : 1;
   line(failed == 0

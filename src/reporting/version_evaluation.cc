@@ -74,6 +74,7 @@ Result<VersionEvaluation> EvaluateVersion(const Registry& registry,
   if (!rows) return tl::unexpected(rows.error().WithContext(out.version));
   info.generated_at = options.generated_at != 0 ? options.generated_at : NowUtc();
   CSML_ASSIGN_OR_RETURN(out.report, BuildEvaluationReport(*rows, meta, info, options.evaluation));
+  out.report.explanations = SummarizeExplanations(*loaded.model, labeled->records);
   return out;
 }
 

@@ -152,6 +152,11 @@ Result<BatchScoringSummary> BatchScorer::WriteJsonLines(std::span<const Snapshot
                                                         const BatchScoringOptions& options,
                                                         const TextSink& sink) const {
   if (Status valid = options.Validate(); !valid) return tl::unexpected(valid.error());
+  if (options.explain_top > 0 && !model_->can_explain()) {
+    return MakeError(
+        ErrorCode::kValidation,
+        fmt::format("model {}: cannot explain (the model file has no node covers)", version()));
+  }
   BatchScoringSummary summary;
   summary.threads = options.ResolvedThreads();
   const std::size_t block = options.block_rows;
@@ -172,6 +177,14 @@ Result<BatchScoringSummary> BatchScorer::WriteJsonLines(std::span<const Snapshot
       std::string& text = texts[slot];
       text.clear();
       for (std::size_t i = 0; i < part.size(); ++i) {
+        if (options.explain_top > 0) {
+          const Result<ScoreExplanation> e = model_->Explain(part[i].features);
+          if (!e) return Status(tl::unexpected(e.error()));
+          AppendBatchScoreJsonLine(&text, part[i], part_scores[i], version(),
+                                   options.full_precision_risk, &*e,
+                                   model_->encoder().column_names(), options.explain_top);
+          continue;
+        }
         AppendBatchScoreJsonLine(&text, part[i], part_scores[i], version(),
                                  options.full_precision_risk);
       }
@@ -236,7 +249,9 @@ Result<BatchScoringSummary> BatchScorer::WriteJsonLinesFile(
 }
 
 void AppendBatchScoreJsonLine(std::string* out, const Snapshot& snapshot, const BatchScore& score,
-                              std::string_view model_version, bool full_precision_risk) {
+                              std::string_view model_version, bool full_precision_risk,
+                              const ScoreExplanation* explanation,
+                              std::span<const std::string> columns, std::size_t top) {
   const ScoreResult printed{full_precision_risk ? score.risk : RoundTo(score.risk, 4), score.tier,
                             score.reasons};
   JsonWriter json(out);
@@ -244,6 +259,7 @@ void AppendBatchScoreJsonLine(std::string* out, const Snapshot& snapshot, const 
   json.Key("userId").String(snapshot.user_id);
   json.Key("snapshot_ts").String(FormatRfc3339(snapshot.snapshot_ts));
   WriteScoreMembers(json, printed, model_version);
+  if (explanation != nullptr) WriteExplanationMembers(json, *explanation, columns, top);
   json.EndObject();
   out->push_back('\n');
 }

@@ -43,10 +43,11 @@ Status CheckModelColumns(const std::vector<std::string>& model_names,
   return {};
 }
 
-Result<LoadedVersion> LoadVersion(const Registry& registry, std::string_view version) {
+Result<LoadedVersion> LoadVersion(const Registry& registry, std::string_view version,
+                                  const LoadOptions& options) {
   std::string name(version);
   if (name.empty()) {
-    Result<ServedVersion> served = ResolveServedVersion(registry);
+    Result<ServedVersion> served = ResolveServedVersion(registry, options);
     if (!served) return tl::unexpected(served.error());
     return std::move(served->loaded);
   }
@@ -70,10 +71,18 @@ Result<LoadedVersion> LoadVersion(const Registry& registry, std::string_view ver
       explainer = std::make_shared<const ForestExplainer>(std::move(*made));
     }
   }
+  // Reasons: the caller's choice, else the version's; its catalog, else the compiled-in one.
+  Result<ReasonSettings> settings = ReasonSettings::FromExtraJson(loaded.meta.extra_json);
+  if (!settings) return tl::unexpected(settings.error().WithContext(context));
+  std::shared_ptr<const ModelReasons> model_reasons;
+  if (options.reasons.value_or(settings->mode) == ReasonMode::kModel) {
+    model_reasons = std::make_shared<const ModelReasons>(
+        settings->catalog ? *settings->catalog : ReasonCatalog::Default(), loaded.meta.features);
+  }
   auto predictor = std::make_unique<const ForestPredictor>(std::move(*forest));
-  Result<std::shared_ptr<const ServingModel>> model =
-      ServingModel::Create(loaded.meta.version, loaded.meta.features, loaded.meta.thresholds,
-                           std::move(predictor), loaded.meta.calibration, std::move(explainer));
+  Result<std::shared_ptr<const ServingModel>> model = ServingModel::Create(
+      loaded.meta.version, loaded.meta.features, loaded.meta.thresholds, std::move(predictor),
+      loaded.meta.calibration, std::move(explainer), std::move(model_reasons));
   if (!model) return tl::unexpected(model.error().WithContext(context));
   if (Result<ScoreResult> warm_up = (*model)->Score(RawFeatures{}); !warm_up) {
     return tl::unexpected(warm_up.error().WithContext(context + ", warm-up row"));
@@ -83,8 +92,9 @@ Result<LoadedVersion> LoadVersion(const Registry& registry, std::string_view ver
 }
 
 Result<std::shared_ptr<const ServingModel>> LoadServingModel(const Registry& registry,
-                                                             std::string_view version) {
-  Result<LoadedVersion> loaded = LoadVersion(registry, version);
+                                                             std::string_view version,
+                                                             const LoadOptions& options) {
+  Result<LoadedVersion> loaded = LoadVersion(registry, version, options);
   if (!loaded) return tl::unexpected(loaded.error());
   return std::move(loaded->model);
 }

@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <optional>
 
 #include <fmt/format.h>
@@ -169,7 +170,7 @@ bool FastFeatures(simdjson::dom::object object, ScoreRequest* out) {
   return true;
 }
 
-bool FastRequestObject(simdjson::dom::object top, ScoreRequest* out);
+bool FastRequestObject(simdjson::dom::object top, ScoreRequest* out, bool batch_item = false);
 
 // Parses `body` with this thread's fast parser; false when the fast path declines it.
 bool FastParse(std::string_view body, simdjson::dom::element* root) {
@@ -193,11 +194,37 @@ bool TryFastDecode(std::string_view body, ScoreRequest* out) {
   return FastRequestObject(top, out);
 }
 
-// One request object (a whole /score body, or an item of a batch).
-bool FastRequestObject(simdjson::dom::object top, ScoreRequest* out) {
+// A batch item's `explain` and `top` when they are plainly valid; false declines.
+bool FastExplainField(std::string_view key, simdjson::dom::element value, ScoreRequest* out) {
+  if (key == "explain") return value.get_bool().get(out->explain) == simdjson::SUCCESS;
+  std::string_view all;
+  if (value.get_string().get(all) == simdjson::SUCCESS) {
+    out->explain_top = std::numeric_limits<std::size_t>::max();
+    return all == "all";
+  }
+  std::int64_t n = 0;
+  if (value.type() != simdjson::dom::element_type::INT64 ||
+      value.get_int64().get(n) != simdjson::SUCCESS || n < 1) {
+    return false;
+  }
+  out->explain_top = static_cast<std::size_t>(n);
+  return true;
+}
+
+// One request object (a whole /score body, or an item of a batch, which may also carry
+// explain and top).
+bool FastRequestObject(simdjson::dom::object top, ScoreRequest* out, bool batch_item) {
   bool have_user = false;
   bool have_features = false;
+  bool have_explain = false;
+  bool have_top = false;
   for (const auto field : top) {
+    if (batch_item && (field.key == "explain" || field.key == "top")) {
+      bool& seen = field.key == "explain" ? have_explain : have_top;
+      if (seen || !FastExplainField(field.key, field.value, out)) return false;
+      seen = true;
+      continue;
+    }
     if (field.key == "userId") {
       std::string_view user_id;
       if (have_user || field.value.get_string().get(user_id) != simdjson::SUCCESS) return false;
@@ -438,7 +465,7 @@ void ValidateFeatures(const std::vector<DictEntry>& entries, ScoreRequest* reque
   request->unknown_feature_keys = unknown;
 }
 
-ScoreRequestResult ValidateRequestValue(const PyValue& body);
+ScoreRequestResult ValidateRequestValue(const PyValue& body, bool batch_item = false);
 
 // FastAPI's request_body_to_args for a single body model: None is a missing body, anything
 // else goes through the model's validator.
@@ -448,8 +475,43 @@ ScoreRequestResult ValidateBody(const PyJsonDocument& doc) {
   return ValidateRequestValue(body);
 }
 
+// A batch item's `explain` and `top` (score_request.h), after the features.
+void ValidateExplainFields(const std::vector<DictEntry>& top, ScoreRequest* request,
+                           std::vector<ValidationError>* errors) {
+  if (const PyValue* explain = Find(top, "explain"); explain != nullptr) {
+    if (explain->kind() == PyJsonKind::kNull) {
+      errors->push_back(NoneNotAllowed(FieldLoc("explain")));
+    } else if (explain->kind() == PyJsonKind::kTrue || explain->kind() == PyJsonKind::kFalse) {
+      request->explain = explain->kind() == PyJsonKind::kTrue;
+    } else {
+      errors->push_back(MakeValidationError(
+          FieldLoc("explain"), "value could not be parsed to a boolean", "type_error.bool"));
+    }
+  }
+  const PyValue* top_n = Find(top, "top");
+  if (top_n == nullptr) return;
+  if (top_n->kind() == PyJsonKind::kNull) {
+    errors->push_back(NoneNotAllowed(FieldLoc("top")));
+  } else if (top_n->kind() == PyJsonKind::kString && top_n->str() == "all") {
+    request->explain_top = std::numeric_limits<std::size_t>::max();
+  } else if (top_n->kind() == PyJsonKind::kInt && std::isfinite(top_n->node().number)) {
+    const double n = top_n->node().number;
+    if (n < 1) {
+      errors->push_back(MakeValidationError(FieldLoc("top"),
+                                            "ensure this value is greater than or equal to 1",
+                                            "value_error.number.not_ge", R"({"limit_value":1})"));
+    } else {
+      request->explain_top =
+          n >= 1e18 ? std::numeric_limits<std::size_t>::max() : static_cast<std::size_t>(n);
+    }
+  } else {
+    errors->push_back(
+        MakeValidationError(FieldLoc("top"), "value is not a valid integer", "type_error.integer"));
+  }
+}
+
 // The request model's validator on one value (not None): dict coercion, then the fields.
-ScoreRequestResult ValidateRequestValue(const PyValue& body) {
+ScoreRequestResult ValidateRequestValue(const PyValue& body, bool batch_item) {
   std::vector<DictEntry> top;
   switch (ToPyDict(body, &top)) {
     case DictOutcome::kDict:
@@ -488,6 +550,7 @@ ScoreRequestResult ValidateRequestValue(const PyValue& body) {
         break;
     }
   }
+  if (batch_item) ValidateExplainFields(top, &request, &errors);
   if (!errors.empty()) return tl::unexpected(Invalid(std::move(errors)));
   return request;
 }
@@ -638,7 +701,7 @@ FastBatch TryFastDecodeBatch(std::string_view body, std::size_t max_items, Batch
     simdjson::dom::object object;
     if (item.get_object().get(object) != simdjson::SUCCESS) return FastBatch::kDeclined;
     ScoreRequest request;
-    if (!FastRequestObject(object, &request)) return FastBatch::kDeclined;
+    if (!FastRequestObject(object, &request, /*batch_item=*/true)) return FastBatch::kDeclined;
     out->items.emplace_back(std::move(request));
   }
   return FastBatch::kDecoded;
@@ -685,7 +748,7 @@ BatchScoreRequestResult DecodeBatchReference(std::string_view body, BodyFormat f
       batch.items.emplace_back(tl::unexpected(Invalid({NoneNotAllowed(
           {std::string("body"), std::string("items"), static_cast<std::int64_t>(i)})})));
     } else {
-      batch.items.push_back(AsBatchItem(ValidateRequestValue(item), i));
+      batch.items.push_back(AsBatchItem(ValidateRequestValue(item, /*batch_item=*/true), i));
     }
     element = doc->node(element).end;
   }

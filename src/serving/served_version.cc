@@ -7,12 +7,12 @@
 
 namespace csml {
 
-Result<ServedVersion> ResolveServedVersion(const Registry& registry) {
+Result<ServedVersion> ResolveServedVersion(const Registry& registry, const LoadOptions& options) {
   std::optional<LoadedVersion> chosen;
   std::map<std::string, Error> refused;  // candidates are tried once each
   Result<ServedChoice> choice = registry.ChooseServed([&](const std::string& version) -> Status {
     if (auto it = refused.find(version); it != refused.end()) return tl::unexpected(it->second);
-    Result<LoadedVersion> loaded = LoadVersion(registry, version);
+    Result<LoadedVersion> loaded = LoadVersion(registry, version, options);
     if (!loaded) {
       refused.emplace(version, loaded.error());
       return tl::unexpected(loaded.error());

@@ -14,18 +14,21 @@ namespace csml {
 
 ServingModel::ServingModel(std::string version, FeatureEncoder encoder, Thresholds thresholds,
                            std::unique_ptr<const Predictor> predictor, Calibration calibration,
-                           std::shared_ptr<const ForestExplainer> explainer)
+                           std::shared_ptr<const ForestExplainer> explainer,
+                           std::shared_ptr<const ModelReasons> model_reasons)
     : version_(std::move(version)),
       encoder_(std::move(encoder)),
       thresholds_(thresholds),
       predictor_(std::move(predictor)),
       calibration_(std::move(calibration)),
-      explainer_(std::move(explainer)) {}
+      explainer_(std::move(explainer)),
+      model_reasons_(std::move(model_reasons)) {}
 
 Result<std::shared_ptr<const ServingModel>> ServingModel::Create(
     std::string version, std::span<const std::string> feature_columns, Thresholds thresholds,
     std::unique_ptr<const Predictor> predictor, Calibration calibration,
-    std::shared_ptr<const ForestExplainer> explainer) {
+    std::shared_ptr<const ForestExplainer> explainer,
+    std::shared_ptr<const ModelReasons> model_reasons) {
   const auto context = [&version] { return fmt::format("model {}", version); };
   if (version.empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "model version: expected a name, got ''");
@@ -56,7 +59,7 @@ Result<std::shared_ptr<const ServingModel>> ServingModel::Create(
   }
   return std::shared_ptr<const ServingModel>(
       new ServingModel(std::move(version), std::move(*encoder), thresholds, std::move(predictor),
-                       std::move(calibration), std::move(explainer)));
+                       std::move(calibration), std::move(explainer), std::move(model_reasons)));
 }
 
 Result<ScoreResult> ServingModel::Score(const RawFeatures& features) const {
@@ -95,8 +98,19 @@ Result<ScoreResult> ServingModel::Finish(double probability, const RawFeatures& 
   ScoreResult result;
   result.risk = RoundTo(Risk(probability), 4);
   result.tier = thresholds_.Classify(result.risk);
-  result.reasons = ExplainRisk(features);
+  result.reasons = ReasonsFor(features);
   return result;
+}
+
+ReasonSet ServingModel::ReasonsFor(const RawFeatures& features) const {
+  if (reason_mode() != ReasonMode::kModel) return ExplainRisk(features);
+  std::array<double, kMaxColumns> row{};
+  std::array<double, kMaxColumns> contributions{};
+  const std::size_t n = encoder_.num_columns();
+  const std::span<double> encoded(row.data(), n);
+  encoder_.Encode(features, encoded);
+  explainer_->Explain(encoded, std::span<double>(contributions.data(), n));
+  return model_reasons_->Explain(encoded, std::span<const double>(contributions.data(), n));
 }
 
 Result<ScoreExplanation> ServingModel::Explain(const RawFeatures& features) const {

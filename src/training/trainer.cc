@@ -445,6 +445,16 @@ Result<TrainedModel> TrainModel(const Dataset& dataset, const TrainOptions& opti
   meta.validation_metrics = ValidationMetricsMap(report);
   meta.params_json = ParamsOf(options).ToJson();
   meta.extra_json = SummaryOf(dataset, options, report).ToJson();
+  if (options.reasons == ReasonMode::kModel) {
+    // The catalog ships with the version, so a later csml's default cannot change its codes.
+    const ReasonSettings settings{ReasonMode::kModel, ReasonCatalog::Default()};
+    std::string& extra = meta.extra_json;
+    const std::size_t close = extra.rfind('}');
+    if (close != std::string::npos) {
+      const bool empty = extra.find_first_not_of(" \n{") >= close;
+      extra.insert(close, std::string(empty ? "" : ",") + "\"reasons\":" + settings.ToJson());
+    }
+  }
   return out;
 }
 

@@ -179,6 +179,49 @@ TEST_F(ImportedLightgbmModel, PredictWritesTheScoreBodyOfEachRowAndSkipsAnInvali
   EXPECT_EQ(i, cases_.size());
 }
 
+// csml predict --explain: each line is the /score?explain=true&top=N body of its features.
+TEST_F(ImportedLightgbmModel, PredictExplainWritesWhatScoreExplainAnswers) {
+  const std::string input = dir_->Join("explain-snapshots.jsonl");
+  std::ofstream(input) << SnapshotLines();
+  for (const std::string top : {"all", "2"}) {
+    const std::string out = dir_->Join("explained-" + top + ".jsonl");
+    auto run = RunCommand(kCsml,
+                          {"predict", "--input", input, "--model-dir", model_dir_, "--out", out,
+                           "--explain", "--explain-top", top},
+                          dir_->Join("predict-explain.log"), seconds(60));
+    ASSERT_TRUE(run.has_value()) << run.error().message;
+    ASSERT_EQ(run->exit_code, 0) << run->output;
+    auto connection = HttpConnection::Connect(port_);
+    ASSERT_TRUE(connection.has_value()) << connection.error().message;
+    std::istringstream lines(ReadWholeFile(out));
+    std::string line;
+    std::size_t i = 0;
+    for (; std::getline(lines, line); ++i) {
+      ASSERT_LT(i, cases_.size());
+      HttpRequestSpec post;
+      post.method = "POST";
+      post.path = "/score?explain=true&top=" + top;
+      post.body = fmt::format(R"({{"userId":"u_{}","features":{}}})", i, cases_[i].features_json);
+      auto response = connection->Send(post);
+      ASSERT_TRUE(response.has_value()) << response.error().message;
+      ASSERT_EQ(response->status, 200) << "case " << i << ": " << response->body;
+      ASSERT_NE(response->body.find("\"drivers\":["), std::string::npos) << response->body;
+      EXPECT_EQ(line, fmt::format(R"({{"userId":"u_{}","snapshot_ts":"2025-08-{:02}T00:00:00Z",)",
+                                  i, 1 + i % 28) +
+                          response->body.substr(1))
+          << "case " << i;
+    }
+    EXPECT_EQ(i, cases_.size());
+  }
+  auto bad = RunCommand(
+      kCsml,
+      {"predict", "--input", input, "--model-dir", model_dir_, "--explain", "--explain-top", "0"},
+      dir_->Join("predict-bad.log"), seconds(60));
+  ASSERT_TRUE(bad.has_value());
+  EXPECT_EQ(bad->exit_code, 2) << bad->output;
+  EXPECT_NE(bad->output.find("--explain-top"), std::string::npos) << bad->output;
+}
+
 TEST_F(ImportedLightgbmModel, PredictFullPrecisionWritesLightgbmsProbabilitiesExactly) {
   const std::string input = dir_->Join("full.jsonl");
   std::ofstream(input) << SnapshotLines();
@@ -253,6 +296,79 @@ TEST_F(ImportedLightgbmModel, PredictToStdoutWritesTheSameLines) {
   // stdout and stderr share the log: the scores come first, the summary line last.
   const std::string lines = ReadWholeFile(out);
   EXPECT_TRUE(to_stdout->output.starts_with(lines)) << to_stdout->output.substr(0, 300);
+}
+
+// A LightGBM file saved without internal_count / leaf_count has no covers: it scores, but
+// /score?explain=true is a 409, a /score/batch item asking to explain gets status 409 (the
+// others are scored), csml predict --explain refuses, and --reasons model falls back to the
+// seed's rules.
+TEST(ModelWithoutCovers, ScoresButCannotExplain) {
+  TempDir dir;
+  std::istringstream original(ReadWholeFile((kLightgbm / "model.txt").string()));
+  std::string stripped;
+  for (std::string line; std::getline(original, line);) {
+    if (line.starts_with("internal_count=") || line.starts_with("leaf_count=")) continue;
+    stripped += line + "\n";
+  }
+  const std::string model = dir.Join("no_counts.txt");
+  std::ofstream(model) << stripped;
+  const std::string model_dir = dir.Join("models");
+  auto imported = RunCommand(kCsml, {"models", "import", model, "--model-dir", model_dir},
+                             dir.Join("import.log"), seconds(30));
+  ASSERT_TRUE(imported.has_value());
+  ASSERT_EQ(imported->exit_code, 0) << imported->output;
+  auto process = ChildProcess::Start(
+      kCsml,
+      {"serve", "--port", "0", "--model-dir", model_dir, "--threads", "1", "--reasons", "model"},
+      dir.Join("serve.log"));
+  ASSERT_TRUE(process.has_value()) << process.error().message;
+  auto port = WaitForListeningPort(*process, dir.Join("serve.log"), seconds(20));
+  ASSERT_TRUE(port.has_value()) << port.error().message;
+  const std::string features =
+      R"({"activity_7d":2,"activity_30d":6,"time_since_last_use_days":15,"failed_renewals_30d":1,"tickets_7d":0,"plan_value":49,"region":"IN","usage_score":0.2})";
+  const auto post = [](std::string path, std::string body) {
+    HttpRequestSpec spec;
+    spec.method = "POST";
+    spec.path = std::move(path);
+    spec.body = std::move(body);
+    return spec;
+  };
+  auto connection = HttpConnection::Connect(*port);
+  ASSERT_TRUE(connection.has_value()) << connection.error().message;
+  auto plain = connection->Send(post("/score", R"({"userId":"u","features":)" + features + "}"));
+  ASSERT_TRUE(plain.has_value());
+  ASSERT_EQ(plain->status, 200) << plain->body;
+  // The seed's rules, although --reasons model was asked for.
+  EXPECT_NE(
+      plain->body.find(R"("reasons":["inactive_14d","payment_issue_recent","low_feature_usage"])"),
+      std::string::npos)
+      << plain->body;
+  auto explained = connection->Send(
+      post("/score?explain=true", R"({"userId":"u","features":)" + features + "}"));
+  ASSERT_TRUE(explained.has_value());
+  EXPECT_EQ(explained->status, 409) << explained->body;
+  auto batch = connection->Send(post(
+      "/score/batch", R"({"items":[{"userId":"a","features":)" + features + R"(,"explain":true},)" +
+                          R"({"userId":"b","features":)" + features + "}]}"));
+  ASSERT_TRUE(batch.has_value());
+  ASSERT_EQ(batch->status, 200) << batch->body;
+  EXPECT_NE(
+      batch->body.find(
+          R"({"status":409,"detail":"the served model cannot explain its scores"},{"status":200,"userId":"b",)"),
+      std::string::npos)
+      << batch->body;
+  EXPECT_EQ(process->Stop(seconds(10)), 0);
+  EXPECT_NE(ReadWholeFile(dir.Join("serve.log")).find("no node covers"), std::string::npos);
+
+  const std::string input = dir.Join("snapshots.jsonl");
+  std::ofstream(input) << R"({"userId":"u","snapshot_ts":"2025-08-01T00:00:00Z","features":)"
+                       << features << "}\n";
+  auto predict =
+      RunCommand(kCsml, {"predict", "--input", input, "--model-dir", model_dir, "--explain"},
+                 dir.Join("predict.log"), seconds(60));
+  ASSERT_TRUE(predict.has_value());
+  EXPECT_EQ(predict->exit_code, 2) << predict->output;
+  EXPECT_NE(predict->output.find("cannot explain"), std::string::npos) << predict->output;
 }
 
 TEST(ModelsImport, AModelWithAFeatureOutsideTheSchemaIsRefusedNamingItsLine) {

@@ -1,8 +1,10 @@
 // End-to-end tests of `csml serve`: the real binary, a registry made by the real `csml
 // simulate` and `csml train` (or by hand from a fixture model), and real HTTP on 127.0.0.1.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <regex>
 #include <string>
@@ -15,6 +17,7 @@
 
 #include "csml/core/json_writer.h"
 #include "csml/predict/forest_predictor.h"
+#include "csml/reasons/reasons.h"
 #include "csml/registry/registry.h"
 #include "csml/serving/model_loader.h"
 #include "csml/serving/python_json.h"
@@ -804,7 +807,9 @@ double RiskFromMargin(double margin, const Calibration& calibration) {
 
 struct ExplainedAnswer {
   std::string body;
+  std::vector<std::string> reasons;
   std::vector<std::string> features;
+  std::vector<double> values;  // NaN for null
   std::vector<double> contributions;
   double baseline = 0.0;
   double margin = 0.0;
@@ -827,7 +832,29 @@ std::optional<ExplainedAnswer> ParseExplained(const HttpResponse& response) {
     ADD_FAILURE() << "no drivers, baseline or margin: " << response.body;
     return std::nullopt;
   }
+  simdjson::dom::array reasons;
+  if (root["reasons"].get_array().get(reasons) != simdjson::SUCCESS) {
+    ADD_FAILURE() << "no reasons: " << response.body;
+    return std::nullopt;
+  }
+  for (simdjson::dom::element r : reasons) {
+    std::string_view name;
+    if (r.get_string().get(name) != simdjson::SUCCESS) {
+      ADD_FAILURE() << "a reason that is not a string: " << response.body;
+      return std::nullopt;
+    }
+    out.reasons.emplace_back(name);
+  }
   for (simdjson::dom::element d : drivers) {
+    double value = std::numeric_limits<double>::quiet_NaN();
+    if (d["value"].type() != simdjson::dom::element_type::NULL_VALUE) {
+      if (d["value"].type() == simdjson::dom::element_type::INT64) {
+        value = static_cast<double>(d["value"].get_int64().value_unsafe());
+      } else {
+        value = d["value"].get_double().value_unsafe();
+      }
+    }
+    out.values.push_back(value);
     std::string_view feature;
     double contribution = 0.0;
     if (d["feature"].get_string().get(feature) != simdjson::SUCCESS ||
@@ -910,6 +937,189 @@ TEST_F(ServeTrainedModel, ExplainTopAndFalseAndBadValues) {
     EXPECT_EQ(rejected->status, 422) << query;
     EXPECT_EQ(rejected->body, expected) << query;
   }
+}
+
+// "explain": true per /score/batch item: the item's result is the /score?explain=true body
+// (after status and userId), items without it are the plain result, and bad explain/top
+// values are that item's 422 while the others are scored.
+TEST_F(ServeTrainedModel, BatchItemsExplainLikeScoreExplain) {
+  auto single = Fetch(port(), Post(ScoreBody(kSeedFeatures), "/score?explain=true&top=all"));
+  ASSERT_TRUE(single.has_value());
+  ASSERT_EQ(single->status, 200);
+  auto plain = Fetch(port(), Post(ScoreBody(kSeedFeatures)));
+  ASSERT_TRUE(plain.has_value());
+  const std::string features = R"("features":)" + kSeedFeatures;
+  const std::string body = R"({"items":[{"userId":"u_001",)" + features +
+                           R"(,"explain":true,"top":"all"},)" + R"({"userId":"u_001",)" + features +
+                           R"(},)" + R"({"userId":"u_001",)" + features + R"(,"explain":true},)" +
+                           R"({"userId":"u_001",)" + features + R"(,"explain":"maybe","top":0},)" +
+                           R"({"userId":"u_001",)" + features + R"(,"explain":null,"top":2.5}]})";
+  auto batch = Fetch(port(), Post(body, "/score/batch"));
+  ASSERT_TRUE(batch.has_value());
+  ASSERT_EQ(batch->status, 200) << batch->body;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  ASSERT_EQ(parser.parse(batch->body).get(root), simdjson::SUCCESS) << batch->body;
+  simdjson::dom::array results;
+  ASSERT_EQ(root["results"].get_array().get(results), simdjson::SUCCESS);
+  ASSERT_EQ(results.size(), 5u);
+  const auto item = [&](std::size_t i) {
+    simdjson::dom::element e;
+    EXPECT_EQ(results.at(i).get(e), simdjson::SUCCESS);
+    return e;
+  };
+  // Both sides through simdjson's printer, so numbers print alike.
+  const auto minified = [](const std::string& json) {
+    simdjson::dom::parser p;
+    simdjson::dom::element e;
+    if (p.parse(json).get(e) != simdjson::SUCCESS) return std::string("not JSON: ") + json;
+    return simdjson::minify(e);
+  };
+  // Item 0 is the /score?explain=true&top=all body behind status and userId, byte for byte.
+  EXPECT_EQ(simdjson::minify(item(0)),
+            minified(R"({"status":200,"userId":"u_001",)" + single->body.substr(1)));
+  EXPECT_EQ(simdjson::minify(item(1)),
+            minified(R"({"status":200,"userId":"u_001",)" + plain->body.substr(1)));
+  // Item 2: the default top of 4, the largest of item 0's.
+  simdjson::dom::array four;
+  ASSERT_EQ(item(2)["drivers"].get_array().get(four), simdjson::SUCCESS);
+  EXPECT_EQ(four.size(), 4u);
+  simdjson::dom::array all;
+  ASSERT_EQ(item(0)["drivers"].get_array().get(all), simdjson::SUCCESS);
+  ASSERT_GE(all.size(), 4u);
+  simdjson::dom::element first_of_four;
+  simdjson::dom::element first_of_all;
+  ASSERT_EQ(four.at(0).get(first_of_four), simdjson::SUCCESS);
+  ASSERT_EQ(all.at(0).get(first_of_all), simdjson::SUCCESS);
+  EXPECT_EQ(simdjson::minify(first_of_four), simdjson::minify(first_of_all));
+  EXPECT_EQ(
+      simdjson::minify(item(3)),
+      R"({"status":422,"detail":[{"loc":["body","items",3,"explain"],"msg":"value could not be parsed to a boolean","type":"type_error.bool"},{"loc":["body","items",3,"top"],"msg":"ensure this value is greater than or equal to 1","type":"value_error.number.not_ge","ctx":{"limit_value":1}}]})");
+  EXPECT_EQ(
+      simdjson::minify(item(4)),
+      R"({"status":422,"detail":[{"loc":["body","items",4,"explain"],"msg":"none is not an allowed value","type":"type_error.none.not_allowed"},{"loc":["body","items",4,"top"],"msg":"value is not a valid integer","type":"type_error.integer"}]})");
+  // A /score body's "explain" key stays an unknown key: the plain answer.
+  auto ignored = Fetch(port(), Post(R"({"userId":"u_001",)" + features + R"(,"explain":true})"));
+  ASSERT_TRUE(ignored.has_value());
+  EXPECT_EQ(ignored->body, plain->body);
+}
+
+// ---- csml serve --reasons model, csml train --reasons model (issue 13) ------------------------
+
+// The reasons the model-reasons definition gives for an answer's own drivers (all of them):
+// what a server with model reasons must have answered.
+std::vector<std::string> ExpectedModelReasons(const ExplainedAnswer& answer,
+                                              const std::vector<std::string>& columns) {
+  std::vector<double> values(columns.size(), std::numeric_limits<double>::quiet_NaN());
+  std::vector<double> contributions(columns.size(), 0.0);
+  for (std::size_t i = 0; i < answer.features.size(); ++i) {
+    const auto at = std::find(columns.begin(), columns.end(), answer.features[i]);
+    if (at == columns.end()) return {"unknown column " + answer.features[i]};
+    values[static_cast<std::size_t>(at - columns.begin())] = answer.values[i];
+    contributions[static_cast<std::size_t>(at - columns.begin())] = answer.contributions[i];
+  }
+  std::vector<std::string> out;
+  ModelReasons(ReasonCatalog::Default(), columns)
+      .Explain(values, contributions)
+      .ForEach([&](Reason r) { out.emplace_back(ReasonName(r)); });
+  return out;
+}
+
+const std::vector<std::string> kReasonCustomers = {
+    kSeedFeatures,
+    kQuiet,
+    QuietWith("time_since_last_use_days", "30"),
+    QuietWith("usage_score", "0.05"),
+    QuietWith("activity_7d", "0"),
+    QuietWith("failed_renewals_30d", "2"),
+    QuietWith("tickets_7d", "4"),
+    QuietWith("plan_value", "5"),
+    QuietWith("activity_30d", "null"),
+};
+
+// Each customer's answer from `port` with every driver; its reasons must be the ones the
+// definition gives for those drivers, and each a code of the catalog (at most four).
+void ExpectModelReasons(int port, const std::vector<std::string>& columns,
+                        std::size_t* not_general) {
+  for (const std::string& features : kReasonCustomers) {
+    auto response = Fetch(port, Post(ScoreBody(features), "/score?explain=true&top=all"));
+    ASSERT_TRUE(response.has_value()) << response.error().message;
+    const auto answer = ParseExplained(*response);
+    ASSERT_TRUE(answer.has_value());
+    EXPECT_EQ(answer->reasons, ExpectedModelReasons(*answer, columns)) << answer->body;
+    EXPECT_LE(answer->reasons.size(), 4u);
+    if (answer->reasons != std::vector<std::string>{"general_risk_factors"}) ++*not_general;
+    // The plain answer has the same reasons.
+    auto plain = Fetch(port, Post(ScoreBody(features)));
+    ASSERT_TRUE(plain.has_value());
+    const auto plain_answer = ParseScore(*plain);
+    ASSERT_TRUE(plain_answer.has_value());
+    EXPECT_EQ(plain_answer->reasons, answer->reasons) << features;
+  }
+}
+
+TEST_F(ServeTrainedModel, ReasonsModelListsTheCodesOfTheFeaturesThatRaisedTheRisk) {
+  ASSERT_NE(LocalModel(), nullptr);
+  const std::vector<std::string>& columns = LocalModel()->encoder().column_names();
+  TempDir dir;
+  auto served = StartServe(TrainedServer::Get().model_dir(), dir.Join("serve.log"),
+                           {"--threads", "1", "--reasons", "model"});
+  ASSERT_TRUE(served.has_value()) << served.error().message;
+  std::size_t not_general = 0;
+  ExpectModelReasons(served->port, columns, &not_general);
+  EXPECT_GE(not_general, 3u) << "the crafted customers name some codes";
+  // The same customers on the default server keep the seed's rules.
+  auto rules = Fetch(port(), Post(ScoreBody(kSeedFeatures)));
+  ASSERT_TRUE(rules.has_value());
+  EXPECT_EQ(
+      ParseScore(*rules)->reasons,
+      (std::vector<std::string>{"inactive_14d", "payment_issue_recent", "low_feature_usage"}));
+  EXPECT_EQ(served->process.Stop(seconds(10)), 0);
+  EXPECT_NE(ReadWholeFile(served->log_path).find("reasons from the model (catalog csml-default-1)"),
+            std::string::npos);
+}
+
+TEST(TrainReasonsModel, TheVersionCarriesItsCatalogAndServesModelReasonsByDefault) {
+  TempDir dir;
+  const std::string snapshots = dir.Join("X.jsonl");
+  const std::string model_dir = dir.Join("D");
+  auto simulate = RunCommand(
+      kCsml,
+      {"simulate", "--customers", "200", "--days", "120", "--seed", "11", "--out", snapshots},
+      dir.Join("simulate.log"), seconds(120));
+  ASSERT_TRUE(simulate.has_value() && simulate->exit_code == 0);
+  auto train = RunCommand(
+      kCsml, {"train", "--input", snapshots, "--model-dir", model_dir, "--reasons", "model"},
+      dir.Join("train.log"), seconds(300));
+  ASSERT_TRUE(train.has_value());
+  ASSERT_EQ(train->exit_code, 0) << train->output;
+  const std::string version = OnlyVersion(model_dir);
+  const std::string meta = ReadWholeFile(model_dir + "/" + version + ".meta.json");
+  EXPECT_NE(
+      meta.find(R"("reasons":{"mode":"model","catalog":{"format":1,"version":"csml-default-1")"),
+      std::string::npos)
+      << meta;
+  auto registry = Registry::Open(model_dir, RegistryOpenMode::kReadOnly);
+  ASSERT_TRUE(registry.has_value());
+  auto local = LoadServingModel(*registry, version);
+  ASSERT_TRUE(local.has_value()) << local.error().message;
+  EXPECT_EQ((*local)->reason_mode(), ReasonMode::kModel);
+  auto served = StartServe(model_dir, dir.Join("serve.log"), {"--threads", "1"});
+  ASSERT_TRUE(served.has_value()) << served.error().message;
+  std::size_t not_general = 0;
+  ExpectModelReasons(served->port, (*local)->encoder().column_names(), &not_general);
+  EXPECT_GE(not_general, 1u);
+  EXPECT_EQ(served->process.Stop(seconds(10)), 0);
+  // --reasons rules overrides the version's setting: the seed's rules.
+  auto rules =
+      StartServe(model_dir, dir.Join("rules.log"), {"--threads", "1", "--reasons", "rules"});
+  ASSERT_TRUE(rules.has_value()) << rules.error().message;
+  auto seed = Fetch(rules->port, Post(ScoreBody(kSeedFeatures)));
+  ASSERT_TRUE(seed.has_value());
+  EXPECT_EQ(
+      ParseScore(*seed)->reasons,
+      (std::vector<std::string>{"inactive_14d", "payment_issue_recent", "low_feature_usage"}));
+  EXPECT_EQ(rules->process.Stop(seconds(10)), 0);
 }
 
 }  // namespace

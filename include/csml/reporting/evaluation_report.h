@@ -191,6 +191,43 @@ struct ScoreQuantiles {
   std::array<double, 5> churned{};
 };
 
+// What the model's TreeSHAP contributions say over the evaluated rows, beside the seed's rules
+// (docs/EXPLANATIONS.md "Agreement"). Contributions are in log-odds, per model column.
+struct ExplanationSummary {
+  static constexpr std::size_t kDependenceFeatures = 3;  // charted: the top columns
+  static constexpr std::size_t kDependencePoints = 400;  // at most, evenly spaced over rows
+
+  struct Importance {
+    std::string feature;    // model column
+    double mean_abs = 0.0;  // mean |contribution| over the rows
+    double share = 0.0;     // mean_abs / sum over columns (NaN when all are 0)
+  };
+  struct Dependence {
+    std::string feature;
+    std::vector<std::pair<double, double>> points;  // (value the model saw, contribution);
+                                                    // rows with the value missing left out
+  };
+  // One seed rule beside its feature's contribution, on the rows where the rule fired.
+  struct RuleAgreement {
+    Reason reason = Reason::kGeneralRiskFactors;
+    std::string feature;       // the column the rule reads
+    std::size_t fired = 0;     // rows where the rule fired
+    std::size_t lowered = 0;   // ... and the feature's contribution was < 0 (the model disagreed)
+    std::size_t raised = 0;    // ... and it was > 0
+    double fired_share = 0.0;  // fired / rows
+    double disagreement_rate = 0.0;  // lowered / fired; NaN when the rule never fired
+  };
+
+  bool available = false;  // false: the version has no node covers (nothing below is filled)
+  std::size_t rows = 0;
+  std::vector<Importance> importance;  // largest mean |contribution| first
+  std::vector<Dependence> dependence;  // the top kDependenceFeatures of importance
+  std::vector<RuleAgreement> rules;    // the seed's four rules, in the contract's order
+};
+
+// TreeSHAP over the rows with the version's explainer (available false when it has none).
+ExplanationSummary SummarizeExplanations(const ServingModel& model, std::span<const Snapshot> rows);
+
 struct EvaluationReport {
   ModelMeta model;  // the version's meta.json as read
   EvaluationSource source;
@@ -221,6 +258,7 @@ struct EvaluationReport {
   std::vector<GainPoint> gain;  // deciles
   std::vector<DecileLift> deciles;
   ScoreHistogram histogram;
+  ExplanationSummary explanations;  // filled by EvaluateVersion; available false otherwise
   EvaluationOptions options;
 
   const MetricComparison* FindComparison(std::string_view key) const;

@@ -37,6 +37,7 @@ inline constexpr std::string_view kReportChartIds[] = {
     "chart-tiers",
     "chart-reasons",
     "chart-feature-importance",
+    "chart-dependence",
 };
 
 // The files written by WriteEvaluationReport.

@@ -44,6 +44,10 @@ struct BatchScoringOptions {
   // JSON Lines: print the calibrated risk at full precision (shortest text that reads back to the
   // same double) instead of the risk rounded to 4 decimals as /score prints it.
   bool full_precision_risk = false;
+  // JSON Lines: > 0 adds "drivers" (this many; SIZE_MAX for all), "baseline" and "margin" to
+  // each line after modelVersion, exactly as POST /score?explain=true (score_json.h). The
+  // model must be able to explain (ServingModel::can_explain; kValidation otherwise).
+  std::size_t explain_top = 0;
 
   // block_rows >= 1 and threads <= 1024.
   [[nodiscard]] Status Validate() const;
@@ -110,8 +114,12 @@ class BatchScorer {
 
 // Appends one line (with its '\n') of the format above for `model_version`: the risk rounded
 // to 4 decimals as /score prints it, or the full probability when `full_precision_risk`.
+// With `explanation` (and the model's `columns`), the line also holds the `top` drivers,
+// baseline and margin (WriteExplanationMembers).
 void AppendBatchScoreJsonLine(std::string* out, const Snapshot& snapshot, const BatchScore& score,
-                              std::string_view model_version, bool full_precision_risk = false);
+                              std::string_view model_version, bool full_precision_risk = false,
+                              const ScoreExplanation* explanation = nullptr,
+                              std::span<const std::string> columns = {}, std::size_t top = 0);
 
 // LoadVersion (csml/serving/model_loader.h) for batch scoring: every check the server makes.
 // An empty `version` means the version the server would serve. Errors carry the version.

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,15 +28,25 @@ struct LoadedVersion {
   std::shared_ptr<const ServingModel> model;
 };
 
+// What a caller may choose about a load.
+struct LoadOptions {
+  // How `reasons` are chosen (csml/reasons/reasons.h): nullopt follows the version's
+  // meta.json (extra.reasons; rules when absent). Model reasons need node covers: a version
+  // without them falls back to rules (ServingModel::reason_mode() says which applies).
+  std::optional<ReasonMode> reasons;
+};
+
 // Loads one version with every check above. An empty `version` means the version the server
 // would serve (ResolveServedVersion, csml/serving/served_version.h: the pointer's version if
 // it loads, else the documented fallback; kNotFound when none qualifies).
 // Errors carry the version and what failed.
-Result<LoadedVersion> LoadVersion(const Registry& registry, std::string_view version);
+Result<LoadedVersion> LoadVersion(const Registry& registry, std::string_view version,
+                                  const LoadOptions& options = {});
 
 // LoadVersion's model, for callers that do not need the meta.
 Result<std::shared_ptr<const ServingModel>> LoadServingModel(const Registry& registry,
-                                                             std::string_view version);
+                                                             std::string_view version,
+                                                             const LoadOptions& options = {});
 
 // LoadServingModel of the version the registry says to serve.
 Result<std::shared_ptr<const ServingModel>> LoadServedModel(const Registry& registry);

@@ -56,6 +56,11 @@ struct ScoreRequest {
   std::string user_id;
   RawFeatures features;
   std::uint32_t unknown_feature_keys = 0;  // members of `features` that are not contract fields
+  // Batch items only (a /score body's `explain` key is an unknown key, ignored: /score reads
+  // its query). `"explain": true` adds drivers, baseline and margin to the item's result;
+  // `"top"` is how many drivers (SIZE_MAX for "all"); read even when explain is false.
+  bool explain = false;
+  std::size_t explain_top = 4;
 };
 
 // How the body is to be read, from the request's Content-Type (see BodyFormatFromContentType).
@@ -111,6 +116,14 @@ ScoreRequestResult DecodeScoreRequestReference(std::string_view body, BodyFormat
 // (value_error.list.max_items, ctx limit_value). Those fail the whole batch. Each item is
 // then decoded exactly as a /score body (a null item is none is not an allowed value) and
 // succeeds or fails on its own, its error locations under ["body", "items", <index>, ...].
+// An item may also carry `explain` and `top`, read as a model with `explain: bool = False`
+// and `top: int | "all" = 4` after features, stricter than pydantic like the features are:
+//   - explain: JSON true or false; null -> none is not an allowed value; anything else ->
+//     value could not be parsed to a boolean (type_error.bool).
+//   - top: a JSON integer >= 1 or the string "all"; null -> none is not an allowed value; an
+//     integer below 1 -> ensure this value is greater than or equal to 1
+//     (value_error.number.not_ge, ctx limit_value 1); anything else (a float, another string,
+//     a bool) -> value is not a valid integer (type_error.integer).
 
 struct BatchScoreRequest {
   // One entry per item, in order: the decoded request, or its kInvalid errors.

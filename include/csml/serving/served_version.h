@@ -27,7 +27,9 @@ struct ServedVersion {
 // The rule with the server's load as the check; each candidate is loaded at most once and
 // the chosen one is returned loaded. kNotFound when no version qualifies (the message says
 // what failed).
-Result<ServedVersion> ResolveServedVersion(const Registry& registry);
+// `options` are the server's load options (e.g. its reasons setting).
+Result<ServedVersion> ResolveServedVersion(const Registry& registry,
+                                           const LoadOptions& options = {});
 
 struct PromoteOptions {
   // Move the pointer even when the version fails the server's load (its files must still be

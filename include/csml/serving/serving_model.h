@@ -57,7 +57,8 @@ class ServingModel {
   static Result<std::shared_ptr<const ServingModel>> Create(
       std::string version, std::span<const std::string> feature_columns, Thresholds thresholds,
       std::unique_ptr<const Predictor> predictor, Calibration calibration = {},
-      std::shared_ptr<const ForestExplainer> explainer = nullptr);
+      std::shared_ptr<const ForestExplainer> explainer = nullptr,
+      std::shared_ptr<const ModelReasons> model_reasons = nullptr);
 
   // Encodes, predicts, rounds, classifies and explains. Fails only if the predictor fails or
   // returns something that is not a probability (a model bug, never the request's fault).
@@ -71,7 +72,9 @@ class ServingModel {
 
   // The second half of Score(), for a probability the predictor gave for `features` (batch
   // scoring predicts whole blocks, then finishes each row here): refuses what is not a
-  // probability, rounds to 4 decimals, classifies the rounded risk and explains.
+  // probability, rounds to 4 decimals, classifies the rounded risk and explains: the seed's
+  // rules, or with reason_mode() kModel the model reasons of the row's TreeSHAP contributions
+  // (csml/reasons/reasons.h).
   Result<ScoreResult> Finish(double probability, const RawFeatures& features) const;
 
   // The calibrated risk of a model probability, at full precision.
@@ -89,17 +92,32 @@ class ServingModel {
   // Encodes and explains one customer; kUnavailable when !can_explain(). No heap allocation.
   Result<ScoreExplanation> Explain(const RawFeatures& features) const;
 
+  // How `reasons` are chosen: kModel when built with model reasons and able to explain;
+  // kRules otherwise (a model without covers falls back to the seed's rules).
+  ReasonMode reason_mode() const {
+    return model_reasons_ != nullptr && explainer_ != nullptr ? ReasonMode::kModel
+                                                              : ReasonMode::kRules;
+  }
+  // The catalog's version with model reasons; empty with rules.
+  std::string_view reason_catalog_version() const {
+    return reason_mode() == ReasonMode::kModel ? std::string_view(model_reasons_->catalog_version())
+                                               : std::string_view();
+  }
+
  private:
   ServingModel(std::string version, FeatureEncoder encoder, Thresholds thresholds,
                std::unique_ptr<const Predictor> predictor, Calibration calibration,
-               std::shared_ptr<const ForestExplainer> explainer);
+               std::shared_ptr<const ForestExplainer> explainer,
+               std::shared_ptr<const ModelReasons> model_reasons);
+  ReasonSet ReasonsFor(const RawFeatures& features) const;
 
   std::string version_;
   FeatureEncoder encoder_;
   Thresholds thresholds_;
   std::unique_ptr<const Predictor> predictor_;
   Calibration calibration_;
-  std::shared_ptr<const ForestExplainer> explainer_;  // null: cannot explain
+  std::shared_ptr<const ForestExplainer> explainer_;   // null: cannot explain
+  std::shared_ptr<const ModelReasons> model_reasons_;  // null: the seed's rules
 };
 
 }  // namespace csml

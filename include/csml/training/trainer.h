@@ -42,6 +42,7 @@
 #include "csml/evaluation/probability_calibration.h"
 #include "csml/evaluation/tier_stats.h"
 #include "csml/model/xgboost_booster.h"
+#include "csml/reasons/reasons.h"
 #include "csml/registry/model_meta.h"
 #include "csml/tiering/tiers.h"
 #include "csml/training/dataset.h"
@@ -85,6 +86,9 @@ struct TrainOptions {
   ThresholdOptions thresholds;
   // Post-hoc calibration: empty = choose by cross-fitted log loss; a method forces it.
   std::optional<CalibrationMethod> calibration;
+  // How the version's `reasons` are chosen when served (meta.json extra.reasons, with the
+  // compiled-in catalog for kModel; nothing is written for kRules, the default).
+  ReasonMode reasons = ReasonMode::kRules;
   UnixSeconds created_at = 0;                                // the version's time; 0 = now
   std::function<void(const TrainingProgress&)> on_progress;  // may be empty
 

@@ -28,7 +28,16 @@ EvaluationReport Build(const ModelMeta& meta = FixtureMeta(),
   const std::vector<EvaluatedRow> rows = FixtureRows();
   auto report = BuildEvaluationReport(rows, meta, source, EvaluationOptions{});
   EXPECT_TRUE(report.has_value()) << report.error().message;
-  return report ? *report : EvaluationReport{};
+  if (!report) return EvaluationReport{};
+  // A hand-made TreeSHAP summary (SummarizeExplanations has its own tests).
+  ExplanationSummary& x = report->explanations;
+  x.available = true;
+  x.rows = 10;
+  x.importance = {{"time_since_last_use_days", 0.6, 0.6}, {"usage_score", 0.4, 0.4}};
+  x.dependence = {{"time_since_last_use_days", {{1, -0.5}, {20, 0.7}, {30, 0.9}}},
+                  {"usage_score", {{0.1, 0.3}, {0.9, -0.2}}}};
+  x.rules = {{Reason::kInactive14d, "time_since_last_use_days", 2, 1, 1, 0.2, 0.5}};
+  return *report;
 }
 
 // The opening tag and content of <svg id="...">, or "" when absent.

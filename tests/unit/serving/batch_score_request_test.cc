@@ -2,8 +2,10 @@
 // a body (checked against every golden /score case wrapped into a batch).
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -185,6 +187,76 @@ TEST(BatchScoreRequest, ReadsEachItemExactlyAsScoreReadsABody) {
     ++compared;
   }
   EXPECT_GE(compared, 20);
+}
+
+// "explain" and "top" per item (score_request.h), through the fast path and, with a null item
+// that makes the whole batch take the reference path, through pydantic's rules: both agree.
+TEST(BatchScoreRequest, ReadsExplainAndTopPerItemOnBothPaths) {
+  const std::string features = kSeed.substr(kSeed.find(R"("features")"));
+  const auto item = [&](const std::string& extra) {
+    return R"({"userId":"u_001",)" + extra + (extra.empty() ? "" : ",") + features;
+  };
+  struct Case {
+    std::string extra;
+    bool explain;
+    std::size_t top;
+  };
+  const std::vector<Case> ok = {
+      {"", false, 4},
+      {R"("explain":true)", true, 4},
+      {R"("explain":false,"top":2)", false, 2},
+      {R"("explain":true,"top":"all")", true, std::numeric_limits<std::size_t>::max()},
+      {R"("top":12,"explain":true)", true, 12},
+  };
+  for (const Case& c : ok) {
+    for (const bool reference : {false, true}) {
+      const auto batch =
+          Decode(R"({"items":[)" + item(c.extra) + (reference ? ",null" : "") + "]}");
+      ASSERT_TRUE(batch.has_value()) << c.extra;
+      ASSERT_TRUE(batch->items[0].has_value()) << c.extra << ErrorBody(batch->items[0].error());
+      EXPECT_EQ(batch->items[0]->explain, c.explain) << c.extra << " reference " << reference;
+      EXPECT_EQ(batch->items[0]->explain_top, c.top) << c.extra << " reference " << reference;
+    }
+  }
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"("explain":"yes")",
+       R"({"detail":[{"loc":["body","items",0,"explain"],"msg":"value could not be parsed to a boolean","type":"type_error.bool"}]})"},
+      {R"("explain":1)",
+       R"({"detail":[{"loc":["body","items",0,"explain"],"msg":"value could not be parsed to a boolean","type":"type_error.bool"}]})"},
+      {R"("explain":null)",
+       R"({"detail":[{"loc":["body","items",0,"explain"],"msg":"none is not an allowed value","type":"type_error.none.not_allowed"}]})"},
+      {R"("top":0)",
+       R"({"detail":[{"loc":["body","items",0,"top"],"msg":"ensure this value is greater than or equal to 1","type":"value_error.number.not_ge","ctx":{"limit_value":1}}]})"},
+      {R"("top":-3)",
+       R"({"detail":[{"loc":["body","items",0,"top"],"msg":"ensure this value is greater than or equal to 1","type":"value_error.number.not_ge","ctx":{"limit_value":1}}]})"},
+      {R"("top":2.0)",
+       R"({"detail":[{"loc":["body","items",0,"top"],"msg":"value is not a valid integer","type":"type_error.integer"}]})"},
+      {R"("top":"3")",
+       R"({"detail":[{"loc":["body","items",0,"top"],"msg":"value is not a valid integer","type":"type_error.integer"}]})"},
+      {R"("top":true)",
+       R"({"detail":[{"loc":["body","items",0,"top"],"msg":"value is not a valid integer","type":"type_error.integer"}]})"},
+      {R"("top":null)",
+       R"({"detail":[{"loc":["body","items",0,"top"],"msg":"none is not an allowed value","type":"type_error.none.not_allowed"}]})"},
+  };
+  for (const auto& [extra, expected] : bad) {
+    const auto batch = Decode(R"({"items":[)" + item(extra) + "]}");
+    ASSERT_TRUE(batch.has_value()) << extra;
+    ASSERT_FALSE(batch->items[0].has_value()) << extra;
+    EXPECT_EQ(ErrorBody(batch->items[0].error()), expected) << extra;
+  }
+  // After the features' errors, in field order.
+  const auto both = Decode(R"({"items":[{"userId":"u","explain":2,"top":0}]})");
+  ASSERT_TRUE(both.has_value());
+  ASSERT_FALSE(both->items[0].has_value());
+  const auto& errors = both->items[0].error().errors;
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_EQ(errors[0].loc.back(), ErrorLocPart(std::string("features")));
+  EXPECT_EQ(errors[1].loc.back(), ErrorLocPart(std::string("explain")));
+  EXPECT_EQ(errors[2].loc.back(), ErrorLocPart(std::string("top")));
+  // A /score body's explain is an unknown key.
+  const auto single = DecodeScoreRequest(item(R"("explain":"not a bool")"), BodyFormat::kJson);
+  ASSERT_TRUE(single.has_value());
+  EXPECT_FALSE(single->explain);
 }
 
 }  // namespace

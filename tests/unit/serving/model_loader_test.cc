@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <filesystem>
@@ -15,7 +16,9 @@
 #include <simdjson.h>
 
 #include "csml/core/json_writer.h"
+#include "csml/reasons/reasons.h"
 #include "csml/serving/batch_scorer.h"
+#include "testing/feature_rows.h"
 #include "testing/files.h"
 #include "testing/temp_registry.h"
 
@@ -140,6 +143,65 @@ TEST_F(ModelLoaderTest, EveryScoringPathAppliesTheVersionsCalibration) {
     if (uncalibrated->risk != served->risk) ++changed;
   }
   EXPECT_GT(changed, 100);  // the calibration is not the identity on these rows
+}
+
+// Reasons: the version's meta.json setting (extra.reasons), overridden by LoadOptions; a
+// catalog in the meta is the one used; a broken one refuses the version.
+TEST_F(ModelLoaderTest, ReasonsFollowTheMetaUnlessTheCallerChooses) {
+  const ModelMeta rules = Publish(Draft());
+  ModelMeta with_model = Draft();
+  with_model.created_at += 3600;
+  const ReasonCatalog only_plan =
+      ReasonCatalog::FromJson(
+          R"({"format":1,"version":"only-plan-1","entries":[{"column":"plan_value","when":">=","value":0,"code":"high_plan_value"}]})")
+          .value();
+  with_model.extra_json =
+      R"({"reasons":)" + ReasonSettings{ReasonMode::kModel, only_plan}.ToJson() + "}";
+  const ModelMeta model = Publish(with_model);
+
+  auto a = LoadServingModel(*registry_, rules.version);
+  ASSERT_TRUE(a.has_value()) << a.error().message;
+  EXPECT_EQ((*a)->reason_mode(), ReasonMode::kRules);
+  auto b = LoadServingModel(*registry_, model.version);
+  ASSERT_TRUE(b.has_value()) << b.error().message;
+  EXPECT_EQ((*b)->reason_mode(), ReasonMode::kModel);
+  EXPECT_EQ((*b)->reason_catalog_version(), "only-plan-1");
+  auto forced = LoadServingModel(*registry_, model.version, LoadOptions{ReasonMode::kRules});
+  ASSERT_TRUE(forced.has_value());
+  EXPECT_EQ((*forced)->reason_mode(), ReasonMode::kRules);
+  auto defaulted = LoadServingModel(*registry_, rules.version, LoadOptions{ReasonMode::kModel});
+  ASSERT_TRUE(defaulted.has_value());
+  EXPECT_EQ((*defaulted)->reason_catalog_version(), "csml-default-1");
+
+  // The seed customer: rules give the seed's three codes; the one-entry catalog can only say
+  // high_plan_value, and does exactly when plan_value's contribution raised the risk.
+  const RawFeatures seed = testing::SeedFeatures();
+  const ScoreResult by_rules = (*a)->Score(seed).value();
+  EXPECT_EQ(by_rules.reasons, ExplainRisk(seed));
+  const ScoreResult by_model = (*b)->Score(seed).value();
+  const ScoreExplanation e = (*b)->Explain(seed).value();
+  const auto& columns = (*b)->encoder().column_names();
+  const std::size_t plan = static_cast<std::size_t>(
+      std::find(columns.begin(), columns.end(), "plan_value") - columns.begin());
+  ReasonSet expected;
+  expected.Add(e.contributions[plan] > 0 ? Reason::kHighPlanValue : Reason::kGeneralRiskFactors);
+  EXPECT_EQ(by_model.reasons, expected);
+  // The batch path (ScoreMany) agrees with Score.
+  const RawFeatures* rows[] = {&seed};
+  Result<ScoreResult> many[1];
+  (*b)->ScoreMany(rows, many);
+  ASSERT_TRUE(many[0].has_value());
+  EXPECT_EQ(many[0]->reasons, by_model.reasons);
+
+  ModelMeta broken = Draft();
+  broken.created_at += 7200;
+  broken.extra_json =
+      R"({"reasons":{"mode":"model","catalog":{"format":1,"version":"x","entries":[{"column":"plan_value","when":"<","value":1,"code":"made_up"}]}}})";
+  const ModelMeta bad = Publish(broken);
+  auto refused = LoadServingModel(*registry_, bad.version);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message.find("extra.reasons.catalog"), std::string::npos)
+      << refused.error().message;
 }
 
 TEST_F(ModelLoaderTest, LoadServedModelPicksThePromotedVersion) {

@@ -182,6 +182,19 @@ INSTANTIATE_TEST_SUITE_P(
                       TierCase{0.65, 0.65, Tier::kHigh}, TierCase{0.99996, 1.0, Tier::kHigh},
                       TierCase{1.0, 1.0, Tier::kHigh}));
 
+// Model reasons need an explainer: without one (a model file with no covers) the version
+// falls back to the seed's rules, byte for byte.
+TEST(ServingModel, ModelReasonsWithoutAnExplainerFallBackToTheRules) {
+  auto model = ServingModel::Create(
+      "v1", Columns(), Thresholds{}, FakePredictor::Returning(Columns().size(), 0.5), Calibration{},
+      nullptr, std::make_shared<const ModelReasons>(ReasonCatalog::Default(), Columns()));
+  ASSERT_TRUE(model.has_value()) << model.error().message;
+  EXPECT_EQ((*model)->reason_mode(), ReasonMode::kRules);
+  EXPECT_EQ((*model)->reason_catalog_version(), "");
+  const RawFeatures seed = testing::SeedFeatures();
+  EXPECT_EQ((*model)->Score(seed)->reasons, ExplainRisk(seed));
+}
+
 TEST(ServingModel, UsesTheDefaultThresholdsWhenMetaKeepsThem) {
   EXPECT_EQ(ModelReturning(0.3999)->Score(QuietCustomer())->tier, Tier::kLow);
   EXPECT_EQ(ModelReturning(0.4)->Score(QuietCustomer())->tier, Tier::kMedium);
