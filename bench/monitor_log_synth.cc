@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
     return static_cast<double>((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
   };
   std::string request_id;
-  auto summary = csml::Simulate(sim, [&](const csml::Snapshot& s, std::string_view region) {
+  auto summary = csml::Simulate(sim, [&](const csml::Snapshot& s, std::string_view region) -> csml::Status {
     CSML_TRY(writer->Append(s, region));
     for (int i = 0; i < per_snapshot; ++i) {
       csml::PredictionEvent e;

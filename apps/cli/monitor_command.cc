@@ -19,6 +19,7 @@
 #include "command.h"
 #include "csml/registry/registry.h"
 #include "csml/reporting/monitor_run.h"
+#include "csml/reporting/report_renderer.h"
 #include "environment.h"
 #include "flag_names.h"
 #include "snapshot_source.h"

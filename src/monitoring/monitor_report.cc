@@ -21,8 +21,8 @@ constexpr std::size_t kTiers = 3;
 struct Row {
   std::int64_t unix_ms = 0;
   std::uint32_t user = 0;
-  float risk = 0;
-  float plan_value = 0;  // NaN when not sent
+  float plan_value = 0;     // NaN when not sent
+  std::uint16_t risk = 0;   // in 1e-4: the log keeps the risk /score answered, 4 decimals
   std::uint16_t version = 0;
   std::uint8_t tier = 0;
 };
@@ -250,7 +250,7 @@ struct MonitorBuilder::Impl {
     Row row;
     row.unix_ms = record.unix_ms;
     row.user = Intern(record.user_id);
-    row.risk = static_cast<float>(std::clamp(record.risk, 0.0, 1.0));
+    row.risk = static_cast<std::uint16_t>(std::lround(std::clamp(record.risk, 0.0, 1.0) * 1e4));
     row.plan_value = static_cast<float>(record.features.Get(NumericFeature::kPlanValue));
     row.version = static_cast<std::uint16_t>(version);
     row.tier = static_cast<std::uint8_t>(record.tier);
@@ -268,7 +268,8 @@ struct MonitorBuilder::Impl {
     MonitorTierFigures& tier = out.tiers[row.tier];
     ++tier.customers;
     const double plan = std::isnan(row.plan_value) ? 0.0 : static_cast<double>(row.plan_value);
-    const double at_risk = plan * static_cast<double>(row.risk);
+    const double risk = static_cast<double>(row.risk) / 1e4;
+    const double at_risk = plan * risk;
     tier.revenue_at_risk += at_risk;
     if (match == nullptr) {
       ++out.unmatched;
@@ -284,7 +285,7 @@ struct MonitorBuilder::Impl {
       ++tier.churned;
       tier.revenue_churned += plan;
     }
-    out.scores.push_back(static_cast<double>(row.risk));
+    out.scores.push_back(risk);
     out.labels.push_back(static_cast<float>(match->label));
   }
 

@@ -18,8 +18,8 @@
 //
 // Weeks are ISO weeks, Monday 00:00 UTC, of the prediction time.
 //
-// Memory: a prediction is kept as a 24-byte row (interned user, time, version, risk, plan
-// value, tier) and its features are binned as they are read, so 10 million predictions need
+// Memory: a prediction is kept as a 24-byte row (interned user, time, version, risk in
+// 1e-4 as the log holds it, plan value, tier) and its features are binned as they are read, so 10 million predictions need
 // about 240 MB plus the outcomes (24 bytes each) and the user table. Single-threaded.
 #pragma once
 

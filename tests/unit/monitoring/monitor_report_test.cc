@@ -115,7 +115,7 @@ TEST(MonitorJoinTest, OneCustomerCountsOncePerWeekWithItsLatestPrediction) {
   EXPECT_EQ(v1.weeks[0].predictions, 3u);
   EXPECT_EQ(v1.weeks[0].customers, 1u);
   EXPECT_EQ(v1.weeks[0].churned, 1u);
-  EXPECT_DOUBLE_EQ(v1.weeks[0].revenue_at_risk_known, 100 * static_cast<double>(0.5f));
+  EXPECT_DOUBLE_EQ(v1.weeks[0].revenue_at_risk_known, 100 * 0.5);
   EXPECT_DOUBLE_EQ(v1.weeks[0].revenue_churned, 100);
   EXPECT_EQ(v1.weeks[1].customers, 1u);
   EXPECT_EQ(v1.weeks[1].churned, 0u);  // the snapshot of day 7 is the newer one
@@ -145,9 +145,9 @@ TEST(MonitorFiguresTest, AucTierChurnAndRevenueByHand) {
   EXPECT_EQ(high.known, 2u);
   EXPECT_EQ(high.churned, 1u);
   EXPECT_DOUBLE_EQ(high.churn_rate, 0.5);
-  EXPECT_NEAR(high.revenue_at_risk_known, 10 * 0.9 + 20 * 0.8, 1e-5);
+  EXPECT_NEAR(high.revenue_at_risk_known, 10 * 0.9 + 20 * 0.8, 1e-9);
   EXPECT_DOUBLE_EQ(high.revenue_churned, 10);
-  EXPECT_NEAR(c.revenue_at_risk, 9 + 16 + 9 + 4, 1e-5);
+  EXPECT_NEAR(c.revenue_at_risk, 9 + 16 + 9 + 4, 1e-9);
   EXPECT_DOUBLE_EQ(c.revenue_churned, 40);
   EXPECT_DOUBLE_EQ(c.tier_share(Tier::kLow), 0.5);
   // min_auc 0.70 passes at 0.75; at 0.80 it fails.
