@@ -121,8 +121,20 @@ std::string WorstPsi(const MonitorCell& c) {
 }  // namespace
 
 Result<std::optional<MonitorReference>> MonitorReferenceFromMeta(const ModelMeta& meta) {
-  (void)meta;  // no profile in meta.json yet
-  return std::optional<MonitorReference>();
+  if (!meta.reference_profile) return std::optional<MonitorReference>();
+  const ReferenceProfile& profile = *meta.reference_profile;
+  MonitorReference ref;
+  for (std::size_t f = 0; f < kNumNumericFeatures; ++f) ref.features[f] = profile.numeric[f];
+  // Region's categories as one bin each (RegionBinValue): IN SG US EU other, then missing.
+  BinnedDistribution region;
+  region.edges = {0, 1, 2, 3};
+  for (std::size_t c = 0; c + 1 < kNumRegionCategories; ++c) {
+    region.shares.push_back(profile.region[c]);
+  }
+  region.missing_share = profile.region[kNumRegionCategories - 1];
+  ref.features[kRegionDriftIndex] = std::move(region);
+  ref.score = profile.risk;
+  return std::optional<MonitorReference>(std::move(ref));
 }
 
 Result<MonitorReport> RunMonitor(const MonitorRunOptions& options, const Registry* registry,

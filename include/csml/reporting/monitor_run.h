@@ -44,8 +44,9 @@ struct MonitorRunOptions {
   UnixSeconds generated_at = 0;  // 0 = now
 };
 
-// The training reference a meta records (its drift profile), or nullopt when the version was
-// trained before profiles existed. kParse when the profile is there but broken.
+// The training reference a meta records (meta.json reference_profile, evaluation/
+// reference_profile.h), or nullopt when the version was trained before profiles existed or
+// was imported. (A broken profile already fails ModelMeta::FromJson.)
 Result<std::optional<MonitorReference>> MonitorReferenceFromMeta(const ModelMeta& meta);
 
 // Errors: the loader's, the log's (kNotFound for a missing directory), a broken meta, and
