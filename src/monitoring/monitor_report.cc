@@ -173,8 +173,10 @@ struct MonitorBuilder::Impl {
   std::vector<Outcome> outcomes;
   std::vector<Row> rows;
   std::vector<VersionState> versions;
-  std::size_t last_version = SIZE_MAX;
-  UnixSeconds last_week = 0;
+  std::size_t last_version = SIZE_MAX;  // VersionIndex's cache
+  // Cell's cache: the cell of (cell_version, cell_week).
+  std::size_t cell_version = SIZE_MAX;
+  UnixSeconds cell_week = 0;
   CellState* last_cell = nullptr;
   std::optional<Error> error;
   std::int64_t first_ms = INT64_MAX;
@@ -205,12 +207,11 @@ struct MonitorBuilder::Impl {
       }
     }
     versions.push_back(std::move(state));
-    last_cell = nullptr;
     return last_version = versions.size() - 1;
   }
 
   CellState& Cell(std::size_t version, UnixSeconds week) {
-    if (last_cell != nullptr && version == last_version && week == last_week) return *last_cell;
+    if (last_cell != nullptr && version == cell_version && week == cell_week) return *last_cell;
     VersionState& v = versions[version];
     auto [it, inserted] = v.weeks.try_emplace(week);
     if (inserted && v.reference) {
@@ -221,7 +222,8 @@ struct MonitorBuilder::Impl {
       }
       if (v.reference->score) it->second.drift.score_bins.assign(v.reference->score->bins() + 1, 0);
     }
-    last_week = week;
+    cell_version = version;
+    cell_week = week;
     last_cell = &it->second;
     return it->second;
   }

@@ -18,6 +18,7 @@
 // bins is about 0.005).
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
@@ -213,7 +214,7 @@ TEST_F(MonitorLoopE2eTest, RealizedAucMatchesCsmlTestAndAnUndriftedReplayIsStabl
   const auto test_rows = test_report["metrics"]["rows"].get_uint64().value();
   EXPECT_EQ(test_rows, replay_->size());
 
-  auto versions = report["versions"].get_array().value();
+  const simdjson::dom::array versions = report["versions"].get_array().value();
   ASSERT_EQ(versions.size(), 1u);
   const auto version = versions.at(0).value();
   const auto total = version["total"];
@@ -224,12 +225,15 @@ TEST_F(MonitorLoopE2eTest, RealizedAucMatchesCsmlTestAndAnUndriftedReplayIsStabl
   EXPECT_EQ(total["churned"].get_uint64().value(),
             test_report["metrics"]["churned"].get_uint64().value());
   const double monitor_auc = total["auc"].get_double().value();
+  std::printf("monitor loop: realized AUC %.5f (csml monitor) vs %.5f (csml test) on %zu rows\n",
+              monitor_auc, test_auc, replay_->size());
   EXPECT_NEAR(monitor_auc, test_auc, 0.002);
   EXPECT_GT(monitor_auc, 0.6) << "the model ranks better than chance";
 
   // The undrifted replay against the version's training profile.
   ASSERT_TRUE(version["reference"].get_bool().value()) << "the version records a profile";
-  for (auto [name, feature] : total["drift"]["features"].get_object().value()) {
+  const simdjson::dom::object features = total["drift"]["features"].get_object().value();
+  for (auto [name, feature] : features) {
     EXPECT_LT(feature["psi"].get_double().value(), 0.1) << name;
   }
   EXPECT_LT(total["drift"]["score_psi"].get_double().value(), 0.1);
@@ -247,12 +251,15 @@ TEST_F(MonitorLoopE2eTest, ADriftedReplayRaisesThatFeaturesPsiAndFailsTheCheck) 
   const auto report = ReadJson(parser, dir_->Join("monitor-drift/report.json"));
   const auto total = report["versions"].at(0)["total"];
   const auto usage = total["drift"]["features"]["usage_score"];
+  std::printf("monitor loop: drifted usage_score PSI %.4f, missing share %.4f\n",
+              usage["psi"].get_double().value(), usage["missing_share"].get_double().value());
   EXPECT_GT(usage["psi"].get_double().value(), 0.25);
   EXPECT_NEAR(usage["missing_share"].get_double().value(), 1.0 / 3, 0.01);
   // The other features were sent as they were: stable.
   EXPECT_LT(total["drift"]["features"]["activity_30d"]["psi"].get_double().value(), 0.1);
   bool psi_failed = false;
-  for (auto check : report["checks"].get_array().value()) {
+  const simdjson::dom::array checks = report["checks"].get_array().value();
+  for (auto check : checks) {
     if (std::string_view(check["name"].get_string().value()) == "max_psi" &&
         !check["passed"].get_bool().value()) {
       psi_failed = true;

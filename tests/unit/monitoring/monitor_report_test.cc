@@ -125,6 +125,20 @@ TEST(MonitorJoinTest, OneCustomerCountsOncePerWeekWithItsLatestPrediction) {
   EXPECT_EQ(r.versions[1].total.tiers[static_cast<std::size_t>(Tier::kHigh)].churned, 1u);
 }
 
+TEST(MonitorJoinTest, VersionsInterleavedInOneWeekKeepTheirOwnCounts) {
+  const UnixSeconds t = kMonday + kDay;
+  const MonitorReport r =
+      Build(Options(), {}, {Pred("a", t, 0.1, "v1"), Pred("b", t, 0.2, "v2"),
+                            Pred("c", t, 0.3, "v1"), Pred("d", t, 0.8, "v2"),
+                            Pred("e", t, 0.9, "v2")});
+  ASSERT_EQ(r.versions.size(), 2u);
+  EXPECT_EQ(r.versions[0].total.predictions, 2u);
+  EXPECT_EQ(r.versions[1].total.predictions, 3u);
+  EXPECT_EQ(r.versions[1].total.tiers[static_cast<std::size_t>(Tier::kHigh)].predictions, 2u);
+  EXPECT_EQ(r.versions[0].total.customers, 2u);
+  EXPECT_EQ(r.versions[1].total.customers, 3u);
+}
+
 TEST(MonitorFiguresTest, AucTierChurnAndRevenueByHand) {
   const UnixSeconds t = kMonday + kDay;
   // Risks 0.9 (churned), 0.8 (stayed), 0.3 (churned), 0.1 (stayed): 3 of 4 pairs ranked right.
