@@ -13,11 +13,12 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "csml/data/snapshot_writer.h"
@@ -25,21 +26,39 @@
 #include "csml/simulate/simulator.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"Synthesizes a prediction log and its outcomes for the csml monitor benchmark"};
   std::size_t customers = 100000;
   int days = 120;
   int per_snapshot = 6;
   std::string version = "risk-xgb-bench";
   std::string out;
   std::string end = "2026-12-01";
-  app.add_option("--customers", customers)->capture_default_str();
-  app.add_option("--days", days)->capture_default_str();
-  app.add_option("--per-snapshot", per_snapshot, "predictions per snapshot, <= 7")
-      ->capture_default_str();
-  app.add_option("--version", version)->capture_default_str();
-  app.add_option("--end", end, "last label day")->capture_default_str();
-  app.add_option("--out", out)->required();
-  CLI11_PARSE(app, argc, argv);
+  // --name value pairs; no flag library outside apps/cli (scripts/lint.sh).
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string_view name = argv[i];
+    const char* value = argv[i + 1];
+    if (name == "--customers") {
+      customers = std::strtoull(value, nullptr, 10);
+    } else if (name == "--days") {
+      days = std::atoi(value);
+    } else if (name == "--per-snapshot") {
+      per_snapshot = std::atoi(value);
+    } else if (name == "--version") {
+      version = value;
+    } else if (name == "--end") {
+      end = value;
+    } else if (name == "--out") {
+      out = value;
+    } else {
+      std::fprintf(stderr, "monitor_log_synth: unknown flag %s\n", argv[i]);
+      return 2;
+    }
+  }
+  if (out.empty() || per_snapshot < 1 || per_snapshot > 7) {
+    std::fprintf(stderr,
+                 "usage: monitor_log_synth --out DIR [--customers N] [--days D] "
+                 "[--per-snapshot 1..7] [--version V] [--end YYYY-MM-DD]\n");
+    return 2;
+  }
 
   namespace fs = std::filesystem;
   fs::create_directories(fs::path(out) / "log");
@@ -73,29 +92,31 @@ int main(int argc, char** argv) {
     return static_cast<double>((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
   };
   std::string request_id;
-  auto summary = csml::Simulate(sim, [&](const csml::Snapshot& s, std::string_view region) -> csml::Status {
-    CSML_TRY(writer->Append(s, region));
-    for (int i = 0; i < per_snapshot; ++i) {
-      csml::PredictionEvent e;
-      e.unix_ms = (s.snapshot_ts + i * 86400 + 3600) * 1000 +
-                  static_cast<std::int64_t>(next_unit() * 1000);
-      request_id = fmt::format("bench-{}", predictions);
-      e.request_id = request_id;
-      e.user_id = s.user_id;
-      e.model_version = version;
-      // Risk: noise, pushed up for churners (AUC about 0.8).
-      const double lean = s.label.value_or(0) == 1 ? 0.25 : 0.0;
-      const double risk = std::clamp(0.55 * next_unit() + lean + 0.02, 0.0, 1.0);
-      e.risk = std::round(risk * 10000) / 10000;
-      e.tier = e.risk >= 0.7 ? csml::Tier::kHigh
-                             : e.risk >= 0.4 ? csml::Tier::kMedium : csml::Tier::kLow;
-      e.latency_us = 80;
-      e.features = s.features;
-      while (!(*log)->Append(e)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      ++predictions;
-    }
-    return csml::Status{};
-  });
+  auto summary =
+      csml::Simulate(sim, [&](const csml::Snapshot& s, std::string_view region) -> csml::Status {
+        CSML_TRY(writer->Append(s, region));
+        for (int i = 0; i < per_snapshot; ++i) {
+          csml::PredictionEvent e;
+          e.unix_ms = (s.snapshot_ts + i * 86400 + 3600) * 1000 +
+                      static_cast<std::int64_t>(next_unit() * 1000);
+          request_id = fmt::format("bench-{}", predictions);
+          e.request_id = request_id;
+          e.user_id = s.user_id;
+          e.model_version = version;
+          // Risk: noise, pushed up for churners (AUC about 0.8).
+          const double lean = s.label.value_or(0) == 1 ? 0.25 : 0.0;
+          const double risk = std::clamp(0.55 * next_unit() + lean + 0.02, 0.0, 1.0);
+          e.risk = std::round(risk * 10000) / 10000;
+          e.tier = e.risk >= 0.7   ? csml::Tier::kHigh
+                   : e.risk >= 0.4 ? csml::Tier::kMedium
+                                   : csml::Tier::kLow;
+          e.latency_us = 80;
+          e.features = s.features;
+          while (!(*log)->Append(e)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          ++predictions;
+        }
+        return csml::Status{};
+      });
   if (!summary) {
     std::fprintf(stderr, "%s\n", summary.error().message.c_str());
     return 2;

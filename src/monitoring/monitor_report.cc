@@ -21,8 +21,8 @@ constexpr std::size_t kTiers = 3;
 struct Row {
   std::int64_t unix_ms = 0;
   std::uint32_t user = 0;
-  float plan_value = 0;     // NaN when not sent
-  std::uint16_t risk = 0;   // in 1e-4: the log keeps the risk /score answered, 4 decimals
+  float plan_value = 0;    // NaN when not sent
+  std::uint16_t risk = 0;  // in 1e-4: the log keeps the risk /score answered, 4 decimals
   std::uint16_t version = 0;
   std::uint8_t tier = 0;
 };
@@ -86,9 +86,7 @@ struct VersionState {
 
 double Ratio(double a, double b) { return b > 0 ? a / b : kMonitorNaN; }
 
-std::string WeekText(UnixSeconds week_start) {
-  return FormatRfc3339(week_start).substr(0, 10);
-}
+std::string WeekText(UnixSeconds week_start) { return FormatRfc3339(week_start).substr(0, 10); }
 
 }  // namespace
 
@@ -239,8 +237,8 @@ struct MonitorBuilder::Impl {
     ++drift.predictions;
     ++drift.tier_predictions[static_cast<std::size_t>(record.tier)];
     for (std::size_t f = 0; f < kNumDriftFeatures; ++f) {
-      const double v =
-          f < kNumNumericFeatures ? record.features.numeric[f] : RegionBinValue(record.features.region);
+      const double v = f < kNumNumericFeatures ? record.features.numeric[f]
+                                               : RegionBinValue(record.features.region);
       const bool missing = std::isnan(v);
       if (missing) ++drift.missing[f];
       if (drift.bins[f].empty()) continue;
@@ -369,8 +367,7 @@ struct MonitorBuilder::Impl {
       for (const double s : out.scores) sum += s;
       cell.mean_risk = sum / static_cast<double>(cell.known);
       if (auto auc = RocAuc(out.scores, out.labels); auc) cell.auc = *auc;
-      cell.auc_standard_error =
-          AucStandardError(cell.auc, cell.churned, cell.known - cell.churned);
+      cell.auc_standard_error = AucStandardError(cell.auc, cell.churned, cell.known - cell.churned);
       if (auto ap = AveragePrecision(out.scores, out.labels); ap) cell.pr_auc = *ap;
       if (auto ece = ExpectedCalibrationError(out.scores, out.labels, 10); ece) {
         cell.calibration_error = *ece;

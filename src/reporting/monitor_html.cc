@@ -69,10 +69,10 @@ void Series(SvgChart& chart, const Panel& p, const std::vector<double>& values, 
       continue;
     }
     run.emplace_back(static_cast<double>(i) + 0.5, values[i]);
-    chart.Point(p, static_cast<double>(i) + 0.5, values[i], 3.5, Style{"#ffffff", color, 1.5, "", 1},
+    chart.Point(p, static_cast<double>(i) + 0.5, values[i], 3.5,
+                Style{"#ffffff", color, 1.5, "", 1},
                 fmt::format("{} {}: {}{}", name, i < tips.size() ? tips[i] : "",
-                            percent ? Percent(values[i]) : Fixed(values[i], 3),
-                            ""));
+                            percent ? Percent(values[i]) : Fixed(values[i], 3), ""));
   }
   flush();
 }
@@ -124,10 +124,9 @@ std::string AucChart(const MonitorReport& r, const MonitorVersion& v, std::size_
                  kWidth, kHeight);
   double band = 0;
   const auto labels = WeekLabels(v);
-  const Panel p = chart.AddCategoryPanel(kArea, labels, "Week (Monday, UTC)",
-                                         AxisSpec{"Area under the curve", 0, 1,
-                                                  NumberFormat::kDecimal, 5},
-                                         &band);
+  const Panel p = chart.AddCategoryPanel(
+      kArea, labels, "Week (Monday, UTC)",
+      AxisSpec{"Area under the curve", 0, 1, NumberFormat::kDecimal, 5}, &band);
   chart.ReferenceLine(p, 0, r.options.min_auc, static_cast<double>(v.weeks.size()),
                       r.options.min_auc, LineStyle(kRed, 1.5, "5 4"));
   std::vector<double> auc;
@@ -185,13 +184,12 @@ std::string CalibrationChart(const MonitorVersion& v, std::size_t index) {
 
 std::string TierMixChart(const MonitorVersion& v, std::size_t index) {
   SvgChart chart(ChartId("chart-tier-mix", index), "Tier mix per week",
-                 "Share of the week's predictions answered low, medium and high.", kWidth,
-                 kHeight);
+                 "Share of the week's predictions answered low, medium and high.", kWidth, kHeight);
   double band = 0;
   const auto labels = WeekLabels(v);
-  const Panel p = chart.AddCategoryPanel(
-      kArea, labels, "Week (Monday, UTC)",
-      AxisSpec{"Predictions (%)", 0, 1, NumberFormat::kPercent, 5}, &band);
+  const Panel p =
+      chart.AddCategoryPanel(kArea, labels, "Week (Monday, UTC)",
+                             AxisSpec{"Predictions (%)", 0, 1, NumberFormat::kPercent, 5}, &band);
   constexpr std::array<const char*, 3> kColors = {kTeal, kAmber, kRed};
   for (std::size_t i = 0; i < v.weeks.size(); ++i) {
     const MonitorCell& c = v.weeks[i];
@@ -199,11 +197,11 @@ std::string TierMixChart(const MonitorVersion& v, std::size_t index) {
     for (std::size_t t = 0; t < 3; ++t) {
       const double share = c.tier_share(static_cast<Tier>(t));
       if (!std::isfinite(share)) continue;
-      chart.Bar(p.x(static_cast<double>(i)) + band * 0.15, p.y(bottom + share), band * 0.7,
-                p.y(bottom) - p.y(bottom + share), kColors[t],
-                fmt::format("week of {}: {} {} ({} predictions)", Day(c.week_start),
-                            TierName(static_cast<Tier>(t)), Percent(share),
-                            c.tiers[t].predictions));
+      chart.Bar(
+          p.x(static_cast<double>(i)) + band * 0.15, p.y(bottom + share), band * 0.7,
+          p.y(bottom) - p.y(bottom + share), kColors[t],
+          fmt::format("week of {}: {} {} ({} predictions)", Day(c.week_start),
+                      TierName(static_cast<Tier>(t)), Percent(share), c.tiers[t].predictions));
       bottom += share;
     }
   }
@@ -327,8 +325,8 @@ void WeeksTable(std::string& out, const MonitorVersion& v, std::size_t index) {
 }
 
 void TiersTable(std::string& out, const MonitorVersion& v, std::size_t index) {
-  out += fmt::format(
-      R"(<section class="card"><h2>Tiers (all weeks)</h2><table id="tiers-{}">)", index);
+  out += fmt::format(R"(<section class="card"><h2>Tiers (all weeks)</h2><table id="tiers-{}">)",
+                     index);
   out +=
       "<tr><th>Tier</th><th>Predictions</th><th>Known</th><th>Churn rate</th>"
       "<th>At risk (known)</th><th>Churned</th></tr>";
@@ -397,18 +395,19 @@ std::string RenderMonitorHtml(const MonitorReport& r) {
     out += fmt::format("<dt>{}</dt><dd>{}</dd>", EscapeHtml(name), EscapeHtml(value));
   };
   const MonitorSource& s = r.source;
-  fact("prediction log", fmt::format("{}: {} segment files, {} records, {} torn lines, {} bad "
-                                     "lines",
-                                     s.log_dir, s.log_files, s.log_records, s.torn_lines,
-                                     s.bad_lines));
-  fact("outcomes", fmt::format("{}: {} records ({} invalid)", s.outcomes_origin,
-                               s.outcome_records, s.outcomes_invalid));
+  fact("prediction log",
+       fmt::format("{}: {} segment files, {} records, {} torn lines, {} bad "
+                   "lines",
+                   s.log_dir, s.log_files, s.log_records, s.torn_lines, s.bad_lines));
+  fact("outcomes", fmt::format("{}: {} records ({} invalid)", s.outcomes_origin, s.outcome_records,
+                               s.outcomes_invalid));
   fact("join", fmt::format("each prediction takes the customer's latest snapshot at or before "
                            "it, within {} days; its outcome counts when labeled by {}",
                            Fixed(static_cast<double>(r.options.match_window) / kSecondsPerDay, 1),
                            FormatRfc3339(r.options.as_of)));
-  fact("unit", "volume, tier mix and PSI: every prediction; outcome figures and revenue: each "
-               "customer once per version and week (its latest prediction)");
+  fact("unit",
+       "volume, tier mix and PSI: every prediction; outcome figures and revenue: each "
+       "customer once per version and week (its latest prediction)");
   out += "</dl></section>\n";
 
   out += R"(<section class="card"><h2>Checks</h2><ul class="checks" id="checks">)";
@@ -419,12 +418,12 @@ std::string RenderMonitorHtml(const MonitorReport& r) {
     out += fmt::format("<li>{} <strong>{}</strong>: {}</li>", Pill("bad", "fail"),
                        EscapeHtml(c.name), EscapeHtml(c.detail));
   }
-  out += fmt::format("<li>{} {} checks passed</li>", Pill("ok", "pass"),
-                     r.checks.size() - failed);
+  out += fmt::format("<li>{} {} checks passed</li>", Pill("ok", "pass"), r.checks.size() - failed);
   if (!r.not_checked.empty()) {
-    out += fmt::format("<li>{} {} not made (too little data or no profile); see "
-                       "report.json's not_checked</li>",
-                       Pill("info", "info"), r.not_checked.size());
+    out += fmt::format(
+        "<li>{} {} not made (too little data or no profile); see "
+        "report.json's not_checked</li>",
+        Pill("info", "info"), r.not_checked.size());
   }
   out += "</ul></section>\n";
 

@@ -203,32 +203,33 @@ std::string RenderMonitorText(const MonitorReport& r) {
     line("");
     line(fmt::format("version {}{}", v.version,
                      v.has_reference ? "" : " (no training profile: no PSI)"));
-    line(fmt::format("  {:<10} {:>9} {:>8} {:>7} {:>7} {:>6}  {:>6} {:>6} {:>6} {:>6} {:>6}  "
-                     "{:>5} {:>5} {:>5}  {:>10} {:>10}  {}",
-                     "week", "predicted", "cust", "known", "pending", "unmat", "AUC", "PR-AUC",
-                     "ECE", "risk", "churn", "low", "med", "high", "at risk", "churned$",
-                     "largest PSI"));
+    line(fmt::format(
+        "  {:<10} {:>9} {:>8} {:>7} {:>7} {:>6}  {:>6} {:>6} {:>6} {:>6} {:>6}  "
+        "{:>5} {:>5} {:>5}  {:>10} {:>10}  {}",
+        "week", "predicted", "cust", "known", "pending", "unmat", "AUC", "PR-AUC", "ECE", "risk",
+        "churn", "low", "med", "high", "at risk", "churned$", "largest PSI"));
     auto row = [&](const MonitorCell& c, const std::string& label) {
-      line(fmt::format("  {:<10} {:>9} {:>8} {:>7} {:>7} {:>6}  {:>6} {:>6} {:>6} {:>6} {:>6}  "
-                       "{:>5} {:>5} {:>5}  {:>10} {:>10}  {}",
-                       label, c.predictions, c.customers, c.known, c.pending, c.unmatched,
-                       Fixed(c.auc, 3), Fixed(c.pr_auc, 3), Fixed(c.calibration_error, 3),
-                       Fixed(c.mean_risk, 3), Fixed(c.churn_rate, 3),
-                       Percent(c.tier_share(Tier::kLow), 0), Percent(c.tier_share(Tier::kMedium), 0),
-                       Percent(c.tier_share(Tier::kHigh), 0), Money(c.revenue_at_risk),
-                       Money(c.revenue_churned), WorstPsi(c)));
+      line(fmt::format(
+          "  {:<10} {:>9} {:>8} {:>7} {:>7} {:>6}  {:>6} {:>6} {:>6} {:>6} {:>6}  "
+          "{:>5} {:>5} {:>5}  {:>10} {:>10}  {}",
+          label, c.predictions, c.customers, c.known, c.pending, c.unmatched, Fixed(c.auc, 3),
+          Fixed(c.pr_auc, 3), Fixed(c.calibration_error, 3), Fixed(c.mean_risk, 3),
+          Fixed(c.churn_rate, 3), Percent(c.tier_share(Tier::kLow), 0),
+          Percent(c.tier_share(Tier::kMedium), 0), Percent(c.tier_share(Tier::kHigh), 0),
+          Money(c.revenue_at_risk), Money(c.revenue_churned), WorstPsi(c)));
     };
     for (const MonitorCell& c : v.weeks) row(c, Day(c.week_start));
     row(v.total, "all weeks");
-    line("  per tier (all weeks): customers, known outcomes, churn rate, revenue at risk of the "
-         "known vs churned");
+    line(
+        "  per tier (all weeks): customers, known outcomes, churn rate, revenue at risk of the "
+        "known vs churned");
     for (std::size_t t = 0; t < 3; ++t) {
       const MonitorTierFigures& f = v.total.tiers[t];
-      line(fmt::format("    {:<7} {:>8} customers {:>8} known  churn {:>7}  at risk {:>10} vs "
-                       "churned {:>10}",
-                       TierName(static_cast<Tier>(t)), f.customers, f.known,
-                       Percent(f.churn_rate), Money(f.revenue_at_risk_known),
-                       Money(f.revenue_churned)));
+      line(
+          fmt::format("    {:<7} {:>8} customers {:>8} known  churn {:>7}  at risk {:>10} vs "
+                      "churned {:>10}",
+                      TierName(static_cast<Tier>(t)), f.customers, f.known, Percent(f.churn_rate),
+                      Money(f.revenue_at_risk_known), Money(f.revenue_churned)));
     }
   }
   line("");

@@ -88,11 +88,27 @@ class MonitorReportBrowserTest : public ::testing::Test {
     if (!problem_->empty()) return;
     *problem_ = WriteLog(store_->data(), store_->store(), store_->dir().Join("log"));
     if (!problem_->empty()) return;
-    const RunResult r = store_->Csml(
-        {"monitor", "--log", store_->dir().Join("log"), "--input", store_->data(), "--days", "400",
-         "--model-dir", store_->store(), "--out", store_->dir().Join("monitor"),
-         "--min-outcomes", "20", "--min-psi-predictions", "20", "--min-auc", "0.5",
-         "--max-calibration-error", "1", "--max-psi", "100"});
+    const RunResult r = store_->Csml({"monitor",
+                                      "--log",
+                                      store_->dir().Join("log"),
+                                      "--input",
+                                      store_->data(),
+                                      "--days",
+                                      "400",
+                                      "--model-dir",
+                                      store_->store(),
+                                      "--out",
+                                      store_->dir().Join("monitor"),
+                                      "--min-outcomes",
+                                      "20",
+                                      "--min-psi-predictions",
+                                      "20",
+                                      "--min-auc",
+                                      "0.5",
+                                      "--max-calibration-error",
+                                      "1",
+                                      "--max-psi",
+                                      "100"});
     if (r.exit_code != 0) *problem_ = "csml monitor: " + r.output;
   }
   static void TearDownTestSuite() {

@@ -84,18 +84,17 @@ class MonitorLoopE2eTest : public ::testing::Test {
     auto run = [](const std::string& name, const std::vector<std::string>& args) {
       return testing::Run(CsmlBinary(), args, dir_->Join(name + ".log"), kRunTimeout);
     };
-    const auto sim = run("simulate", {"simulate", "--customers", std::to_string(kCustomers),
-                                      "--days", "150", "--seed", "14", "--end", Day(end_), "--out",
-                                      dir_->Join("sim.jsonl")});
+    const auto sim =
+        run("simulate", {"simulate", "--customers", std::to_string(kCustomers), "--days", "150",
+                         "--seed", "14", "--end", Day(end_), "--out", dir_->Join("sim.jsonl")});
     if (sim.exit_code != 0) {
       *problem_ = "simulate: " + sim.output;
       return;
     }
     // The older window: outcomes learned in the 90 days up to today.
-    const auto trained =
-        run("train", {"train", "--input", dir_->Join("sim.jsonl"), "--days", "90", "--as-of",
-                      FormatRfc3339(today_), "--model-dir", dir_->Join("models"), "--threads",
-                      "1", "--quiet"});
+    const auto trained = run("train", {"train", "--input", dir_->Join("sim.jsonl"), "--days", "90",
+                                       "--as-of", FormatRfc3339(today_), "--model-dir",
+                                       dir_->Join("models"), "--threads", "1", "--quiet"});
     if (trained.exit_code != 0) {
       *problem_ = "train: " + trained.output;
       return;
@@ -175,9 +174,8 @@ class MonitorLoopE2eTest : public ::testing::Test {
     return testing::Run(CsmlBinary(),
                         {"monitor", "--log", dir_->Join(log_dir), "--input",
                          dir_->Join("sim.jsonl"), "--days", "400", "--as-of", FormatRfc3339(end_),
-                         "--model-dir", dir_->Join("models"), "--out", dir_->Join(out),
-                         "--min-auc", "0.5", "--max-calibration-error", "0.5", "--min-outcomes",
-                         "100"},
+                         "--model-dir", dir_->Join("models"), "--out", dir_->Join(out), "--min-auc",
+                         "0.5", "--max-calibration-error", "0.5", "--min-outcomes", "100"},
                         dir_->Join(out + ".log"), kRunTimeout);
   }
 
@@ -198,12 +196,12 @@ TEST_F(MonitorLoopE2eTest, RealizedAucMatchesCsmlTestAndAnUndriftedReplayIsStabl
   ASSERT_EQ(monitored.exit_code, 0) << monitored.output;
   EXPECT_NE(monitored.output.find("PASS"), std::string::npos) << monitored.output;
 
-  const auto tested = testing::Run(
-      CsmlBinary(),
-      {"test", "--input", dir_->Join("replay.jsonl"), "--days", "400", "--as-of",
-       FormatRfc3339(end_), "--model-dir", dir_->Join("models"), "--out",
-       dir_->Join("test-report"), "--min-auc", "0"},
-      dir_->Join("test.log"), kRunTimeout);
+  const auto tested =
+      testing::Run(CsmlBinary(),
+                   {"test", "--input", dir_->Join("replay.jsonl"), "--days", "400", "--as-of",
+                    FormatRfc3339(end_), "--model-dir", dir_->Join("models"), "--out",
+                    dir_->Join("test-report"), "--min-auc", "0"},
+                   dir_->Join("test.log"), kRunTimeout);
   ASSERT_TRUE(tested.exit_code == 0 || tested.exit_code == 1) << tested.output;
 
   simdjson::dom::parser p1;

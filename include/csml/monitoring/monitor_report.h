@@ -19,8 +19,9 @@
 // Weeks are ISO weeks, Monday 00:00 UTC, of the prediction time.
 //
 // Memory: a prediction is kept as a 24-byte row (interned user, time, version, risk in
-// 1e-4 as the log holds it, plan value, tier) and its features are binned as they are read, so 10 million predictions need
-// about 240 MB plus the outcomes (24 bytes each) and the user table. Single-threaded.
+// 1e-4 as the log holds it, plan value, tier) and its features are binned as they are read, so 10
+// million predictions need about 240 MB plus the outcomes (24 bytes each) and the user table.
+// Single-threaded.
 #pragma once
 
 #include <array>
@@ -65,13 +66,13 @@ struct MonitorReference {
 
 struct MonitorOptions {
   UnixSeconds match_window = 7 * kSecondsPerDay;  // prediction time - snapshot time, at most
-  UnixSeconds as_of = 0;  // outcomes with label_ts after this are pending
+  UnixSeconds as_of = 0;                          // outcomes with label_ts after this are pending
   // Checks; each applies per version and week, to weeks with enough data.
-  double min_auc = 0.70;                // realized AUC below this fails (0 = never)
-  double max_psi = kPsiAlarm;           // any feature's or the score's PSI above this fails
-  double max_calibration_error = 0.10;  // realized ECE (10 bins) above this fails (1 = never)
-  std::size_t min_outcomes = 200;       // known outcomes (both classes) a week needs for the
-                                        // AUC and calibration checks
+  double min_auc = 0.70;                  // realized AUC below this fails (0 = never)
+  double max_psi = kPsiAlarm;             // any feature's or the score's PSI above this fails
+  double max_calibration_error = 0.10;    // realized ECE (10 bins) above this fails (1 = never)
+  std::size_t min_outcomes = 200;         // known outcomes (both classes) a week needs for the
+                                          // AUC and calibration checks
   std::size_t min_psi_predictions = 500;  // predictions a week needs for the PSI check
 
   [[nodiscard]] Status Validate() const;
@@ -81,14 +82,14 @@ inline constexpr double kMonitorNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Customers of a tier (as answered) with a known outcome, and revenue.
 struct MonitorTierFigures {
-  std::uint64_t predictions = 0;      // every prediction of the tier
-  std::uint64_t customers = 0;        // customer-weeks whose latest prediction has this tier
-  std::uint64_t known = 0;            // ... whose outcome is known
-  std::uint64_t churned = 0;          // ... who churned
-  double churn_rate = kMonitorNaN;           // churned / known
-  double revenue_at_risk = 0;         // sum of plan_value x risk over the customers
-  double revenue_at_risk_known = 0;   // the same over those whose outcome is known
-  double revenue_churned = 0;         // sum of plan_value over those who churned
+  std::uint64_t predictions = 0;     // every prediction of the tier
+  std::uint64_t customers = 0;       // customer-weeks whose latest prediction has this tier
+  std::uint64_t known = 0;           // ... whose outcome is known
+  std::uint64_t churned = 0;         // ... who churned
+  double churn_rate = kMonitorNaN;   // churned / known
+  double revenue_at_risk = 0;        // sum of plan_value x risk over the customers
+  double revenue_at_risk_known = 0;  // the same over those whose outcome is known
+  double revenue_churned = 0;        // sum of plan_value over those who churned
 };
 
 struct MonitorFeatureDrift {

@@ -40,7 +40,7 @@ using MonitorOutcomeLoader = std::function<Result<MonitorOutcomes>()>;
 
 struct MonitorRunOptions {
   std::string log_dir;
-  MonitorOptions monitor;  // as_of is taken from the outcomes
+  MonitorOptions monitor;        // as_of is taken from the outcomes
   UnixSeconds generated_at = 0;  // 0 = now
 };
 
@@ -62,8 +62,8 @@ std::string RenderMonitorHtml(const MonitorReport& report);
 // The chart ids of report.html per version i (0-based): "<id>-<i>", each an <svg> whose
 // data-points attribute counts its data marks.
 inline constexpr std::string_view kMonitorChartIds[] = {
-    "chart-volume", "chart-auc", "chart-calibration", "chart-tier-mix", "chart-psi",
-    "chart-revenue",
+    "chart-volume",   "chart-auc", "chart-calibration",
+    "chart-tier-mix", "chart-psi", "chart-revenue",
 };
 
 struct MonitorReportFiles {

@@ -25,8 +25,7 @@ Snapshot Snap(const std::string& user, UnixSeconds ts, std::optional<int> label,
 }
 
 PredictionRecord Pred(const std::string& user, UnixSeconds ts, double risk,
-                      const std::string& version = "v1", double plan = 100,
-                      double usage = 0.5) {
+                      const std::string& version = "v1", double plan = 100, double usage = 0.5) {
   PredictionRecord r;
   r.unix_ms = ts * 1000 + 250;
   r.user_id = user;
@@ -70,10 +69,12 @@ TEST(WeekStartTest, MondayUtc) {
 TEST(MonitorJoinTest, LatestSnapshotAtOrBeforeThePredictionWithinTheWindow) {
   const UnixSeconds t = kMonday + 2 * kDay;
   const std::vector<Snapshot> outcomes = {
-      Snap("a", t - 10 * kDay, 0), Snap("a", t - 1 * kDay, 1),  // a: the newer one (churned)
-      Snap("b", t - 8 * kDay, 1),                                 // b: too old: unmatched
-      Snap("c", t + 1 * kDay, 1),                                 // c: after: unmatched
-      Snap("d", t - 2 * kDay, std::nullopt), Snap("d", t - 9 * kDay, 1),  // d: newest pending
+      Snap("a", t - 10 * kDay, 0),
+      Snap("a", t - 1 * kDay, 1),  // a: the newer one (churned)
+      Snap("b", t - 8 * kDay, 1),  // b: too old: unmatched
+      Snap("c", t + 1 * kDay, 1),  // c: after: unmatched
+      Snap("d", t - 2 * kDay, std::nullopt),
+      Snap("d", t - 9 * kDay, 1),  // d: newest pending
       Snap("e", t - 1 * kDay, 0),
   };
   const std::vector<PredictionRecord> predictions = {Pred("a", t, 0.9), Pred("b", t, 0.8),
@@ -104,10 +105,10 @@ TEST(MonitorJoinTest, OutcomeLearnedAfterAsOfIsPending) {
 TEST(MonitorJoinTest, OneCustomerCountsOncePerWeekWithItsLatestPrediction) {
   const UnixSeconds t = kMonday + kDay;
   const std::vector<Snapshot> outcomes = {Snap("a", t - kDay, 1), Snap("a", t + 6 * kDay, 0)};
-  const std::vector<PredictionRecord> predictions = {
-      Pred("a", t, 0.1), Pred("a", t + kDay, 0.3), Pred("a", t + 2 * kDay, 0.5),
-      Pred("a", t + 7 * kDay, 0.2),  // next week
-      Pred("a", t + kDay, 0.9, "v2")};
+  const std::vector<PredictionRecord> predictions = {Pred("a", t, 0.1), Pred("a", t + kDay, 0.3),
+                                                     Pred("a", t + 2 * kDay, 0.5),
+                                                     Pred("a", t + 7 * kDay, 0.2),  // next week
+                                                     Pred("a", t + kDay, 0.9, "v2")};
   const MonitorReport r = Build(Options(), outcomes, predictions);
   ASSERT_EQ(r.versions.size(), 2u);
   const MonitorVersion& v1 = r.versions[0];
@@ -128,9 +129,9 @@ TEST(MonitorJoinTest, OneCustomerCountsOncePerWeekWithItsLatestPrediction) {
 TEST(MonitorJoinTest, VersionsInterleavedInOneWeekKeepTheirOwnCounts) {
   const UnixSeconds t = kMonday + kDay;
   const MonitorReport r =
-      Build(Options(), {}, {Pred("a", t, 0.1, "v1"), Pred("b", t, 0.2, "v2"),
-                            Pred("c", t, 0.3, "v1"), Pred("d", t, 0.8, "v2"),
-                            Pred("e", t, 0.9, "v2")});
+      Build(Options(), {},
+            {Pred("a", t, 0.1, "v1"), Pred("b", t, 0.2, "v2"), Pred("c", t, 0.3, "v1"),
+             Pred("d", t, 0.8, "v2"), Pred("e", t, 0.9, "v2")});
   ASSERT_EQ(r.versions.size(), 2u);
   EXPECT_EQ(r.versions[0].total.predictions, 2u);
   EXPECT_EQ(r.versions[1].total.predictions, 3u);
@@ -226,8 +227,7 @@ TEST(MonitorDriftTest, PsiAgainstTheVersionsReference) {
   const MonitorReport bad = Build(Options(), {}, shifted, lookup);
   const MonitorFeatureDrift& d = bad.versions[0].weeks[0].features[usage];
   // Expected (0.5, 0.5, 0) against actual (0.8, 0, 0.2), shares floored at 1e-4.
-  const double expected = (0.8 - 0.5) * std::log(0.8 / 0.5) +
-                          (1e-4 - 0.5) * std::log(1e-4 / 0.5) +
+  const double expected = (0.8 - 0.5) * std::log(0.8 / 0.5) + (1e-4 - 0.5) * std::log(1e-4 / 0.5) +
                           (0.2 - 1e-4) * std::log(0.2 / 1e-4);
   EXPECT_NEAR(d.psi, expected, 1e-9);
   EXPECT_DOUBLE_EQ(d.missing_share, 0.2);
