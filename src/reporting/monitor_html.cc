@@ -221,23 +221,26 @@ std::string PsiChart(const MonitorReport& r, const MonitorVersion& v, std::size_
     chart.EmptyMessage("this version has no training profile (trained before profiles)");
     return chart.Finish();
   }
-  double max = std::isfinite(r.options.max_psi) ? r.options.max_psi * 1.2 : 0.3;
+  // The axis shows the data and the alarm line when it is near; an alarm set far above the
+  // data (--max-psi 100) does not flatten every line to the floor.
+  double max = 0.3;
   for (const MonitorCell& c : v.weeks) {
     const double m = c.max_psi();
     if (std::isfinite(m)) max = std::max(max, m);
   }
+  const bool alarm_shown = std::isfinite(r.options.max_psi) && r.options.max_psi <= max * 1.5;
+  if (alarm_shown) max = std::max(max, r.options.max_psi * 1.2);
   double band = 0;
   const auto labels = WeekLabels(v);
   const Panel p = chart.AddCategoryPanel(
-      Rect{72, 126, 462, 246}, labels, "Week (Monday, UTC)",
+      Rect{72, 136, 462, 236}, labels, "Week (Monday, UTC)",
       AxisSpec{"PSI", 0, NiceCeiling(max * 1.05), NumberFormat::kDecimal, 5}, &band);
-  if (std::isfinite(r.options.max_psi)) {
+  if (alarm_shown) {
     chart.ReferenceLine(p, 0, r.options.max_psi, static_cast<double>(v.weeks.size()),
                         r.options.max_psi, LineStyle(kRed, 1.5, "5 4"));
   }
   const auto tips = WeekTips(v);
-  std::vector<LegendEntry> row1;
-  std::vector<LegendEntry> row2;
+  std::vector<LegendEntry> legend;  // wraps onto as many rows as it needs
   for (std::size_t f = 0; f <= kNumDriftFeatures; ++f) {
     std::vector<double> values;
     for (const MonitorCell& c : v.weeks) {
@@ -245,10 +248,9 @@ std::string PsiChart(const MonitorReport& r, const MonitorVersion& v, std::size_
     }
     const std::string name = f < kNumDriftFeatures ? std::string(DriftFeatureName(f)) : "risk";
     Series(chart, p, values, kSeries[f], name, tips);
-    (f < 5 ? row1 : row2).push_back({name, LegendSymbol::kLine, kSeries[f]});
+    legend.push_back({name, LegendSymbol::kLine, kSeries[f]});
   }
-  chart.Legend(16, 48, row1);
-  chart.Legend(16, 70, row2);
+  chart.Legend(16, 48, legend);
   return chart.Finish();
 }
 

@@ -1,7 +1,7 @@
 // The monitor's report.html in a real browser: a model trained by the real binary (csml
 // simulate + csml train, trained_store_fixture.h), a prediction log written in this process
-// through the real PredictionLog (one prediction an hour after each snapshot of the month after
-// training, by the trained version, with the snapshot's features), and `csml monitor` on it.
+// through the real PredictionLog (one prediction an hour after each labeled snapshot of the last
+// six weeks, by the trained version, with the snapshot's features), and `csml monitor` on it.
 // Headless Chromium takes a screenshot, logs no console message, and its DOM holds every chart
 // of the version with data (PSI included: the version has a training profile).
 //
@@ -59,7 +59,9 @@ std::string WriteLog(const std::string& data, const std::string& store, const st
   options.dir = dir;
   auto log = PredictionLog::Create(options);
   if (!log) return log.error().message;
-  const UnixSeconds from = *ParseRfc3339(kTrainAsOf);
+  // Six weeks up to the last labeled snapshots (the end of the training window included:
+  // this test draws a report, it does not judge the model).
+  const UnixSeconds from = *ParseRfc3339(kTrainAsOf) - 42 * kSecondsPerDay;
   std::uint64_t n = 0;
   for (const Snapshot& s : batch->records) {
     if (s.snapshot_ts < from || !s.label) continue;
