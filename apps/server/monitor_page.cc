@@ -150,7 +150,8 @@ function drawDrift(m) {
     "this version has no reference profile (trained before csml recorded one, or imported)";
   else note.textContent = `last ${d.scores} of at most ${d.window} scores; alarm above ${d.alarmAt}, clears below ${d.recoveredAt}`;
   const w = 380, rowH = 20, left = 150, h = 24 + rows.length * rowH;
-  const scale = Math.max(0.5, ...rows.map((r) => (isFinite(r.psi) ? r.psi : 0)));
+  // Up to 2 (bars above it are drawn full length with their value), so 0.1 and 0.25 stay apart.
+  const scale = Math.min(2, Math.max(0.5, ...rows.map((r) => (isFinite(r.psi) ? r.psi : 0))));
   const s = svg("svg", { width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: "img", "aria-label": "PSI per feature" });
   const xOf = (v) => left + (Math.min(v, scale) / scale) * (w - left - 60);
   for (const t of [0.1, 0.25]) {
