@@ -215,7 +215,8 @@ Result<int> RunServe(ServeFlags flags) {
     return tl::unexpected(valid.error());
   }
   if (Status valid = NameFlags(flags.routes.Validate(), {{"max batch items", "--max-batch-items"},
-                                                         {"cors origin", "--cors-origin"}});
+                                                         {"cors origin", "--cors-origin"},
+                                                         {"drift window", "--drift-window"}});
       !valid) {
     return tl::unexpected(valid.error());
   }
@@ -249,9 +250,13 @@ Result<int> RunServe(ServeFlags flags) {
 
   ModelManager models;
   const std::string model_dir = flags.model_dir;
-  Result<std::unique_ptr<ModelReloader>> reloader = ModelReloader::Create(
-      flags.reload, MakeSource(model_dir), MakeLoader(model_dir), models,
-      [model_dir](const ReloadReport& report) { LogReload(report, model_dir); });
+  server::ReloadHistory reload_history;  // for GET /monitor
+  Result<std::unique_ptr<ModelReloader>> reloader =
+      ModelReloader::Create(flags.reload, MakeSource(model_dir), MakeLoader(model_dir), models,
+                            [model_dir, &reload_history](const ReloadReport& report) {
+                              LogReload(report, model_dir);
+                              reload_history.Add(report);
+                            });
   if (!reloader) return tl::unexpected(reloader.error());
   (*reloader)->ReloadNow(ReloadTrigger::kStartup);
 
@@ -262,8 +267,9 @@ Result<int> RunServe(ServeFlags flags) {
   if (!prediction_log) return tl::unexpected(prediction_log.error());
   server::HttpMetrics http_metrics;
   Result<std::unique_ptr<server::ServeRoutes>> routes = server::ServeRoutes::Create(
-      flags.routes, server::ServeRoutesDeps{&models, reloader->get(), &http_metrics,
-                                            access_log->get(), prediction_log->get()});
+      flags.routes,
+      server::ServeRoutesDeps{&models, reloader->get(), &http_metrics, access_log->get(),
+                              prediction_log->get(), &reload_history});
   if (!routes) return tl::unexpected(routes.error());
   server::Router router;
   (*routes)->AddTo(router);
@@ -400,6 +406,10 @@ void AddServeCommand(CLI::App& app, CommandSlot& slot) {
       ->capture_default_str();
   cmd->add_option("--prediction-log-retention-mb", flags->prediction_log_retention_mb,
                   "Most MiB the prediction log directory may hold; the oldest segments go first")
+      ->capture_default_str();
+  cmd->add_option("--drift-window", flags->routes.drift_window,
+                  "Live drift on /metrics and /monitor over the last N scores (100 to "
+                  "10000000; 0 = off; docs/MONITORING.md)")
       ->capture_default_str();
   CLI::Option* sample =
       cmd->add_option("--access-log-sample", flags->access_log.sample_every,
