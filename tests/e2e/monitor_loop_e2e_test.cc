@@ -13,9 +13,10 @@
 // join or a metric that differs.
 //
 // The drifted replay shifts usage_score up by 0.3 (clamped to 1) and sends it null for every
-// third customer: that feature's PSI against the training profile must exceed 0.25 while every
-// PSI of the plain replay stays below 0.1 (sampling noise of a few thousand rows against ten
-// bins is about 0.005).
+// third customer: that feature's PSI against the training profile must exceed 0.25, in the
+// report and on the server's /metrics (live drift over the same scores), while every PSI of
+// the plain replay stays below 0.1 (sampling noise of a few thousand rows against ten bins is
+// about 0.005).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -191,7 +192,11 @@ class MonitorLoopE2eTest : public ::testing::Test {
 };
 
 TEST_F(MonitorLoopE2eTest, RealizedAucMatchesCsmlTestAndAnUndriftedReplayIsStable) {
-  Replay("log-plain", false);
+  const std::string metrics = Replay("log-plain", false);
+  // The server's live drift over the same scores agrees: stable.
+  const auto live = MetricValue(metrics, R"(csml_feature_psi{feature="usage_score"})");
+  ASSERT_TRUE(live.has_value()) << metrics;
+  EXPECT_LT(*live, 0.1);
   const auto monitored = Monitor("log-plain", "monitor-plain");
   ASSERT_EQ(monitored.exit_code, 0) << monitored.output;
   EXPECT_NE(monitored.output.find("PASS"), std::string::npos) << monitored.output;
@@ -264,7 +269,11 @@ TEST_F(MonitorLoopE2eTest, ADriftedReplayRaisesThatFeaturesPsiAndFailsTheCheck) 
     }
   }
   EXPECT_TRUE(psi_failed);
-  (void)metrics;
+  // ... and the server's live drift saw it too, over the same scores.
+  const auto live = MetricValue(metrics, R"(csml_feature_psi{feature="usage_score"})");
+  ASSERT_TRUE(live.has_value()) << metrics;
+  std::printf("monitor loop: drifted usage_score PSI on /metrics %.4f\n", *live);
+  EXPECT_GT(*live, 0.25);
 }
 
 TEST_F(MonitorLoopE2eTest, AMissingLogIsExitTwo) {
