@@ -56,6 +56,8 @@ struct ServeFlags {
   std::string access_log_destination = "stdout";
   std::string prediction_log = "off";  // a directory, or off
   std::uint64_t prediction_log_retention_mb = 1024;
+  // Outcomes mature 30 days after a score: `csml monitor` needs the log kept longer than that.
+  std::uint64_t prediction_log_retention_days = 30;
   int drain_delay_ms = 0;
 };
 
@@ -187,6 +189,13 @@ Result<std::unique_ptr<PredictionLog>> OpenPredictionLog(const ServeFlags& flags
                                  flags.prediction_log_retention_mb));
   }
   options.retention_bytes = flags.prediction_log_retention_mb << 20;
+  if (flags.prediction_log_retention_days < 1 || flags.prediction_log_retention_days > 3650) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("--prediction-log-retention-days: expected 1 to 3650, got {}",
+                                 flags.prediction_log_retention_days));
+  }
+  options.retention_age =
+      std::chrono::seconds(static_cast<std::int64_t>(flags.prediction_log_retention_days) * 86400);
   Result<std::unique_ptr<PredictionLog>> log =
       PredictionLog::Create(options, [](const PredictionLogEvent& event) {
         if (event.kind == PredictionLogEvent::Kind::kResumed) {
@@ -406,6 +415,10 @@ void AddServeCommand(CLI::App& app, CommandSlot& slot) {
       ->capture_default_str();
   cmd->add_option("--prediction-log-retention-mb", flags->prediction_log_retention_mb,
                   "Most MiB the prediction log directory may hold; the oldest segments go first")
+      ->capture_default_str();
+  cmd->add_option("--prediction-log-retention-days", flags->prediction_log_retention_days,
+                  "Segments older than this are removed (keep more than the 30-day label horizon "
+                  "for csml monitor)")
       ->capture_default_str();
   cmd->add_option("--drift-window", flags->routes.drift_window,
                   "Live drift on /metrics and /monitor over the last N scores (100 to "
