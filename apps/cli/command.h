@@ -31,6 +31,7 @@ void AddCsApiCommand(CLI::App& app, CommandSlot& slot);
 void AddValidateCommand(CLI::App& app, CommandSlot& slot);
 void AddPredictCommand(CLI::App& app, CommandSlot& slot);
 void AddTestCommand(CLI::App& app, CommandSlot& slot);
+void AddMonitorCommand(CLI::App& app, CommandSlot& slot);
 // `csml models import`, registered by AddModelsCommand on its `models` subcommand.
 void AddModelsImportSubcommand(CLI::App* models, CommandSlot& slot);
 

@@ -34,7 +34,8 @@ constexpr int kExitInternal = 70;
 
 constexpr char kFooter[] =
     "Exit status: 0 ok; 1 a check failed (validate: the data blocks training; test: the model "
-    "failed its gate); 2 could not run (bad usage, unreadable input, unreachable source).\n"
+    "failed its gate; monitor: a check failed); 2 could not run (bad usage, unreadable input, "
+    "unreachable source).\n"
     "Environment: MODEL_DIR, CS_FEATURES_URL, TENANT_ID, CSML_LOG_LEVEL (trace, debug, info, "
     "warn, error, off). Logs go to stderr, a command's output to stdout.";
 
@@ -86,6 +87,7 @@ int main(int argc, char** argv) {
   csml::cli::AddValidateCommand(app, slot);
   csml::cli::AddPredictCommand(app, slot);
   csml::cli::AddTestCommand(app, slot);
+  csml::cli::AddMonitorCommand(app, slot);
   csml::cli::RefuseNegativeUnsigned(app);
 
   try {

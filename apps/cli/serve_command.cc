@@ -60,6 +60,8 @@ struct ServeFlags {
   std::string prediction_log = "off";  // a directory, or off
   std::string reasons = "meta";        // rules, model, or meta (each version's own setting)
   std::uint64_t prediction_log_retention_mb = 1024;
+  // Outcomes mature 30 days after a score: `csml monitor` needs the log kept longer than that.
+  std::uint64_t prediction_log_retention_days = 30;
   int drain_delay_ms = 0;
 };
 
@@ -221,6 +223,13 @@ Result<std::unique_ptr<PredictionLog>> OpenPredictionLog(const ServeFlags& flags
                                  flags.prediction_log_retention_mb));
   }
   options.retention_bytes = flags.prediction_log_retention_mb << 20;
+  if (flags.prediction_log_retention_days < 1 || flags.prediction_log_retention_days > 3650) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("--prediction-log-retention-days: expected 1 to 3650, got {}",
+                                 flags.prediction_log_retention_days));
+  }
+  options.retention_age =
+      std::chrono::seconds(static_cast<std::int64_t>(flags.prediction_log_retention_days) * 86400);
   Result<std::unique_ptr<PredictionLog>> log =
       PredictionLog::Create(options, [](const PredictionLogEvent& event) {
         if (event.kind == PredictionLogEvent::Kind::kResumed) {
@@ -249,7 +258,8 @@ Result<int> RunServe(ServeFlags flags) {
     return tl::unexpected(valid.error());
   }
   if (Status valid = NameFlags(flags.routes.Validate(), {{"max batch items", "--max-batch-items"},
-                                                         {"cors origin", "--cors-origin"}});
+                                                         {"cors origin", "--cors-origin"},
+                                                         {"drift window", "--drift-window"}});
       !valid) {
     return tl::unexpected(valid.error());
   }
@@ -294,9 +304,13 @@ Result<int> RunServe(ServeFlags flags) {
 
   ModelManager models;
   const std::string model_dir = flags.model_dir;
+  server::ReloadHistory reload_history;  // for GET /monitor
   Result<std::unique_ptr<ModelReloader>> reloader = ModelReloader::Create(
       flags.reload, MakeSource(model_dir), MakeLoader(model_dir, load), models,
-      [model_dir](const ReloadReport& report) { LogReload(report, model_dir); },
+      [model_dir, &reload_history](const ReloadReport& report) {
+        LogReload(report, model_dir);
+        reload_history.Add(report);
+      },
       MakeFallback(model_dir, load));
   if (!reloader) return tl::unexpected(reloader.error());
   (*reloader)->ReloadNow(ReloadTrigger::kStartup);
@@ -308,8 +322,9 @@ Result<int> RunServe(ServeFlags flags) {
   if (!prediction_log) return tl::unexpected(prediction_log.error());
   server::HttpMetrics http_metrics;
   Result<std::unique_ptr<server::ServeRoutes>> routes = server::ServeRoutes::Create(
-      flags.routes, server::ServeRoutesDeps{&models, reloader->get(), &http_metrics,
-                                            access_log->get(), prediction_log->get()});
+      flags.routes,
+      server::ServeRoutesDeps{&models, reloader->get(), &http_metrics, access_log->get(),
+                              prediction_log->get(), &reload_history});
   if (!routes) return tl::unexpected(routes.error());
   server::Router router;
   (*routes)->AddTo(router);
@@ -453,6 +468,14 @@ void AddServeCommand(CLI::App& app, CommandSlot& slot) {
       ->capture_default_str();
   cmd->add_option("--prediction-log-retention-mb", flags->prediction_log_retention_mb,
                   "Most MiB the prediction log directory may hold; the oldest segments go first")
+      ->capture_default_str();
+  cmd->add_option("--prediction-log-retention-days", flags->prediction_log_retention_days,
+                  "Segments older than this are removed (keep more than the 30-day label horizon "
+                  "for csml monitor)")
+      ->capture_default_str();
+  cmd->add_option("--drift-window", flags->routes.drift_window,
+                  "Live drift on /metrics and /monitor over the last N scores (100 to "
+                  "10000000; 0 = off; docs/MONITORING.md)")
       ->capture_default_str();
   CLI::Option* sample =
       cmd->add_option("--access-log-sample", flags->access_log.sample_every,

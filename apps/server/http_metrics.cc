@@ -92,6 +92,22 @@ std::uint64_t HttpMetrics::TotalRequests() const {
   return total;
 }
 
+HttpMetrics::RouteLatency HttpMetrics::LatencyOf(std::string_view path) const {
+  RouteLatency out;
+  const auto it = std::find(routes_.begin(), routes_.end(), path);
+  if (it == routes_.end()) return out;
+  const auto r = static_cast<std::size_t>(it - routes_.begin());
+  slots_.ForEach([&](const Slot& slot) {
+    for (std::size_t b = 0; b < kNumLatencyBuckets; ++b) {
+      const std::uint64_t n = slot.latency[r][b].Get();
+      out.buckets[b] += n;
+      out.count += n;
+    }
+    out.sum_ns += slot.latency_sum_ns[r].Get();
+  });
+  return out;
+}
+
 void HttpMetrics::AppendPrometheus(std::string* out) const {
   std::array<std::array<std::uint64_t, kNumStatusSlots>, kRouteSlots> requests{};
   std::array<std::array<std::uint64_t, kNumLatencyBuckets>, kRouteSlots> latency{};

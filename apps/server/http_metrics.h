@@ -55,18 +55,27 @@ class HttpMetrics {
   // Requests counted so far over every route and status (for the stop summary).
   std::uint64_t TotalRequests() const;
 
+  // Latency bucket upper bounds in microseconds; the last bucket is +Inf.
+  static constexpr std::array<std::uint64_t, 14> kLatencyBoundsUs = {
+      50,     100,    250,    500,     1'000,   2'500,     5'000,
+      10'000, 25'000, 50'000, 100'000, 250'000, 1'000'000, 5'000'000};
+  static constexpr std::size_t kNumLatencyBuckets = kLatencyBoundsUs.size() + 1;
+
+  // The latency histogram of one route (by its path) so far, over every thread and status.
+  struct RouteLatency {
+    std::uint64_t count = 0;
+    std::uint64_t sum_ns = 0;
+    std::array<std::uint64_t, kNumLatencyBuckets> buckets{};
+  };
+  RouteLatency LatencyOf(std::string_view path) const;
+
  private:
   // Status codes with their own series; anything else is counted under its class ("2xx"...).
   static constexpr std::array<int, 25> kStatuses = {200, 201, 202, 204, 301, 302, 304, 307, 308,
                                                     400, 401, 403, 404, 405, 408, 409, 411, 413,
                                                     414, 415, 422, 429, 431, 500, 503};
   static constexpr std::size_t kNumStatusSlots = kStatuses.size() + 5;  // + 1xx..5xx
-  // Latency bucket upper bounds in microseconds; the last bucket is +Inf.
-  static constexpr std::array<std::uint64_t, 14> kLatencyBoundsUs = {
-      50,     100,    250,    500,     1'000,   2'500,     5'000,
-      10'000, 25'000, 50'000, 100'000, 250'000, 1'000'000, 5'000'000};
-  static constexpr std::size_t kNumLatencyBuckets = kLatencyBoundsUs.size() + 1;
-  static constexpr std::size_t kRouteSlots = kMaxRoutes + 1;  // last: unmatched
+  static constexpr std::size_t kRouteSlots = kMaxRoutes + 1;            // last: unmatched
 
   struct alignas(64) Slot {
     std::array<std::array<Counter, kNumStatusSlots>, kRouteSlots> requests;

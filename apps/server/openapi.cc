@@ -110,6 +110,28 @@ constexpr Endpoint kOpenApi = {"/openapi.json", "get", R"json({
     "content":{"application/json":{"schema":{"type":"object"},"example":{"openapi":"3.0.3","info":{"title":"csml churn-risk API","version":"@VERSION@"},"paths":{}}}}},
    "401":{"$ref":"#/components/responses/Unauthorized"}}})json"};
 
+// ---- monitoring ------------------------------------------------------------------------
+
+constexpr Endpoint kMonitorPage = {"/monitor", "get", R"json({
+  "operationId":"monitorPage","tags":["monitoring"],"summary":"The live page: version, traffic, latency, tier mix, drift, reloads",
+  "description":"A self-contained HTML page (inline script, style and SVG; it loads nothing else) that draws GET /monitor.json every 2 s (docs/MONITORING.md). Open when scoring is open; needs the score token when CSML_SCORE_TOKEN is set.",
+  "security":@SCORE_SECURITY@,
+  "parameters":[@REQUEST_ID@],
+  "responses":{
+   "200":{"description":"The page","headers":@HEADERS@,
+    "content":{"text/html":{"schema":{"type":"string"},"example":"<!DOCTYPE html>..."}}},
+   "401":{"$ref":"#/components/responses/Unauthorized"}}})json"};
+
+constexpr Endpoint kMonitorJson = {"/monitor.json", "get", R"json({
+  "operationId":"monitor","tags":["monitoring"],"summary":"What the live page draws, as JSON",
+  "description":"The serving version and since when; requests and scores per second, latency (upper bounds of the /metrics buckets) over the last minute with one point per second; the tier mix of the drift window and since start; live drift (PSI per feature and of the risk over the last --drift-window scores against the version's reference profile, missing shares, alarms); the last reloads, newest first. Open when scoring is open; needs the score token when CSML_SCORE_TOKEN is set.",
+  "security":@SCORE_SECURITY@,
+  "parameters":[@REQUEST_ID@],
+  "responses":{
+   "200":{"description":"The figures now","headers":@HEADERS@,
+    "content":{"application/json":{"schema":{"$ref":"#/components/schemas/Monitor"},"example":@MONITOR_EXAMPLE@}}},
+   "401":{"$ref":"#/components/responses/Unauthorized"}}})json"};
+
 // ---- docs ------------------------------------------------------------------------------
 
 constexpr Endpoint kDocs = {"/docs", "get", R"json({
@@ -159,8 +181,9 @@ constexpr Endpoint kAdminReload = {"/admin/reload", "post", R"json({
     "content":{"application/json":{"schema":{"$ref":"#/components/schemas/Detail"},"example":{"detail":"hot reload is not running"}}}}}})json"};
 
 // Every endpoint, in the order the document lists them. One line per endpoint.
-constexpr Endpoint kEndpoints[] = {kScore,   kScoreBatch, kHealthz,   kReadyz,     kMetrics,
-                                   kOpenApi, kDocs,       kDocsAsset, kAdminReload};
+constexpr Endpoint kEndpoints[] = {kScore,   kScoreBatch,  kHealthz,     kReadyz,
+                                   kMetrics, kMonitorPage, kMonitorJson, kOpenApi,
+                                   kDocs,    kDocsAsset,   kAdminReload};
 
 // ---- shared parts ----------------------------------------------------------------------
 
@@ -171,6 +194,7 @@ constexpr std::string_view kInfo = R"json({
 constexpr std::string_view kTags = R"json([
  {"name":"scoring","description":"The churn-risk API of the Python service csml replaces"},
  {"name":"operations","description":"Health, readiness and metrics for load balancers and Prometheus"},
+ {"name":"monitoring","description":"The live page of the served version: traffic, tiers, drift, reloads"},
  {"name":"docs","description":"This document and its Swagger UI"},
  {"name":"admin","description":"Needs CSML_ADMIN_TOKEN; 403 when none is set"}])json";
 
@@ -307,7 +331,34 @@ constexpr std::string_view kSchemas = R"json({
     "modelVersion":{"type":"string","description":"What is serving after the attempt"},
     "loadMs":{"type":"number","description":"How long the load and its checks took"},
     "error":{"type":"string","description":"Why it failed"}},
-   "example":{"outcome":"unchanged","version":"risk-xgb-2025-08-22-0900","modelVersion":"risk-xgb-2025-08-22-0900","loadMs":0.1}}})json";
+   "example":{"outcome":"unchanged","version":"risk-xgb-2025-08-22-0900","modelVersion":"risk-xgb-2025-08-22-0900","loadMs":0.1}},
+  "FeatureDrift":{"type":"object","required":["name","psi","missingShare","referenceMissingShare","alarm"],"description":"One feature over the drift window",
+   "properties":{"name":{"type":"string","description":"A contract feature (docs/FEATURES.md), or region"},
+    "psi":{"type":"number","nullable":true,"description":"Population stability index against the training rows; null with no scores"},
+    "missingShare":{"type":"number","nullable":true,"description":"Share of the window's scores with the feature missing"},
+    "referenceMissingShare":{"type":"number","description":"The same share among the training rows"},
+    "alarm":{"type":"boolean","description":"true from a PSI above 0.25 until it falls below 0.2"}},
+   "example":{"name":"usage_score","psi":0.412,"missingShare":0.06,"referenceMissingShare":0.01,"alarm":true}},
+  "Monitor":{"type":"object","required":["version","servingSince","startedAt","now","csmlVersion","traffic","tiers","drift","reloads","reload"],"description":"GET /monitor.json (docs/MONITORING.md)",
+   "properties":{
+    "version":{"type":"string","nullable":true,"description":"The serving version; null when none"},
+    "servingSince":{"type":"string","format":"date-time","nullable":true},
+    "startedAt":{"type":"string","format":"date-time"},"now":{"type":"string","format":"date-time"},
+    "csmlVersion":{"type":"string"},
+    "traffic":{"type":"object","description":"POST /score and /score/batch over the last minute (one sample a second)",
+     "properties":{"seconds":{"type":"number"},"requestsPerSecond":{"type":"number"},"scoresPerSecond":{"type":"number"},
+      "latencyMs":{"type":"object","description":"mean, and p50/p90/p99 as the upper bound of their /metrics bucket; null with no requests"},
+      "series":{"type":"array","items":{"type":"object","description":"t (seconds before now, <= 0), requestsPerSecond, p99Ms"}}}},
+    "tiers":{"type":"object","description":"window: the drift window's scores by tier; total: every score since start"},
+    "drift":{"type":"object","description":"Live drift of the serving version",
+     "properties":{"available":{"type":"boolean","description":"false when live drift is off or the version has no reference profile"},
+      "window":{"type":"integer","description":"--drift-window"},"scores":{"type":"integer","description":"Scores in the window now"},
+      "alarmAt":{"type":"number"},"recoveredAt":{"type":"number"},
+      "risk":{"type":"object","description":"psi of the risk and its alarm"},
+      "features":{"type":"array","items":{"$ref":"#/components/schemas/FeatureDrift"}}}},
+    "reloads":{"type":"array","description":"The last reload attempts, newest first","items":{"type":"object"}},
+    "reload":{"type":"object","description":"The hot-reload state, as /healthz?detail=1 has it"}},
+   "example":@MONITOR_EXAMPLE@}})json";
 
 constexpr std::string_view kComponentsRest = R"json(
  "parameters":{
@@ -324,6 +375,15 @@ constexpr std::string_view kSeedRequest =
     R"json({"userId":"u_001","features":{"activity_7d":2,"activity_30d":6,"time_since_last_use_days":15,"failed_renewals_30d":1,"tickets_7d":0,"plan_value":49,"region":"IN","usage_score":0.2}})json";
 constexpr std::string_view kSeedResponse =
     R"json({"risk":0.4273,"tier":"medium","reasons":["inactive_14d","payment_issue_recent","low_feature_usage"],"modelVersion":"risk-xgb-2026-11-26-0607"})json";
+
+constexpr std::string_view kMonitorExample =
+    R"json({"version":"risk-xgb-2026-12-01-0900","servingSince":"2026-12-01T09:05:12Z","startedAt":"2026-12-01T09:05:11Z","now":"2026-12-02T10:00:00Z","csmlVersion":"@VERSION@",
+ "traffic":{"seconds":60,"requestsPerSecond":412.5,"scoresPerSecond":530.1,"latencyMs":{"requests":24750,"mean":0.081,"p50":0.1,"p90":0.1,"p99":0.25},"series":[{"t":-1,"requestsPerSecond":409,"p99Ms":0.25},{"t":0,"requestsPerSecond":416,"p99Ms":0.25}]},
+ "tiers":{"window":{"low":7012,"medium":1985,"high":1003},"total":{"low":3512004,"medium":1003120,"high":499321}},
+ "drift":{"available":true,"window":10000,"scores":10000,"alarmAt":0.25,"recoveredAt":0.2,"risk":{"psi":0.031,"alarm":false},
+  "features":[{"name":"usage_score","psi":0.412,"missingShare":0.06,"referenceMissingShare":0.01,"alarm":true},{"name":"region","psi":0.004,"missingShare":0,"referenceMissingShare":0,"alarm":false}]},
+ "reloads":[{"outcome":"loaded","trigger":"startup","version":"risk-xgb-2026-12-01-0900","at":"2026-12-01T09:05:12Z","loadMs":3.2}],
+ "reload":{"enabled":true,"servingSince":"2026-12-01T09:05:12Z","degraded":false,"loaded":1,"failed":0,"unchanged":0,"polls":12,"retired":0,"retiredInUse":0}})json";
 
 void ReplaceAll(std::string* text, std::string_view from, std::string_view to) {
   for (std::size_t at = text->find(from); at != std::string::npos;
@@ -388,6 +448,7 @@ std::string BuildOpenApiDocument(const OpenApiParams& params) {
   ReplaceAll(&doc, "@MAX_ITEMS@", fmt::format("{}", params.max_batch_items));
   ReplaceAll(&doc, "@SEED_REQUEST@", kSeedRequest);
   ReplaceAll(&doc, "@SEED_RESPONSE@", kSeedResponse);
+  ReplaceAll(&doc, "@MONITOR_EXAMPLE@", kMonitorExample);
   ReplaceAll(&doc, "@DOCS_ASSETS@", assets);
   ReplaceAll(&doc, "@VERSION@", params.version);
   return doc;

@@ -26,6 +26,8 @@ class Counter {
     value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
   std::uint64_t Get() const { return value_.load(std::memory_order_relaxed); }
+  // Only from the owning thread (or when no thread writes any more).
+  void Set(std::uint64_t value) { value_.store(value, std::memory_order_relaxed); }
 
  private:
   std::atomic<std::uint64_t> value_{0};

@@ -19,6 +19,8 @@
 #include "csml/serving/score_json.h"
 #include "csml/serving/score_request.h"
 #include "docs_page.h"
+#include "live_drift.h"
+#include "monitor_page.h"
 #include "openapi.h"
 #include "per_thread.h"
 #include "prediction_logging.h"
@@ -199,6 +201,12 @@ Status ServeRoutesOptions::Validate() const {
                      fmt::format("max batch items: expected 1 to {}, got {}", kMaxBatchItemsLimit,
                                  max_batch_items));
   }
+  if (drift_window != 0 &&
+      (drift_window < LiveDrift::kMinWindow || drift_window > LiveDrift::kMaxWindow)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("drift window: expected 0 (off) or {} to {} scores, got {}",
+                                 LiveDrift::kMinWindow, LiveDrift::kMaxWindow, drift_window));
+  }
   Result<BearerToken> score = BearerToken::Create(score_token, "CSML_SCORE_TOKEN");
   if (!score) return tl::unexpected(score.error());
   Result<BearerToken> admin = BearerToken::Create(admin_token, "CSML_ADMIN_TOKEN");
@@ -225,6 +233,10 @@ struct ServeRoutes::Impl {
   std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
   std::atomic<bool> draining{false};
   PerThread<ScoreSlot> slots;
+  std::unique_ptr<LiveDrift> drift;
+  TrafficHistory traffic;
+  // Last member, so it stops before anything its tick reads goes away.
+  std::unique_ptr<Ticker> ticker;
 
   const ModelManager& models() const { return *deps.models; }
 
@@ -309,6 +321,7 @@ struct ServeRoutes::Impl {
     }
     slot.scored.Add();
     RecordScore(slot, *scored);
+    drift->Record(*model, decoded->features, scored->risk, scored->tier);
     RecordUnknownKeys(slot, decoded->unknown_feature_keys);
     LogPrediction(deps.prediction_log, request, -1, *decoded, *scored, model->version());
     Response response;
@@ -399,6 +412,7 @@ struct ServeRoutes::Impl {
       }
       slot.batch_items_scored.Add();
       RecordScore(slot, *scored);
+      drift->Record(*model, item->features, scored->risk, scored->tier);
       RecordUnknownKeys(slot, item->unknown_feature_keys);
       LogPrediction(deps.prediction_log, request, static_cast<std::int32_t>(i), *item, *scored,
                     model->version());
@@ -613,6 +627,208 @@ struct ServeRoutes::Impl {
                      static_cast<std::uint64_t>(state.retired_in_use));
   }
 
+  // ---- GET /monitor and /monitor.json (monitor_page.h) ----------------------------------
+
+  TrafficSample SampleTraffic() const {
+    TrafficSample sample;
+    sample.at = std::chrono::steady_clock::now();
+    slots.ForEach([&](const ScoreSlot& slot) {
+      sample.scores += slot.scored.Get() + slot.batch_items_scored.Get();
+    });
+    if (deps.http_metrics != nullptr) {
+      for (const std::string_view path : {"/score", "/score/batch"}) {
+        const HttpMetrics::RouteLatency l = deps.http_metrics->LatencyOf(path);
+        sample.latency.count += l.count;
+        sample.latency.sum_ns += l.sum_ns;
+        for (std::size_t b = 0; b < l.buckets.size(); ++b)
+          sample.latency.buckets[b] += l.buckets[b];
+      }
+    }
+    sample.requests = sample.latency.count;
+    return sample;
+  }
+
+  // Once a second (the ticker thread): a traffic sample, and the drift alarms checked.
+  void Tick() {
+    traffic.Add(SampleTraffic());
+    drift->Check(models().Current().get());
+  }
+
+  // The upper bound (ms) of the latency bucket holding quantile q of the counts; NaN for none.
+  static double QuantileMs(const std::array<std::uint64_t, HttpMetrics::kNumLatencyBuckets>& b,
+                           double q) {
+    std::uint64_t total = 0;
+    for (const std::uint64_t c : b) total += c;
+    if (total == 0) return std::numeric_limits<double>::quiet_NaN();
+    const auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(total)));
+    std::uint64_t seen = 0;
+    for (std::size_t i = 0; i < b.size(); ++i) {
+      seen += b[i];
+      if (seen >= std::max<std::uint64_t>(rank, 1)) {
+        const std::size_t bound = std::min(i, HttpMetrics::kLatencyBoundsUs.size() - 1);
+        return static_cast<double>(HttpMetrics::kLatencyBoundsUs[bound]) / 1000.0;
+      }
+    }
+    return static_cast<double>(HttpMetrics::kLatencyBoundsUs.back()) / 1000.0;
+  }
+
+  static HttpMetrics::RouteLatency Minus(const HttpMetrics::RouteLatency& a,
+                                         const HttpMetrics::RouteLatency& b) {
+    HttpMetrics::RouteLatency d;
+    d.count = a.count - std::min(a.count, b.count);
+    d.sum_ns = a.sum_ns - std::min(a.sum_ns, b.sum_ns);
+    for (std::size_t i = 0; i < d.buckets.size(); ++i) {
+      d.buckets[i] = a.buckets[i] - std::min(a.buckets[i], b.buckets[i]);
+    }
+    return d;
+  }
+
+  static double SecondsBetween(std::chrono::steady_clock::time_point from,
+                               std::chrono::steady_clock::time_point to) {
+    return std::chrono::duration<double>(to - from).count();
+  }
+
+  void WriteTraffic(JsonWriter& json) const {
+    std::vector<TrafficSample> samples = traffic.Samples();
+    samples.push_back(SampleTraffic());
+    const TrafficSample& now = samples.back();
+    const TrafficSample& first = samples.front();
+    const double seconds = SecondsBetween(first.at, now.at);
+    const bool rated = samples.size() >= 2 && seconds > 0;
+    json.Key("traffic").BeginObject();
+    json.Key("seconds").Rounded(seconds, 1);
+    const auto rate = [&](std::uint64_t later, std::uint64_t earlier, double s) {
+      return s > 0 ? static_cast<double>(later - std::min(later, earlier)) / s
+                   : std::numeric_limits<double>::quiet_NaN();
+    };
+    json.Key("requestsPerSecond")
+        .Rounded(rated ? rate(now.requests, first.requests, seconds) : 0, 2);
+    json.Key("scoresPerSecond").Rounded(rated ? rate(now.scores, first.scores, seconds) : 0, 2);
+    const HttpMetrics::RouteLatency minute = Minus(now.latency, first.latency);
+    json.Key("latencyMs").BeginObject();
+    json.Key("requests").Uint(minute.count);
+    json.Key("mean").Rounded(minute.count > 0 ? static_cast<double>(minute.sum_ns) /
+                                                    static_cast<double>(minute.count) / 1e6
+                                              : std::numeric_limits<double>::quiet_NaN(),
+                             3);
+    json.Key("p50").Double(QuantileMs(minute.buckets, 0.5));
+    json.Key("p90").Double(QuantileMs(minute.buckets, 0.9));
+    json.Key("p99").Double(QuantileMs(minute.buckets, 0.99));
+    json.EndObject();
+    json.Key("series").BeginArray();
+    // One point per ticker second (the live sample only closes the rates above).
+    for (std::size_t i = 1; i + 1 < samples.size(); ++i) {
+      const TrafficSample& a = samples[i - 1];
+      const TrafficSample& b = samples[i];
+      const double s = SecondsBetween(a.at, b.at);
+      json.BeginObject();
+      json.Key("t").Rounded(std::min(0.0, SecondsBetween(now.at, b.at)), 1);
+      json.Key("requestsPerSecond").Rounded(rate(b.requests, a.requests, s), 2);
+      json.Key("p99Ms").Double(QuantileMs(Minus(b.latency, a.latency).buckets, 0.99));
+      json.EndObject();
+    }
+    json.EndArray();
+    json.EndObject();
+  }
+
+  static void WriteTierCounts(JsonWriter& json, const std::array<std::uint64_t, 3>& counts) {
+    json.BeginObject();
+    for (std::size_t t = 0; t < kTiers.size(); ++t) json.Key(TierName(kTiers[t])).Uint(counts[t]);
+    json.EndObject();
+  }
+
+  static void WriteDrift(JsonWriter& json, const LiveDriftFigures& f) {
+    json.Key("drift").BeginObject();
+    json.Key("available").Bool(f.available);
+    json.Key("window").Uint(f.window);
+    json.Key("scores").Uint(f.drift.rows);
+    json.Key("alarmAt").Double(kPsiAlarm);
+    json.Key("recoveredAt").Double(kPsiRecovered);
+    json.Key("risk").BeginObject();
+    json.Key("psi").Double(f.available ? f.drift.risk_psi
+                                       : std::numeric_limits<double>::quiet_NaN());
+    json.Key("alarm").Bool(f.alarm.back());
+    json.EndObject();
+    json.Key("features").BeginArray();
+    if (f.available) {
+      for (std::size_t i = 0; i < f.drift.features.size(); ++i) {
+        const FeatureDrift& d = f.drift.features[i];
+        json.BeginObject();
+        json.Key("name").String(d.name);
+        json.Key("psi").Double(d.psi);
+        json.Key("missingShare").Double(d.missing_share);
+        json.Key("referenceMissingShare").Double(d.reference_missing);
+        json.Key("alarm").Bool(f.alarm[i]);
+        json.EndObject();
+      }
+    }
+    json.EndArray();
+    json.EndObject();
+  }
+
+  Response MonitorJson(const Request& request) {
+    if (auto denied = CheckScoreToken(request, slots.Local())) return std::move(*denied);
+    const std::shared_ptr<const ServingModel> model = models().Current();
+    const LiveDriftFigures figures = drift->Check(model.get());
+    std::string body;
+    body.reserve(4096);
+    JsonWriter json(&body);
+    json.BeginObject();
+    if (model != nullptr) {
+      json.Key("version").String(model->version());
+    } else {
+      json.Key("version").Null();
+    }
+    std::optional<ReloaderState> state;
+    if (deps.reloader != nullptr) state = deps.reloader->State();
+    json.Key("servingSince");
+    if (state && state->serving_since) {
+      json.String(FormatRfc3339(UnixSecondsOf(*state->serving_since)));
+    } else {
+      json.Null();
+    }
+    json.Key("startedAt").String(FormatRfc3339(UnixSecondsOf(started_at)));
+    json.Key("now").String(FormatRfc3339(UnixSecondsOf(std::chrono::system_clock::now())));
+    json.Key("csmlVersion").String(CSML_VERSION);
+    WriteTraffic(json);
+    std::array<std::uint64_t, kTiers.size()> total{};
+    slots.ForEach([&](const ScoreSlot& slot) {
+      for (std::size_t t = 0; t < total.size(); ++t) total[t] += slot.tiers[t].Get();
+    });
+    json.Key("tiers").BeginObject();
+    json.Key("window");
+    WriteTierCounts(json, figures.tiers);
+    json.Key("total");
+    WriteTierCounts(json, total);
+    json.EndObject();
+    WriteDrift(json, figures);
+    json.Key("reloads").BeginArray();
+    if (deps.reload_history != nullptr) {
+      for (const ReloadReport& report : deps.reload_history->Recent()) WriteReport(json, report);
+    } else if (state && state->last_attempt) {
+      WriteReport(json, *state->last_attempt);
+    }
+    json.EndArray();
+    json.Key("reload");
+    WriteReloadState(json);
+    json.EndObject();
+    Response response = JsonResponse(200, std::move(body));
+    response.headers.emplace_back("cache-control", "no-store");
+    return response;
+  }
+
+  Response MonitorPage(const Request& request) {
+    if (auto denied = CheckScoreToken(request, slots.Local())) return std::move(*denied);
+    Response response;
+    response.content_type = "text/html; charset=utf-8";
+    response.body.assign(MonitorPageHtml());
+    response.headers.emplace_back("cache-control", "no-cache");
+    response.headers.emplace_back("x-content-type-options", "nosniff");
+    response.headers.emplace_back("content-security-policy",
+                                  std::string(kMonitorContentSecurityPolicy));
+    return response;
+  }
+
   Response Metrics() const {
     Response response;
     response.content_type = kPrometheusContentType;
@@ -620,6 +836,7 @@ struct ServeRoutes::Impl {
     out.reserve(std::size_t{16} * 1024);
     if (deps.http_metrics != nullptr) deps.http_metrics->AppendPrometheus(&out);
     AppendScoreMetrics(&out);
+    drift->AppendPrometheus(&out, drift->Check(models().Current().get()));
     AppendModelMetrics(&out);
     if (deps.access_log != nullptr) {
       AppendPromHeader(&out, "csml_access_log_lines_total", "counter",
@@ -657,6 +874,9 @@ Result<std::unique_ptr<ServeRoutes>> ServeRoutes::Create(const ServeRoutesOption
     if (!asset.name.empty()) openapi.docs_assets.push_back(asset.name);
   }
   impl->openapi = BuildOpenApiDocument(openapi);
+  impl->drift = std::make_unique<LiveDrift>(options.drift_window);
+  Impl* raw = impl.get();
+  impl->ticker = std::make_unique<Ticker>(std::chrono::seconds(1), [raw] { raw->Tick(); });
   return std::unique_ptr<ServeRoutes>(new ServeRoutes(std::move(impl)));
 }
 
@@ -680,6 +900,10 @@ void ServeRoutes::AddTo(Router& router) {
     AddWithCors(router, cors, "GET", path,
                 [impl, &asset](const Request& r) { return impl->Docs(r, asset); });
   }
+  AddWithCors(router, cors, "GET", "/monitor",
+              [impl](const Request& r) { return impl->MonitorPage(r); });
+  AddWithCors(router, cors, "GET", "/monitor.json",
+              [impl](const Request& r) { return impl->MonitorJson(r); });
   router.Add("POST", "/admin/reload", [impl](const Request& r) { return impl->AdminReload(r); });
 }
 

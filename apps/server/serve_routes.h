@@ -5,8 +5,10 @@
 //   POST /score/batch    up to max_batch_items customers, one model    score token, if set
 //   GET  /healthz        {"ok":...,"modelVersion":...}; ?detail=1 adds the reload state
 //   GET  /readyz         200 once a model is loaded; 503 before, and while shutting down
-//   GET  /metrics        Prometheus text: HTTP, scores, model and reloads, access log,
-//                        prediction log
+//   GET  /metrics        Prometheus text: HTTP, scores, live drift, model and reloads,
+//                        access log, prediction log
+//   GET  /monitor        the live page over /monitor.json (monitor_page.h)  score token, if set
+//   GET  /monitor.json   version, traffic, latency, tiers, drift, reloads   score token, if set
 //   GET  /openapi.json   every endpoint, described                      score token, if set
 //   GET  /docs, /docs/*  Swagger UI over /openapi.json (docs_page.h)    score token, if set
 //   POST /admin/reload   load what the registry names now; answers with the outcome
@@ -35,6 +37,7 @@
 #include "csml/serving/model_reloader.h"
 #include "http_metrics.h"
 #include "http_server.h"
+#include "monitor_page.h"
 
 namespace csml::server {
 
@@ -43,10 +46,12 @@ struct ServeRoutesOptions {
   std::string score_token;             // bearer token for /score and /score/batch; empty: open
   std::string admin_token;             // bearer token for /admin/*; empty: admin endpoints refused
   std::vector<std::string> cors_origins;  // --cors-origin: CORS on the score and docs routes
+  // --drift-window: live drift over the last N scores (live_drift.h); 0 = off.
+  std::size_t drift_window = 10'000;
 
-  // max_batch_items 1 to 100,000; each token empty or 16 to 256 token characters; the two
-  // tokens must differ; each CORS origin as cors.h takes it. Messages name CSML_SCORE_TOKEN /
-  // CSML_ADMIN_TOKEN, never a token.
+  // max_batch_items 1 to 100,000; drift_window 0 or 100 to 10,000,000; each token empty or 16 to
+  // 256 token characters; the two tokens must differ; each CORS origin as cors.h takes it. Messages
+  // name CSML_SCORE_TOKEN / CSML_ADMIN_TOKEN, never a token.
   [[nodiscard]] Status Validate() const;
 };
 
@@ -67,7 +72,8 @@ struct ServeRoutesDeps {
   ModelReloader* reloader = nullptr;  // null: /admin/reload answers 503
   const HttpMetrics* http_metrics = nullptr;
   const AccessLog* access_log = nullptr;
-  PredictionLog* prediction_log = nullptr;  // null: scores are not logged
+  PredictionLog* prediction_log = nullptr;        // null: scores are not logged
+  const ReloadHistory* reload_history = nullptr;  // null: /monitor lists the last attempt only
 };
 
 class ServeRoutes {

@@ -153,18 +153,25 @@ Status PredictionLineParser::Parse(std::string_view line, PredictionRecord* reco
   CSML_ASSIGN_OR_RETURN(record->latency_us, json::Int64Field(top, "latency_us", root));
   CSML_ASSIGN_OR_RETURN(json::dom::object features, json::ObjectField(top, "features", root));
   const JsonPath features_path = root.Key("features");
-  for (std::size_t i = 0; i < kNumNumericFeatures; ++i) {
-    record->features.numeric[i] = std::nan("");
-    const auto value = json::Find(features, kNumericFeatureSpecs[i].name);
-    if (!value || value->is_null()) continue;
-    CSML_ASSIGN_OR_RETURN(record->features.numeric[i],
-                          json::AsNumber(*value, features_path.Key(kNumericFeatureSpecs[i].name)));
-  }
+  record->features.numeric = RawFeatures::MissingNumerics();
   record->features.region = Region::kMissing;
-  if (const auto region = json::Find(features, kRegionFeatureName); region && !region->is_null()) {
-    CSML_ASSIGN_OR_RETURN(std::string_view text,
-                          json::AsString(*region, features_path.Key(kRegionFeatureName)));
-    record->features.region = ParseRegion(text);
+  // One pass over the object (a lookup per feature would scan it nine times); the path of a
+  // field is only built for an error.
+  for (const json::dom::key_value_pair field : features) {
+    if (field.value.is_null()) continue;
+    if (field.key == kRegionFeatureName) {
+      CSML_ASSIGN_OR_RETURN(std::string_view text,
+                            json::AsString(field.value, features_path.Key(kRegionFeatureName)));
+      record->features.region = ParseRegion(text);
+      continue;
+    }
+    NumericFeature feature{};
+    if (!FindNumericFeature(field.key, &feature)) continue;
+    double value = 0;
+    if (field.value.get_double().get(value) != simdjson::SUCCESS) {
+      return tl::unexpected(json::AsNumber(field.value, features_path.Key(field.key)).error());
+    }
+    record->features.Set(feature, value);
   }
   return {};
 }

@@ -388,6 +388,98 @@ Result<Calibration> ReadCalibration(const ObjectReader& c) {
   return out;
 }
 
+// meta.json `reference_profile`: {"rows": n, "risk_rows": m, "bins": 10, "features":
+// {"activity_7d": {"edges": [...], "shares": [...], "missing": s}, ..., "region": {"IN": s,
+// ..., "other": s, "missing": s}}, "risk": {"edges": [...], "shares": [...], "missing": s}}.
+void WriteBins(JsonWriter& w, const BinnedDistribution& d) {
+  w.BeginObject().Key("edges").BeginArray();
+  for (const double e : d.edges) w.Double(e);
+  w.EndArray().Key("shares").BeginArray();
+  for (const double s : d.shares) w.Double(s);
+  w.EndArray().Key("missing").Double(d.missing_share).EndObject();
+}
+
+void WriteReferenceProfile(std::string* out, const ReferenceProfile& p) {
+  JsonWriter w(out);
+  w.BeginObject().Key("rows").Uint(p.rows).Key("risk_rows").Uint(p.risk_rows);
+  w.Key("bins").Int(p.bins).Key("features").BeginObject();
+  for (std::size_t f = 0; f < kNumNumericFeatures; ++f) {
+    w.Key(SpecOf(static_cast<NumericFeature>(f)).name);
+    WriteBins(w, p.numeric[f]);
+  }
+  w.Key(kRegionFeatureName).BeginObject();
+  for (std::size_t c = 0; c < kNumRegionCategories; ++c) {
+    w.Key(RegionName(static_cast<Region>(c))).Double(p.region[c]);
+  }
+  w.EndObject().EndObject().Key("risk");
+  WriteBins(w, p.risk);
+  w.EndObject();
+}
+
+constexpr double kShareSumTolerance = 1e-6;
+
+Result<BinnedDistribution> ReadBins(const ObjectReader& r) {
+  BinnedDistribution d;
+  CSML_ASSIGN_OR_RETURN(const dom::element edges, r.Required("edges"));
+  CSML_ASSIGN_OR_RETURN(d.edges, ReadNumberArray(edges, r.PathOf("edges")));
+  for (std::size_t i = 1; i < d.edges.size(); ++i) {
+    if (!(d.edges[i - 1] < d.edges[i])) {
+      return Bad(fmt::format("{}[{}]", r.PathOf("edges"), i),
+                 fmt::format("an edge above {}", d.edges[i - 1]), fmt::format("{}", d.edges[i]));
+    }
+  }
+  CSML_ASSIGN_OR_RETURN(const dom::element shares, r.Required("shares"));
+  CSML_ASSIGN_OR_RETURN(d.shares, ReadNumberArray(shares, r.PathOf("shares")));
+  if (d.shares.size() != d.bins()) {
+    return Bad(r.PathOf("shares"), fmt::format("{} shares (one more than edges)", d.bins()),
+               fmt::format("{}", d.shares.size()));
+  }
+  CSML_ASSIGN_OR_RETURN(d.missing_share, r.Number("missing", 0.0, 1.0));
+  double total = d.missing_share;
+  for (std::size_t i = 0; i < d.shares.size(); ++i) {
+    if (d.shares[i] < 0 || d.shares[i] > 1) {
+      return Bad(fmt::format("{}[{}]", r.PathOf("shares"), i), "a share in [0, 1]",
+                 fmt::format("{}", d.shares[i]));
+    }
+    total += d.shares[i];
+  }
+  if (std::fabs(total - 1.0) > kShareSumTolerance) {
+    return Bad(r.PathOf("shares"), "shares that sum to 1 with missing",
+               fmt::format("a sum of {}", total));
+  }
+  return d;
+}
+
+Result<ReferenceProfile> ReadReferenceProfile(const ObjectReader& r) {
+  ReferenceProfile p;
+  CSML_ASSIGN_OR_RETURN(const std::int64_t rows, r.Count("rows"));
+  CSML_ASSIGN_OR_RETURN(const std::int64_t risk_rows, r.Count("risk_rows"));
+  p.rows = static_cast<std::uint64_t>(rows);
+  p.risk_rows = static_cast<std::uint64_t>(risk_rows);
+  CSML_ASSIGN_OR_RETURN(const double bins, r.Number("bins", 2, 1000));
+  p.bins = static_cast<int>(bins);
+  CSML_ASSIGN_OR_RETURN(const ObjectReader features, r.Object("features"));
+  // Every contract feature is required; a name this csml does not know (a later csml's) is
+  // left alone.
+  for (std::size_t f = 0; f < kNumNumericFeatures; ++f) {
+    CSML_ASSIGN_OR_RETURN(const ObjectReader bins_reader,
+                          features.Object(SpecOf(static_cast<NumericFeature>(f)).name));
+    CSML_ASSIGN_OR_RETURN(p.numeric[f], ReadBins(bins_reader));
+  }
+  CSML_ASSIGN_OR_RETURN(const ObjectReader region, features.Object(kRegionFeatureName));
+  double total = 0;
+  for (std::size_t c = 0; c < kNumRegionCategories; ++c) {
+    CSML_ASSIGN_OR_RETURN(p.region[c], region.Number(RegionName(static_cast<Region>(c)), 0, 1));
+    total += p.region[c];
+  }
+  if (std::fabs(total - 1.0) > kShareSumTolerance) {
+    return Bad(region.path(), "category shares that sum to 1", fmt::format("a sum of {}", total));
+  }
+  CSML_ASSIGN_OR_RETURN(const ObjectReader risk, r.Object("risk"));
+  CSML_ASSIGN_OR_RETURN(p.risk, ReadBins(risk));
+  return p;
+}
+
 }  // namespace
 
 std::string ModelMeta::ToJson() const {
@@ -419,6 +511,7 @@ std::string ModelMeta::ToJson() const {
         .EndObject();
   }
   if (!calibration.is_none()) WriteCalibration(top.Value("calibration"), calibration);
+  if (reference_profile) WriteReferenceProfile(top.Value("reference_profile"), *reference_profile);
   {
     JsonWriter w(top.Value("training_window"));
     w.BeginObject().Key("from");
@@ -526,6 +619,11 @@ Result<ModelMeta> ModelMeta::FromJson(std::string_view json) {
     }
     CSML_ASSIGN_OR_RETURN(auto calibration, root.Object("calibration"));
     CSML_META_READ(m.calibration, ReadCalibration(calibration));
+  }
+
+  if (root.Has("reference_profile")) {
+    CSML_ASSIGN_OR_RETURN(auto profile, root.Object("reference_profile"));
+    CSML_META_READ(m.reference_profile, ReadReferenceProfile(profile));
   }
 
   if (root.Has("training_window")) {

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "csml/reporting/monitor_run.h"
 #include "csml/reporting/report_renderer.h"
 
 namespace csml {
@@ -82,6 +83,24 @@ Result<ReportFiles> WriteEvaluationReport(const EvaluationReport& report,
   ReportFiles files{dir / "report.json", dir / "report.html"};
   CSML_TRY(WriteWhole(files.json, RenderEvaluationJson(report)));
   CSML_TRY(WriteWhole(files.html, RenderEvaluationHtml(report)));
+  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir_fd.get() < 0 || ::fsync(dir_fd.get()) != 0) {
+    return IoError("cannot fsync the report directory", dir, errno);
+  }
+  return files;
+}
+
+Result<MonitorReportFiles> WriteMonitorReport(const MonitorReport& report,
+                                              const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return MakeError(ErrorCode::kIo, fmt::format("{}: cannot create the report directory: {}",
+                                                 dir.string(), ec.message()));
+  }
+  MonitorReportFiles files{dir / "report.json", dir / "report.html"};
+  CSML_TRY(WriteWhole(files.json, RenderMonitorJson(report)));
+  CSML_TRY(WriteWhole(files.html, RenderMonitorHtml(report)));
   Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.get() < 0 || ::fsync(dir_fd.get()) != 0) {
     return IoError("cannot fsync the report directory", dir, errno);

@@ -15,6 +15,10 @@ namespace csml {
 
 using reporting_internal::EscapeHtml;
 
+namespace reporting_internal {
+const char* ReportStyle();
+}  // namespace reporting_internal
+
 namespace {
 
 constexpr char kStyle[] = R"css(
@@ -265,6 +269,9 @@ void Chart(std::string& out, const std::string& svg, std::string_view caption) {
 }
 
 }  // namespace
+
+// The page style, shared with the monitor's report.html (monitor_html.cc).
+const char* reporting_internal::ReportStyle() { return kStyle; }
 
 std::string RenderEvaluationHtml(const EvaluationReport& r) {
   namespace ri = reporting_internal;

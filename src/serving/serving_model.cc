@@ -15,20 +15,23 @@ namespace csml {
 ServingModel::ServingModel(std::string version, FeatureEncoder encoder, Thresholds thresholds,
                            std::unique_ptr<const Predictor> predictor, Calibration calibration,
                            std::shared_ptr<const ForestExplainer> explainer,
-                           std::shared_ptr<const ModelReasons> model_reasons)
+                           std::shared_ptr<const ModelReasons> model_reasons,
+                           std::shared_ptr<const ReferenceProfile> reference_profile)
     : version_(std::move(version)),
       encoder_(std::move(encoder)),
       thresholds_(thresholds),
       predictor_(std::move(predictor)),
       calibration_(std::move(calibration)),
       explainer_(std::move(explainer)),
-      model_reasons_(std::move(model_reasons)) {}
+      model_reasons_(std::move(model_reasons)),
+      reference_profile_(std::move(reference_profile)) {}
 
 Result<std::shared_ptr<const ServingModel>> ServingModel::Create(
     std::string version, std::span<const std::string> feature_columns, Thresholds thresholds,
     std::unique_ptr<const Predictor> predictor, Calibration calibration,
     std::shared_ptr<const ForestExplainer> explainer,
-    std::shared_ptr<const ModelReasons> model_reasons) {
+    std::shared_ptr<const ModelReasons> model_reasons,
+    std::shared_ptr<const ReferenceProfile> reference_profile) {
   const auto context = [&version] { return fmt::format("model {}", version); };
   if (version.empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "model version: expected a name, got ''");
@@ -59,7 +62,8 @@ Result<std::shared_ptr<const ServingModel>> ServingModel::Create(
   }
   return std::shared_ptr<const ServingModel>(
       new ServingModel(std::move(version), std::move(*encoder), thresholds, std::move(predictor),
-                       std::move(calibration), std::move(explainer), std::move(model_reasons)));
+                       std::move(calibration), std::move(explainer), std::move(model_reasons),
+                       std::move(reference_profile)));
 }
 
 Result<ScoreResult> ServingModel::Score(const RawFeatures& features) const {

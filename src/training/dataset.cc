@@ -37,6 +37,7 @@ void DatasetBuilder::Add(std::span<const Snapshot> records) {
     labels_.reserve(outcomes);
     snapshot_ts_.reserve(outcomes);
     label_ts_.reserve(outcomes);
+    region_.reserve(outcomes);
   }
   for (const Snapshot& s : records) {
     if (!s.label.has_value() || !s.label_ts.has_value()) {
@@ -53,6 +54,7 @@ void DatasetBuilder::Add(std::span<const Snapshot> records) {
     labels_.push_back(static_cast<float>(*s.label));
     snapshot_ts_.push_back(s.snapshot_ts);
     label_ts_.push_back(*s.label_ts);
+    region_.push_back(s.features.region);
     if (!any_labeled_ || *s.label_ts > newest_label_ts_) newest_label_ts_ = *s.label_ts;
     any_labeled_ = true;
   }
@@ -103,6 +105,7 @@ Result<Dataset> DatasetBuilder::Finish(const WindowOptions& window) {
         labels_[kept] = labels_[i];
         snapshot_ts_[kept] = snapshot_ts_[i];
         label_ts_[kept] = label_ts_[i];
+        region_[kept] = region_[i];
       }
       ++kept;
     }
@@ -114,11 +117,13 @@ Result<Dataset> DatasetBuilder::Finish(const WindowOptions& window) {
   labels_.resize(kept);
   snapshot_ts_.resize(kept);
   label_ts_.resize(kept);
+  region_.resize(kept);
   if (shrink) {
     values_.shrink_to_fit();
     labels_.shrink_to_fit();
     snapshot_ts_.shrink_to_fit();
     label_ts_.shrink_to_fit();
+    region_.shrink_to_fit();
   }
   counts_.rows = kept;
 
@@ -129,6 +134,7 @@ Result<Dataset> DatasetBuilder::Finish(const WindowOptions& window) {
   out.data.labels = std::move(labels_);
   out.snapshot_ts = std::move(snapshot_ts_);
   out.label_ts = std::move(label_ts_);
+  out.region = std::move(region_);
   out.counts = counts_;
 
   *this = DatasetBuilder();

@@ -1,6 +1,7 @@
 #include "csml/training/trainer.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -11,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "csml/evaluation/reference_profile.h"
+#include "csml/features/schema.h"
 #include "csml/predict/forest.h"
 
 namespace csml {
@@ -47,6 +50,29 @@ std::vector<float> LabelsOf(const Dataset& dataset, std::span<const std::size_t>
   out.reserve(rows.size());
   for (std::size_t r : rows) out.push_back(dataset.data.labels[r]);
   return out;
+}
+
+// The reference profile (evaluation/reference_profile.h): the features of every row in the
+// window, the served risk of the validation rows (held out, so distributed as serving will
+// see it). None for a dataset built without its regions.
+Result<std::optional<ReferenceProfile>> ProfileOf(const Dataset& dataset,
+                                                  std::span<const double> served_risk) {
+  const DenseMatrix& m = dataset.data.features;
+  if (dataset.region.size() != dataset.rows() || served_risk.empty()) {
+    return std::optional<ReferenceProfile>();
+  }
+  std::array<std::vector<double>, kNumNumericFeatures> numeric;
+  for (std::size_t f = 0; f < kNumNumericFeatures; ++f) {
+    const std::string_view name = SpecOf(static_cast<NumericFeature>(f)).name;
+    const auto column = std::find(m.column_names.begin(), m.column_names.end(), name);
+    if (column == m.column_names.end()) return std::optional<ReferenceProfile>();
+    const auto c = static_cast<std::size_t>(column - m.column_names.begin());
+    numeric[f].reserve(m.rows);
+    for (std::size_t r = 0; r < m.rows; ++r) numeric[f].push_back(m.Row(r)[c]);
+  }
+  CSML_ASSIGN_OR_RETURN(ReferenceProfile profile,
+                        BuildReferenceProfile(numeric, dataset.region, served_risk));
+  return std::optional<ReferenceProfile>(std::move(profile));
 }
 
 // Probabilities for the given rows of `matrix` through csml's forest, the predictor the server
@@ -375,6 +401,7 @@ Result<TrainedModel> TrainModel(const Dataset& dataset, const TrainOptions& opti
   ApplyCalibration(calibration_map, train_risk, train_risk);
   CSML_ASSIGN_OR_RETURN(auto train_metrics, ComputeBinaryMetrics(train_risk, train_labels));
   report.train = train_metrics;
+  CSML_ASSIGN_OR_RETURN(out.meta.reference_profile, ProfileOf(dataset, served_risk));
   CSML_ASSIGN_OR_RETURN(auto thresholds, CalibrateThresholds(served_risk, options.thresholds));
   report.thresholds = thresholds;
   CSML_ASSIGN_OR_RETURN(auto tiers,

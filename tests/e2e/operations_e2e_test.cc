@@ -243,9 +243,10 @@ TEST_F(OperationsTest, OpenApiDescribesExactlyTheEndpointsServed) {
       EXPECT_TRUE(operation["responses"].is_object()) << path;
     }
   }
-  const std::set<std::string> served = {"POST /score", "POST /score/batch", "GET /healthz",
-                                        "GET /readyz", "GET /metrics",      "GET /openapi.json",
-                                        "GET /docs",   "GET /docs/{asset}", "POST /admin/reload"};
+  const std::set<std::string> served = {"POST /score",       "POST /score/batch", "GET /healthz",
+                                        "GET /readyz",       "GET /metrics",      "GET /monitor",
+                                        "GET /monitor.json", "GET /openapi.json", "GET /docs",
+                                        "GET /docs/{asset}", "POST /admin/reload"};
   EXPECT_EQ(described, served);
   // Each described route answers its method (not 404 or 405).
   for (const std::string& entry : served) {

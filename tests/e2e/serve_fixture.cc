@@ -45,12 +45,14 @@ Result<FixtureRegistry> FixtureRegistry::Create(const std::string& dir) {
 }
 
 Result<std::string> FixtureRegistry::Publish(int hour,
-                                             std::optional<std::vector<std::string>> features) {
+                                             std::optional<std::vector<std::string>> features,
+                                             std::optional<ReferenceProfile> profile) {
   ModelMeta draft;
   draft.algo = "xgb";
   draft.created_at = 1755853200 + static_cast<UnixSeconds>(hour) * 3600;  // 2025-08-22T09:00Z
   draft.features = features ? *features : FeatureEncoder::DefaultColumns();
   draft.threshold_method = "test fixture";
+  draft.reference_profile = std::move(profile);
   auto meta = registry_.Publish(model_bytes_, draft);
   if (!meta) return tl::unexpected(meta.error());
   return meta->version;

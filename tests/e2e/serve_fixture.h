@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "csml/core/error.h"
+#include "csml/evaluation/reference_profile.h"
 #include "csml/registry/registry.h"
 #include "http_client.h"
 #include "testing/child_process.h"
@@ -39,8 +40,10 @@ class FixtureRegistry {
  public:
   static Result<FixtureRegistry> Create(const std::string& dir);
 
-  // Publishes a version; `features` overrides the meta's feature order (a schema mismatch).
-  Result<std::string> Publish(int hour, std::optional<std::vector<std::string>> features = {});
+  // Publishes a version; `features` overrides the meta's feature order (a schema mismatch),
+  // `profile` is its reference profile (none by default, as for an imported model).
+  Result<std::string> Publish(int hour, std::optional<std::vector<std::string>> features = {},
+                              std::optional<ReferenceProfile> profile = {});
   Status Promote(const std::string& version) const { return registry_.Promote(version); }
   // Points SERVING at a version without the checks Promote makes (a registry damaged or
   // edited by hand), atomically.

@@ -23,6 +23,7 @@
 #include "csml/core/time.h"
 #include "csml/evaluation/curves.h"
 #include "csml/evaluation/probability_calibration.h"
+#include "csml/evaluation/reference_profile.h"
 #include "csml/evaluation/tier_stats.h"
 #include "csml/tiering/tiers.h"
 
@@ -36,6 +37,10 @@ namespace csml {
 // uncalibrated risk against thresholds chosen on the calibrated scale.
 inline constexpr int kMetaFormatVersion = 2;
 inline constexpr int kMetaFormatWithoutCalibration = 1;
+// The top-level `reference_profile` (csml/evaluation/reference_profile.h) needs no format of
+// its own: it changes nothing a version serves, so an older csml that ignores it serves the
+// version as before (without drift figures), and a file without one (every version trained
+// before it, imported models) loads with no profile.
 
 // The snapshots a model learned from (docs/DATA_CONTRACT.md): label_ts in (from, to], at as_of.
 struct TrainingWindow {
@@ -179,6 +184,9 @@ struct ModelMeta {
   // Applied to the model's probability before tiers (none when meta.json has no
   // `calibration`, as in every format-1 file).
   Calibration calibration;
+  // How the training rows and their risk were distributed, for drift (absent in older metas
+  // and imported models: no drift figures for those).
+  std::optional<ReferenceProfile> reference_profile;
   TrainingWindow window;
   RowCounts rows;
   double base_rate = std::numeric_limits<double>::quiet_NaN();  // share of label 1 in training

@@ -21,6 +21,7 @@
 #include "csml/core/error.h"
 #include "csml/ensemble/predictor.h"
 #include "csml/evaluation/probability_calibration.h"
+#include "csml/evaluation/reference_profile.h"
 #include "csml/features/schema.h"
 #include "csml/predict/forest_explainer.h"
 #include "csml/reasons/reasons.h"
@@ -58,7 +59,8 @@ class ServingModel {
       std::string version, std::span<const std::string> feature_columns, Thresholds thresholds,
       std::unique_ptr<const Predictor> predictor, Calibration calibration = {},
       std::shared_ptr<const ForestExplainer> explainer = nullptr,
-      std::shared_ptr<const ModelReasons> model_reasons = nullptr);
+      std::shared_ptr<const ModelReasons> model_reasons = nullptr,
+      std::shared_ptr<const ReferenceProfile> reference_profile = nullptr);
 
   // Encodes, predicts, rounds, classifies and explains. Fails only if the predictor fails or
   // returns something that is not a probability (a model bug, never the request's fault).
@@ -85,6 +87,11 @@ class ServingModel {
   const Thresholds& thresholds() const { return thresholds_; }
   const FeatureEncoder& encoder() const { return encoder_; }
   const Predictor& predictor() const { return *predictor_; }
+  // The training rows' distribution (meta.json reference_profile), the reference of live
+  // drift; null for versions that recorded none.
+  const std::shared_ptr<const ReferenceProfile>& reference_profile() const {
+    return reference_profile_;
+  }
 
   // Whether Explain() can answer: the model was loaded with its covers (every model csml
   // trains; LightGBM files saved without counts cannot).
@@ -108,7 +115,8 @@ class ServingModel {
   ServingModel(std::string version, FeatureEncoder encoder, Thresholds thresholds,
                std::unique_ptr<const Predictor> predictor, Calibration calibration,
                std::shared_ptr<const ForestExplainer> explainer,
-               std::shared_ptr<const ModelReasons> model_reasons);
+               std::shared_ptr<const ModelReasons> model_reasons,
+               std::shared_ptr<const ReferenceProfile> reference_profile);
   ReasonSet ReasonsFor(const RawFeatures& features) const;
 
   std::string version_;
@@ -116,8 +124,9 @@ class ServingModel {
   Thresholds thresholds_;
   std::unique_ptr<const Predictor> predictor_;
   Calibration calibration_;
-  std::shared_ptr<const ForestExplainer> explainer_;   // null: cannot explain
-  std::shared_ptr<const ModelReasons> model_reasons_;  // null: the seed's rules
+  std::shared_ptr<const ForestExplainer> explainer_;           // null: cannot explain
+  std::shared_ptr<const ModelReasons> model_reasons_;          // null: the seed's rules
+  std::shared_ptr<const ReferenceProfile> reference_profile_;  // null: no drift figures
 };
 
 }  // namespace csml

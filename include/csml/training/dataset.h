@@ -2,10 +2,10 @@
 // into the model's input matrix, with the two times the time split needs kept beside it.
 //
 // A Dataset holds only what training uses: one float row per snapshot (FeatureEncoder::
-// DefaultColumns order, NaN = missing), its label, snapshot_ts and label_ts. The snapshots
+// DefaultColumns order, NaN = missing), its label, snapshot_ts, label_ts and region. The snapshots
 // themselves are not kept, so a caller that reads its input in pieces can pass each piece to
 // DatasetBuilder::Add and drop it; memory then stays near the size of the encoded matrix
-// (56 bytes of features + 20 bytes of label and times per row), not of the parsed records.
+// (56 bytes of features + 21 bytes of label, times and region per row), not of the parsed records.
 //
 // The window rule is data/window.h's, applied to the encoded rows: a record whose label is
 // null (or that has no label_ts) is unlabeled; one whose label_ts is after the as-of time is
@@ -42,6 +42,8 @@ struct Dataset {
   LabeledMatrix data;                    // one row per snapshot, named columns
   std::vector<UnixSeconds> snapshot_ts;  // per row
   std::vector<UnixSeconds> label_ts;     // per row; in (start, as_of]
+  std::vector<Region> region;            // per row: what the one-hot columns cannot tell
+                                         // apart (other and missing), for the profile
   UnixSeconds as_of = 0;
   UnixSeconds start = 0;  // as_of - days * 86400, exclusive
   int days = 0;
@@ -77,6 +79,7 @@ class DatasetBuilder {
   std::vector<float> labels_;
   std::vector<UnixSeconds> snapshot_ts_;
   std::vector<UnixSeconds> label_ts_;
+  std::vector<Region> region_;
   DatasetCounts counts_;
   bool any_labeled_ = false;
   UnixSeconds newest_label_ts_ = 0;

@@ -1,7 +1,7 @@
 // Reading a snapshots file straight into a training Dataset, without ever holding the parsed
 // records of the whole file: JSON Lines are read and parsed in pieces of `piece_bytes`, each
 // piece's records are encoded into a DatasetBuilder and dropped. Memory then stays near the
-// encoded matrix (about 76 bytes per labeled row) plus one piece, where reading the whole file
+// encoded matrix (about 77 bytes per labeled row) plus one piece, where reading the whole file
 // first costs about 136 bytes per record more (data/snapshot.h's Snapshot).
 //
 // A JSON array cannot be cut at newlines; it is read whole (ReadSnapshotFile) and then

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "csml/evaluation/reference_profile.h"
 #include "csml/registry/sha256.h"
 
 namespace csml {
@@ -151,6 +152,79 @@ TEST(ModelMeta, AMetaWrittenBeforeCalibrationExistedLoadsUncalibrated) {
   ASSERT_TRUE(summary->calibration.has_value());
   EXPECT_TRUE(summary->calibration->method.empty());
   EXPECT_TRUE(summary->calibration->table_before.empty());
+}
+
+// A profile with uneven bins, a feature of two bins (ties merged) and one with no present value.
+ReferenceProfile SmallProfile() {
+  ReferenceProfile p;
+  p.rows = 1000;
+  p.risk_rows = 200;
+  for (std::size_t f = 0; f < kNumNumericFeatures; ++f) {
+    p.numeric[f] = {{1.5, 4.0, 10.25}, {0.3, 0.2, 0.25, 0.2}, 0.05};
+  }
+  p.numeric[static_cast<std::size_t>(NumericFeature::kFailedRenewals30d)] = {{0.0}, {0.9, 0.1}, 0};
+  p.numeric[static_cast<std::size_t>(NumericFeature::kTickets30d)] = {{}, {0.0}, 1.0};
+  p.region = {0.4, 0.1, 0.3, 0.15, 0.04, 0.01};
+  p.risk = {{0.1234567890123, 0.5}, {0.6, 0.3, 0.1}, 0};
+  return p;
+}
+
+TEST(ModelMeta, RoundTripsAReferenceProfileExactlyWithoutANewFormat) {
+  ModelMeta m = FullMeta();
+  m.reference_profile = SmallProfile();
+  const std::string json = m.ToJson();
+  // A profile changes nothing that is served: the file stays format 1 (or 2 when calibrated).
+  EXPECT_NE(json.find("\"meta_format\": 1,"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"reference_profile\": {\"rows\":1000,\"risk_rows\":200,\"bins\":10,"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"region\":{\"IN\":0.4,\"SG\":0.1,\"US\":0.3,\"EU\":0.15,\"other\":0.04,"
+                      "\"missing\":0.01}"),
+            std::string::npos)
+      << json;
+  auto back = ModelMeta::FromJson(json);
+  ASSERT_TRUE(back.has_value()) << back.error().message << "\n" << json;
+  ASSERT_TRUE(back->reference_profile.has_value());
+  EXPECT_EQ(*back->reference_profile, *m.reference_profile);
+  EXPECT_EQ(back->ToJson(), json);
+}
+
+TEST(ModelMeta, AMetaWithoutAProfileLoadsWithNone) {
+  const std::string json = FullMeta().ToJson();
+  EXPECT_EQ(json.find("reference_profile"), std::string::npos) << json;
+  auto back = ModelMeta::FromJson(json);
+  ASSERT_TRUE(back.has_value()) << back.error().message;
+  EXPECT_FALSE(back->reference_profile.has_value());
+}
+
+TEST(ModelMeta, RefusesAProfileThatIsNoDistributionNamingTheKey) {
+  ModelMeta m = FullMeta();
+  m.reference_profile = SmallProfile();
+  const std::string good = m.ToJson();
+  const auto refused = [&](const std::string& from, const std::string& to) {
+    std::string json = good;
+    const std::size_t at = json.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at == std::string::npos) return std::string();
+    json.replace(at, from.size(), to);
+    auto back = ModelMeta::FromJson(json);
+    EXPECT_FALSE(back.has_value()) << to;
+    return back ? std::string() : back.error().message;
+  };
+  EXPECT_NE(refused("\"risk\":{\"edges\":[0.1234567890123,0.5]", "\"risk\":{\"edges\":[0.5,0.1]")
+                .find("reference_profile.risk.edges[1]"),
+            std::string::npos);
+  EXPECT_NE(refused("\"shares\":[0.6,0.3,0.1]", "\"shares\":[0.6,0.3]")
+                .find("reference_profile.risk.shares: expected 3 shares"),
+            std::string::npos);
+  EXPECT_NE(refused("\"shares\":[0.6,0.3,0.1]", "\"shares\":[0.6,0.3,0.3]")
+                .find("reference_profile.risk.shares: expected shares that sum to 1"),
+            std::string::npos);
+  EXPECT_NE(refused("\"usage_score\":", "\"usage_scorez\":")
+                .find("reference_profile.features.usage_score: expected a value"),
+            std::string::npos);
+  EXPECT_NE(refused("\"other\":0.04", "\"other\":0.5").find("reference_profile.features.region"),
+            std::string::npos);
 }
 
 struct BadMetaCase {

@@ -8,6 +8,7 @@
 
 #include "csml/evaluation/metrics.h"
 #include "csml/evaluation/quantile.h"
+#include "csml/evaluation/reference_profile.h"
 #include "csml/features/schema.h"
 #include "csml/model/xgboost_booster.h"
 #include "synthetic_data.h"
@@ -92,6 +93,22 @@ TEST(TrainModel, LearnsTheSignalAndRecordsWhatTheMetaNeeds) {
         "\"churn_rate\"", "\"calibration\"", "\"feature_importance_gain\""}) {
     EXPECT_NE(m.extra_json.find(key), std::string::npos) << key;
   }
+  // The reference profile: every row's features, the validation rows' served risk.
+  ASSERT_TRUE(m.reference_profile.has_value());
+  const ReferenceProfile& profile = *m.reference_profile;
+  EXPECT_EQ(profile.rows, d.rows());
+  EXPECT_EQ(profile.risk_rows, r.split.validation.size());
+  const auto usage = static_cast<std::size_t>(NumericFeature::kUsageScore);
+  EXPECT_EQ(profile.numeric[usage].edges.size(), 9u);
+  double region_total = 0;
+  for (const double share : profile.region) region_total += share;
+  EXPECT_NEAR(region_total, 1.0, 1e-9);
+  EXPECT_FALSE(profile.risk.edges.empty());
+  // The served risk of the validation rows has no drift against its own reference.
+  std::vector<RawFeatures> rows(r.split.validation.size());
+  std::vector<double> risk = Predict(trained->model_json, d, r.split.validation);
+  for (double& p : risk) p = m.calibration.Apply(p);
+  EXPECT_LT(DriftOf(profile, rows, risk).risk_psi, 0.1);
   // Tier shares on validation follow the 70/20/10 quantiles.
   EXPECT_NEAR(r.tiers.of(Tier::kHigh).share, 0.1, 0.02);
   EXPECT_NEAR(r.tiers.of(Tier::kMedium).share, 0.2, 0.02);
