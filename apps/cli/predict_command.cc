@@ -64,34 +64,35 @@ Result<int> RunPredict(const PredictFlags& flags) {
   read_options.on_invalid =
       flags.strict ? SnapshotReadOptions::OnInvalid::kFail : SnapshotReadOptions::OnInvalid::kSkip;
   read_options.max_problems_kept = kProblemsShown;
-  CSML_ASSIGN_OR_RETURN(auto batch, ReadSnapshotFile(flags.input, read_options));
-  if (batch.records_invalid > 0) {
-    fmt::print(stderr, "csml predict: {}: skipped {} of {} records that break the data contract\n",
-               flags.input, batch.records_invalid, batch.records_seen);
-    for (const SnapshotProblem& problem : batch.problems) {
-      fmt::print(stderr, "csml predict: {}: skipped {}\n", flags.input, DescribeSkipped(problem));
-    }
-  }
 
-  Result<BatchScoringSummary> summary;
+  Result<FileScoringSummary> summary;
   if (flags.out.empty()) {
-    summary = scorer.WriteJsonLines(batch.records, options, [](std::string_view text) -> Status {
-      if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) {
-        return MakeError(ErrorCode::kIo,
-                         fmt::format("stdout: cannot write: {}", std::strerror(errno)));
-      }
-      return {};
-    });
+    summary =
+        scorer.ScoreFile(flags.input, read_options, options, [](std::string_view text) -> Status {
+          if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) {
+            return MakeError(ErrorCode::kIo,
+                             fmt::format("stdout: cannot write: {}", std::strerror(errno)));
+          }
+          return {};
+        });
     if (summary && std::fflush(stdout) != 0) {
       return MakeError(ErrorCode::kIo,
                        fmt::format("stdout: cannot write: {}", std::strerror(errno)));
     }
   } else {
-    summary = scorer.WriteJsonLinesFile(batch.records, options, flags.out);
+    summary = scorer.ScoreFileTo(flags.input, read_options, options, flags.out);
   }
   if (!summary) return tl::unexpected(summary.error());
+  if (summary->records_invalid > 0) {
+    fmt::print(stderr, "csml predict: {}: skipped {} of {} records that break the data contract\n",
+               flags.input, summary->records_invalid, summary->records_seen);
+    for (const SnapshotProblem& problem : summary->problems) {
+      fmt::print(stderr, "csml predict: {}: skipped {}\n", flags.input, DescribeSkipped(problem));
+    }
+  }
   fmt::print(stderr, "csml predict: scored {} snapshots with {} on {} thread{} -> {}\n",
-             summary->rows, scorer.version(), summary->threads, summary->threads == 1 ? "" : "s",
+             summary->scoring.rows, scorer.version(), summary->scoring.threads,
+             summary->scoring.threads == 1 ? "" : "s",
              flags.out.empty() ? std::string("stdout") : flags.out);
   return 0;
 }
