@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# HTTP benchmark: `csml serve --threads 1` against nginx answering a fixed JSON body, both on
-# 127.0.0.1, driven by wrk with the same keep-alive POST of the README's /score example.
+# HTTP benchmark: `csml serve --threads N` against nginx with N workers answering a fixed JSON
+# body, both on 127.0.0.1, driven by wrk with the same keep-alive POST of the README's /score
+# example (N = THREADS, default 1).
 #
-# nginx (one worker, access log off, `return 200` with the README's response body) is the
+# nginx (THREADS workers, access log off, `return 200` with the README's response body) is the
 # bar: the fastest a one-thread HTTP/1.1 server can answer this request on this machine.
 # Runs alternate A B A B (nginx, csml) for ROUNDS rounds so drift in the machine's load hits
 # both alike; the medians of requests/s and of p99 latency are compared:
@@ -17,10 +18,14 @@
 #   CSML          csml binary (default build/release/apps/cli/csml)
 #   ROUNDS        rounds of A B (default 3)           DURATION  seconds per wrk run (default 10)
 #   CONNECTIONS   wrk connections (default 50)         WRK_THREADS wrk threads (default 2)
+#   THREADS       csml serve --threads and nginx worker_processes (default 1)
+#   MODEL_DIR     a registry to serve as it is (e.g. one `csml train` filled with a
+#                 default-trained model); else MODEL_FILE is imported into a fresh one
 #   MODEL_FILE    a LightGBM text / XGBoost JSON model to import and serve; default: the
 #                 300-tree x 31-leaf model predict_compare_bench trains (same seed, same model)
 #   PREDICT_BENCH predict_compare_bench binary (default: next to CSML's build, bench/)
-#   PIN           1 (default on 2+ cores): servers on the last core, wrk on the others
+#   PIN           1 (default when THREADS < cores): servers on the last THREADS cores, wrk on
+#                 the others; 0: nothing pinned
 #   MAX_SECONDS   hard bound on the whole run (default: computed from the above + 120)
 # Everything it starts is stopped on exit (trap); it writes only under a mktemp directory.
 set -euo pipefail
@@ -32,9 +37,11 @@ DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-50}"
 WRK_THREADS="${WRK_THREADS:-2}"
 MODEL_FILE="${MODEL_FILE:-}"
+MODEL_DIR="${MODEL_DIR:-}"
+THREADS="${THREADS:-1}"
 PREDICT_BENCH="${PREDICT_BENCH:-$(dirname "$CSML")/../../bench/predict_compare_bench}"
 CORES=$(nproc)
-PIN="${PIN:-$([[ $CORES -ge 2 ]] && echo 1 || echo 0)}"
+PIN="${PIN:-$([[ $CORES -gt $THREADS ]] && echo 1 || echo 0)}"
 MAX_SECONDS="${MAX_SECONDS:-$((ROUNDS * 2 * (DURATION + 5) + 120))}"
 
 die() { echo "http_bench: $*" >&2; exit 1; }
@@ -42,7 +49,8 @@ for tool in wrk nginx curl python3; do
   command -v "$tool" >/dev/null || die "$tool not found (CSML_INSTALL_BENCH=1 scripts/install-deps.sh)"
 done
 [[ -x "$CSML" ]] || die "$CSML not found or not executable (build it, or set CSML=path)"
-[[ "$ROUNDS" =~ ^[1-9][0-9]*$ && "$DURATION" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS and DURATION: positive integers"
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ && "$DURATION" =~ ^[1-9][0-9]*$ && "$THREADS" =~ ^[1-9][0-9]*$ ]] ||
+  die "ROUNDS, DURATION and THREADS: positive integers"
 CSML=$(realpath "$CSML")
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/csml-http-bench.XXXXXX")
@@ -72,26 +80,28 @@ pids+=("$watchdog")
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
-server_cpu=$((CORES - 1))
-client_cpus="0-$((CORES > 1 ? CORES - 2 : 0))"
+server_cpus="$((CORES > THREADS ? CORES - THREADS : 0))-$((CORES - 1))"
+client_cpus="0-$((CORES > THREADS ? CORES - THREADS - 1 : 0))"
 # Prefixes rather than functions, so `$!` of a server started in the background is the
 # server itself (taskset execs it).
 server_on=()
 client_on=()
 if [[ "$PIN" == "1" ]]; then
-  server_on=(taskset -c "$server_cpu")
+  server_on=(taskset -c "$server_cpus")
   client_on=(taskset -c "$client_cpus")
 fi
 
 # ---- the model ------------------------------------------------------------------------------
 models="$work/models"
-if [[ -z "$MODEL_FILE" ]]; then
+if [[ -n "$MODEL_DIR" ]]; then
+  models=$(realpath "$MODEL_DIR")
+elif [[ -z "$MODEL_FILE" ]]; then
   [[ -x "$PREDICT_BENCH" ]] || die "$PREDICT_BENCH not found (build predict_compare_bench, or set MODEL_FILE)"
   MODEL_FILE="$work/model.json"
   CSML_BENCH_SAVE_MODEL="$MODEL_FILE" "$PREDICT_BENCH" --benchmark_filter=none >"$work/train.log" 2>&1 ||
     die "training the bench model failed: $(tail -3 "$work/train.log")"
 fi
-"$CSML" models import "$MODEL_FILE" --model-dir "$models" >"$work/import.log"
+[[ -n "$MODEL_DIR" ]] || "$CSML" models import "$MODEL_FILE" --model-dir "$models" >"$work/import.log"
 metas=("$models"/*.meta.json)
 model_version=$(basename "${metas[0]}" .meta.json)
 
@@ -107,7 +117,7 @@ EOF
 nginx_port=$(free_port)
 mkdir -p "$work/nginx"
 cat >"$work/nginx/nginx.conf" <<EOF
-worker_processes 1;
+worker_processes $THREADS;
 daemon off;
 pid $work/nginx/nginx.pid;
 error_log $work/nginx/error.log warn;
@@ -134,7 +144,7 @@ EOF
 pids+=($!)
 
 csml_port=$(free_port)
-"${server_on[@]}" "$CSML" serve --host 127.0.0.1 --port "$csml_port" --threads 1 \
+"${server_on[@]}" "$CSML" serve --host 127.0.0.1 --port "$csml_port" --threads "$THREADS" \
   --model-dir "$models" >"$work/serve.log" 2>&1 &
 pids+=($!)
 
@@ -178,6 +188,7 @@ PY
 
 echo "http_bench: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $CORES cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "http_bench: csml $("$CSML" --version 2>&1 | head -1) serving $model_version; nginx $(nginx -v 2>&1 | sed 's/.*\///')"
+echo "http_bench: csml --threads $THREADS, nginx $THREADS worker(s)"
 echo "http_bench: wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s POST /score; servers pinned: $PIN"
 echo "http_bench: csml answers: $csml_answer"
 printf '%-6s %-6s %12s %10s %8s\n' round server "requests/s" "p99 (us)" errors
