@@ -4,7 +4,8 @@
 // input order: {"userId","snapshot_ts"} then exactly what `POST /score` answers for the same
 // features ({"risk","tier","reasons","modelVersion"}, risk rounded as /score rounds it; the
 // model's full probability with --full-precision). This is how a nightly job scores all
-// customers.
+// customers. Reading, scoring and writing run as a pipeline (BatchScorer::ScoreFile):
+// --threads workers, the output identical for any number of them.
 //
 // Records that break the data contract are skipped, counted and described on stderr (the
 // first few, by 1-based line), and the rest are scored: one bad record must not leave every
@@ -112,7 +113,8 @@ void AddPredictCommand(CLI::App& app, CommandSlot& slot) {
                   "Output JSON Lines file, written atomically (default: stdout)");
   cmd->add_option("--model-dir", flags->model_dir, "Model registry directory (env MODEL_DIR)")
       ->capture_default_str();
-  cmd->add_option("--threads", flags->threads, "Scoring threads (0 = all cores)")
+  cmd->add_option("--threads", flags->threads,
+                  "Workers that parse, score and format (0 = hardware concurrency)")
       ->capture_default_str();
   cmd->add_flag("--full-precision", flags->full_precision,
                 "Print each risk as the model's full probability instead of rounded to 4 "

@@ -126,8 +126,7 @@ void AccessLog::Record(const AccessLogEntry& entry) {
     AppendJsonString(&out, entry.path.substr(0, kMaxPathBytes));
   }
   fmt::format_to(it, FMT_COMPILE(",\"status\":{},\"latency_ms\":{:.3f},\"request_id\":"),
-                 entry.status,
-                 static_cast<double>(entry.latency_ns) / 1e6);
+                 entry.status, static_cast<double>(entry.latency_ns) / 1e6);
   AppendJsonString(&out, entry.request_id);
   if (!entry.model_version.empty()) {
     out.append(",\"model_version\":");
