@@ -142,11 +142,13 @@ http {
 EOF
 "${server_on[@]}" nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" 2>"$work/nginx/stderr.log" &
 pids+=($!)
+nginx_pid=$!
 
 csml_port=$(free_port)
 "${server_on[@]}" "$CSML" serve --host 127.0.0.1 --port "$csml_port" --threads "$THREADS" \
   --model-dir "$models" >"$work/serve.log" 2>&1 &
 pids+=($!)
+csml_pid=$!
 
 wait_ready() {  # url name
   local _
@@ -167,13 +169,25 @@ wait_ready "$csml_url" "csml serve"
 csml_answer=$(curl -s -X POST -H 'Content-Type: application/json' -d "$request" "$csml_url")
 
 # ---- runs -------------------------------------------------------------------------------------
-# Prints "<requests/s> <p99 in microseconds> <non-2xx or socket errors>" of one wrk run.
-run_wrk() {
-  local out
+# CPU clock ticks (user + system) a server and its child processes (nginx's workers) used.
+cpu_ticks() {  # pid
+  local total=0 p
+  for p in "$1" $(pgrep -P "$1" || true); do
+    # Fields 14 and 15 of /proc/<pid>/stat, counted after the ")" that ends the name.
+    total=$((total + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+  done
+  echo "$total"
+}
+# Prints "<requests/s> <p99 in microseconds> <non-2xx or socket errors> <server CPU us per
+# request>" of one wrk run. The CPU per request is what the server spent, whatever else ran.
+run_wrk() {  # url server-pid
+  local out before after
+  before=$(cpu_ticks "$2")
   out=$("${client_on[@]}" timeout $((DURATION + 15)) wrk -t"$WRK_THREADS" -c"$CONNECTIONS" \
     -d"${DURATION}s" --latency -s "$work/post.lua" "$1")
+  after=$(cpu_ticks "$2")
   echo "$out" >>"$work/wrk.log"
-  python3 - "$out" <<'PY'
+  python3 - "$out" "$((after - before))" "$(getconf CLK_TCK)" <<'PY'
 import re, sys
 out = sys.argv[1]
 rps = float(re.search(r"Requests/sec:\s*([0-9.]+)", out).group(1))
@@ -182,7 +196,9 @@ p99 = float(m.group(1)) * {"us": 1, "ms": 1e3, "s": 1e6}[m.group(2)]
 bad = sum(int(x) for x in re.findall(r"Non-2xx or 3xx responses:\s*(\d+)", out))
 errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
 bad += sum(int(x) for x in errs.groups()) if errs else 0
-print(f"{rps:.1f} {p99:.1f} {bad}")
+requests = int(re.search(r"(\d+) requests in", out).group(1))
+cpu_us = int(sys.argv[2]) / int(sys.argv[3]) * 1e6 / max(requests, 1)
+print(f"{rps:.1f} {p99:.1f} {bad} {cpu_us:.2f}")
 PY
 }
 
@@ -191,15 +207,19 @@ echo "http_bench: csml $("$CSML" --version 2>&1 | head -1) serving $model_versio
 echo "http_bench: csml --threads $THREADS, nginx $THREADS worker(s)"
 echo "http_bench: wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s POST /score; servers pinned: $PIN"
 echo "http_bench: csml answers: $csml_answer"
-printf '%-6s %-6s %12s %10s %8s\n' round server "requests/s" "p99 (us)" errors
+printf '%-6s %-6s %12s %10s %8s %12s\n' round server "requests/s" "p99 (us)" errors "CPU us/req"
 results=()
 for round in $(seq 1 "$ROUNDS"); do
   for server in nginx csml; do
     url=$nginx_url
-    [[ $server == csml ]] && url=$csml_url
-    read -r rps p99 bad < <(run_wrk "$url")
-    printf '%-6s %-6s %12s %10s %8s\n' "$round" "$server" "$rps" "$p99" "$bad"
-    results+=("$server $rps $p99 $bad")
+    pid=$nginx_pid
+    if [[ $server == csml ]]; then
+      url=$csml_url
+      pid=$csml_pid
+    fi
+    read -r rps p99 bad cpu < <(run_wrk "$url" "$pid")
+    printf '%-6s %-6s %12s %10s %8s %12s\n' "$round" "$server" "$rps" "$p99" "$bad" "$cpu"
+    results+=("$server $rps $p99 $bad $cpu")
   done
 done
 
@@ -207,13 +227,14 @@ printf '%s\n' "${results[@]}" | python3 -c '
 import statistics, sys
 runs = {}
 for line in sys.stdin:
-    server, rps, p99, bad = line.split()
-    runs.setdefault(server, []).append((float(rps), float(p99), int(bad)))
+    server, rps, p99, bad, cpu = line.split()
+    runs.setdefault(server, []).append((float(rps), float(p99), int(bad), float(cpu)))
 med = {s: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v),
-           sum(r[2] for r in v)) for s, v in runs.items()}
+           sum(r[2] for r in v), statistics.median(r[3] for r in v)) for s, v in runs.items()}
 n, c = med["nginx"], med["csml"]
-print(f"median  nginx  {n[0]:12.1f} {n[1]:10.1f} {n[2]:8d}")
-print(f"median  csml   {c[0]:12.1f} {c[1]:10.1f} {c[2]:8d}")
+print(f"median  nginx  {n[0]:12.1f} {n[1]:10.1f} {n[2]:8d} {n[3]:12.2f}")
+print(f"median  csml   {c[0]:12.1f} {c[1]:10.1f} {c[2]:8d} {c[3]:12.2f}")
+print(f"server CPU per request: csml {c[3]:.2f} us, nginx {n[3]:.2f} us ({c[3] / n[3]:.2f}x)")
 rps_ratio, p99_ratio = c[0] / n[0], c[1] / n[1]
 rps_verdict = "met" if rps_ratio >= 0.8 else "MISSED"
 p99_verdict = "met" if p99_ratio <= 1.5 else "MISSED"
