@@ -9,6 +9,13 @@
 // bench/http_bench.sh can serve the very same model: add --benchmark_filter=none to only
 // train and save.
 //
+// CSML_BENCH_MODEL=PATH loads that model (one CSML_BENCH_SAVE_MODEL wrote) instead of
+// training one. CSML_BENCH_COUNT=PATH_NAME (forest_single, xgboost_single, forest_batch,
+// xgboost_batch, forest_batch_portable) runs no benchmark: it sends the 10,000 rows once
+// through that path (after one untimed warm-up pass) inside CountedRows(), for callgrind:
+//   valgrind --tool=callgrind --toggle-collect='*CountedRows*' predict_compare_bench
+// counts the instructions of exactly those rows (bench/callgrind_rows.sh divides by them).
+//
 // Run with (a release build; the setup trains for a few seconds first):
 //   ninja -C build/release predict_compare_bench
 //   build/release/bench/predict_compare_bench --benchmark_repetitions=5
@@ -23,6 +30,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -74,13 +82,24 @@ Workload MakeWorkload() {
   auto encoder = FeatureEncoder::Create(columns);
   if (!encoder) Die(encoder.error().message);
 
-  auto train = testing::EncodeLabeled(Simulate(1500, 120, 11));
-  if (!train) Die(train.error().message);
-  auto json = testing::TrainModelJson(testing::LeafWise31Params(), kRounds, *train);
-  if (!json) Die(json.error().message);
-
   Workload w;
-  w.model_json = std::move(*json);
+  std::size_t trained_rows = 0;
+  if (const char* load = std::getenv("CSML_BENCH_MODEL"); load != nullptr && *load != 0) {
+    std::FILE* in = std::fopen(load, "rb");
+    if (in == nullptr) Die(std::string("cannot read the model ") + load);
+    char buffer[1 << 16];
+    for (std::size_t n; (n = std::fread(buffer, 1, sizeof(buffer), in)) > 0;) {
+      w.model_json.append(buffer, n);
+    }
+    std::fclose(in);
+  } else {
+    auto train = testing::EncodeLabeled(Simulate(1500, 120, 11));
+    if (!train) Die(train.error().message);
+    auto json = testing::TrainModelJson(testing::LeafWise31Params(), kRounds, *train);
+    if (!json) Die(json.error().message);
+    w.model_json = std::move(*json);
+    trained_rows = train->labels.size();
+  }
   if (const char* save = std::getenv("CSML_BENCH_SAVE_MODEL"); save != nullptr && *save != 0) {
     std::FILE* out = std::fopen(save, "wb");
     if (out == nullptr ||
@@ -113,7 +132,7 @@ Workload MakeWorkload() {
   std::fprintf(stderr,
                "predict_compare_bench: model %d trees, %.1f leaves per tree on average, %zu "
                "features, trained on %zu rows in %.1f s\n",
-               kRounds, w.mean_leaves, columns.size(), train->labels.size(),
+               kRounds, w.mean_leaves, columns.size(), trained_rows,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return w;
 }
@@ -193,6 +212,53 @@ void BM_SingleRowBatchWalk_Forest(benchmark::State& state) {
     if (++i == kBatchRows) i = 0;
   }
   SetPerRowCounter(state, 1);
+}
+
+// ---- callgrind mode (CSML_BENCH_COUNT) -------------------------------------------------------
+
+// The function callgrind collects in: everything `run` executes, nothing else.
+[[gnu::noinline]] void CountedRows(const std::function<void()>& run) { run(); }
+
+// Runs the named path over the 10,000 rows twice (warm-up, then counted); false when the
+// name is unknown.
+bool CountRows(const std::string& path) {
+  const Workload& w = GetWorkload();
+  std::vector<double> out(kBatchRows);
+  const auto single = [&](const Predictor& predictor) {
+    return [&w, &out, &predictor] {
+      const std::size_t width = predictor.num_features();
+      for (std::size_t i = 0; i < kBatchRows; ++i) {
+        out[i] = predictor.PredictRisk(std::span<const double>(w.rows).subspan(i * width, width))
+                     .value_or(-1.0);
+      }
+    };
+  };
+  const auto batch = [&](const Predictor& predictor) {
+    return [&w, &out, &predictor] {
+      if (!predictor.PredictBatch(w.rows, out)) out[0] = -1.0;
+    };
+  };
+  std::function<void()> run;
+  if (path == "forest_single") {
+    run = single(*w.forest);
+  } else if (path == "xgboost_single") {
+    run = single(*w.xgboost);
+  } else if (path == "forest_batch") {
+    run = batch(*w.forest);
+  } else if (path == "xgboost_batch") {
+    run = batch(*w.xgboost);
+  } else if (path == "forest_batch_portable") {
+    run = [&] { w.forest->forest().PredictBatchPortable(w.rows, out); };
+  } else {
+    return false;
+  }
+  run();
+  CountedRows(run);
+  double sum = 0.0;
+  for (const double risk : out) sum += risk;
+  std::printf("predict_compare_bench: counted %s over %zu rows (mean risk %.6f)\n", path.c_str(),
+              kBatchRows, sum / static_cast<double>(kBatchRows));
+  return true;
 }
 
 void BM_SingleRow_Forest(benchmark::State& state) { SingleRow(state, *GetWorkload().forest); }
@@ -326,6 +392,13 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   auto workload = std::make_unique<csml::Workload>(csml::MakeWorkload());  // before any timing
   csml::g_workload = workload.get();
+  if (const char* count = std::getenv("CSML_BENCH_COUNT"); count != nullptr && *count != 0) {
+    const bool known = csml::CountRows(count);
+    csml::g_workload = nullptr;
+    workload.reset();
+    if (!known) std::fprintf(stderr, "predict_compare_bench: unknown CSML_BENCH_COUNT %s\n", count);
+    return known ? 0 : 1;
+  }
   // Colors only on a terminal, as the library's own reporter does.
   csml::ComparisonReporter reporter(isatty(fileno(stdout)) != 0
                                         ? benchmark::ConsoleReporter::OO_ColorTabular

@@ -5,6 +5,8 @@
 // features ({"risk","tier","reasons","modelVersion"}, risk rounded as /score rounds it; the
 // model's full probability with --full-precision; with --explain also "drivers", "baseline"
 // and "margin" as /score?explain=true). This is how a nightly job scores all customers.
+// Reading, scoring and writing run as a pipeline (BatchScorer::ScoreFile): --threads
+// workers, the output identical for any number of them.
 //
 // Records that break the data contract are skipped, counted and described on stderr (the
 // first few, by 1-based line), and the rest are scored: one bad record must not leave every
@@ -95,35 +97,36 @@ Result<int> RunPredict(const PredictFlags& flags) {
   read_options.on_invalid =
       flags.strict ? SnapshotReadOptions::OnInvalid::kFail : SnapshotReadOptions::OnInvalid::kSkip;
   read_options.max_problems_kept = kProblemsShown;
-  CSML_ASSIGN_OR_RETURN(auto batch, ReadSnapshotFile(flags.input, read_options));
-  if (batch.records_invalid > 0) {
-    fmt::print(stderr, "csml predict: {}: skipped {} of {} records that break the data contract\n",
-               flags.input, batch.records_invalid, batch.records_seen);
-    for (const SnapshotProblem& problem : batch.problems) {
-      fmt::print(stderr, "csml predict: {}: skipped {}\n", flags.input, DescribeSkipped(problem));
-    }
-  }
 
-  Result<BatchScoringSummary> summary;
+  Result<FileScoringSummary> summary;
   if (flags.out.empty()) {
-    summary = scorer.WriteJsonLines(batch.records, options, [](std::string_view text) -> Status {
-      if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) {
-        return MakeError(ErrorCode::kIo,
-                         fmt::format("stdout: cannot write: {}", std::strerror(errno)));
-      }
-      return {};
-    });
+    summary =
+        scorer.ScoreFile(flags.input, read_options, options, [](std::string_view text) -> Status {
+          if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) {
+            return MakeError(ErrorCode::kIo,
+                             fmt::format("stdout: cannot write: {}", std::strerror(errno)));
+          }
+          return {};
+        });
     if (summary && std::fflush(stdout) != 0) {
       return MakeError(ErrorCode::kIo,
                        fmt::format("stdout: cannot write: {}", std::strerror(errno)));
     }
   } else {
-    summary = scorer.WriteJsonLinesFile(batch.records, options, flags.out);
+    summary = scorer.ScoreFileTo(flags.input, read_options, options, flags.out);
   }
   if (!summary) return tl::unexpected(summary.error());
+  if (summary->records_invalid > 0) {
+    fmt::print(stderr, "csml predict: {}: skipped {} of {} records that break the data contract\n",
+               flags.input, summary->records_invalid, summary->records_seen);
+    for (const SnapshotProblem& problem : summary->problems) {
+      fmt::print(stderr, "csml predict: {}: skipped {}\n", flags.input, DescribeSkipped(problem));
+    }
+  }
   fmt::print(stderr, "csml predict: model {} ({})\n", scorer.version(), chosen_because);
   fmt::print(stderr, "csml predict: scored {} snapshots with {} on {} thread{} -> {}\n",
-             summary->rows, scorer.version(), summary->threads, summary->threads == 1 ? "" : "s",
+             summary->scoring.rows, scorer.version(), summary->scoring.threads,
+             summary->scoring.threads == 1 ? "" : "s",
              flags.out.empty() ? std::string("stdout") : flags.out);
   return 0;
 }
@@ -144,7 +147,8 @@ void AddPredictCommand(CLI::App& app, CommandSlot& slot) {
                   "Output JSON Lines file, written atomically (default: stdout)");
   cmd->add_option("--model-dir", flags->model_dir, "Model registry directory (env MODEL_DIR)")
       ->capture_default_str();
-  cmd->add_option("--threads", flags->threads, "Scoring threads (0 = all cores)")
+  cmd->add_option("--threads", flags->threads,
+                  "Workers that parse, score and format (0 = hardware concurrency)")
       ->capture_default_str();
   cmd->add_flag("--full-precision", flags->full_precision,
                 "Print each risk as the model's full probability instead of rounded to 4 "

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <iterator>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include "csml/core/json_writer.h"
@@ -113,7 +114,9 @@ void AccessLog::Record(const AccessLogEntry& entry) {
   std::string& out = buffer.text;
   if (out.capacity() < options_.flush_bytes) out.reserve(options_.flush_bytes + 1024);
   auto it = std::back_inserter(out);
-  fmt::format_to(it, "{{\"ts\":\"{}.{:03d}Z\",\"method\":", buffer.cached_prefix,
+  // FMT_COMPILE: the format strings are parsed at compile time, not on every line (that
+  // parsing was a third of the line's cost).
+  fmt::format_to(it, FMT_COMPILE("{{\"ts\":\"{}.{:03d}Z\",\"method\":"), buffer.cached_prefix,
                  static_cast<int>(now.tv_nsec / 1'000'000));
   AppendJsonString(&out, entry.method.substr(0, 32));
   out.append(",\"route\":");
@@ -122,14 +125,15 @@ void AccessLog::Record(const AccessLogEntry& entry) {
     out.append(",\"path\":");
     AppendJsonString(&out, entry.path.substr(0, kMaxPathBytes));
   }
-  fmt::format_to(it, ",\"status\":{},\"latency_ms\":{:.3f},\"request_id\":", entry.status,
-                 static_cast<double>(entry.latency_ns) / 1e6);
+  fmt::format_to(it, FMT_COMPILE(",\"status\":{},\"latency_ms\":{:.3f},\"request_id\":"),
+                 entry.status, static_cast<double>(entry.latency_ns) / 1e6);
   AppendJsonString(&out, entry.request_id);
   if (!entry.model_version.empty()) {
     out.append(",\"model_version\":");
     AppendJsonString(&out, entry.model_version);
   }
-  fmt::format_to(it, ",\"bytes_in\":{},\"bytes_out\":{}}}\n", entry.bytes_in, entry.bytes_out);
+  fmt::format_to(it, FMT_COMPILE(",\"bytes_in\":{},\"bytes_out\":{}}}\n"), entry.bytes_in,
+                 entry.bytes_out);
   ++buffer.lines;
   if (out.size() >= options_.flush_bytes) Submit(buffer);
 }

@@ -721,4 +721,131 @@ Result<SnapshotBatch> ReadSnapshotFile(const std::filesystem::path& path,
   return batch;
 }
 
+// ---- JSON Lines in pieces --------------------------------------------------------------------
+
+static_assert(kSnapshotPiecePadding >= simdjson::SIMDJSON_PADDING);
+
+SnapshotFilePieces::SnapshotFilePieces(std::filesystem::path path, int fd, std::size_t piece_bytes)
+    : path_(std::move(path)), fd_(fd), piece_bytes_(std::max<std::size_t>(piece_bytes, 1)) {}
+
+SnapshotFilePieces::~SnapshotFilePieces() { ::close(fd_); }
+
+Result<std::unique_ptr<SnapshotFilePieces>> SnapshotFilePieces::Open(
+    const std::filesystem::path& path, const SnapshotReadOptions& options,
+    std::size_t piece_bytes) {
+  if (Status valid = CheckOptions(options); !valid) return tl::unexpected(valid.error());
+  // The same checks and messages as ReadSnapshotFile.
+  const auto io_error = [&](std::string_view what) {
+    return MakeError(ErrorCode::kIo,
+                     fmt::format("{}: {}: {}", path.string(), what, std::strerror(errno)));
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return io_error("cannot open");
+  std::unique_ptr<SnapshotFilePieces> pieces(new SnapshotFilePieces(path, fd, piece_bytes));
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) return io_error("cannot stat");
+  if (S_ISDIR(info.st_mode)) {
+    errno = EISDIR;
+    return io_error("cannot read");
+  }
+  for (;;) {
+    if (Status filled = pieces->FillCarry(pieces->piece_bytes_); !filled) {
+      return tl::unexpected(filled.error());
+    }
+    std::string_view head = pieces->carry_;
+    TextBase base{pieces->next_byte_, pieces->next_line_};
+    SkipLeadingSpace(&head, &base);
+    pieces->carry_.erase(0, pieces->carry_.size() - head.size());
+    pieces->next_byte_ = base.offset;
+    pieces->next_line_ = base.line;
+    if (!pieces->carry_.empty() || pieces->at_end_) break;
+  }
+  pieces->json_lines_ = !pieces->carry_.empty() && pieces->carry_.front() != '[';
+  return pieces;
+}
+
+Result<std::size_t> SnapshotFilePieces::ReadSome(char* out, std::size_t capacity) {
+  for (;;) {
+    const ssize_t n = ::read(fd_, out, capacity);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR) {
+      return MakeError(ErrorCode::kIo,
+                       fmt::format("{}: cannot read: {}", path_.string(), std::strerror(errno)));
+    }
+  }
+}
+
+Status SnapshotFilePieces::FillCarry(std::size_t target) {
+  while (!at_end_ && carry_.size() < target) {
+    const std::size_t old_size = carry_.size();
+    carry_.resize(target);
+    Result<std::size_t> n = ReadSome(carry_.data() + old_size, target - old_size);
+    carry_.resize(old_size + (n ? *n : 0));
+    if (!n) return tl::unexpected(n.error());
+    if (*n == 0) at_end_ = true;
+  }
+  return {};
+}
+
+Result<std::optional<SnapshotTextPiece>> SnapshotFilePieces::Next() {
+  if (Status filled = FillCarry(piece_bytes_); !filled) return tl::unexpected(filled.error());
+  if (carry_.empty()) return std::nullopt;
+  std::size_t cut = 0;
+  for (;;) {
+    if (at_end_) {
+      cut = carry_.size();
+      break;
+    }
+    if (const std::size_t newline = carry_.rfind('\n'); newline != std::string::npos) {
+      cut = newline + 1;
+      break;
+    }
+    // A line longer than a piece: read on to its end (the parser judges its length).
+    if (Status filled = FillCarry(carry_.size() * 2); !filled) {
+      return tl::unexpected(filled.error());
+    }
+  }
+  SnapshotTextPiece piece;
+  piece.storage = std::make_unique_for_overwrite<char[]>(cut + kSnapshotPiecePadding);
+  std::memcpy(piece.storage.get(), carry_.data(), cut);
+  std::memset(piece.storage.get() + cut, 0, kSnapshotPiecePadding);
+  piece.text = std::string_view(piece.storage.get(), cut);
+  piece.first_byte = next_byte_;
+  piece.first_line = next_line_;
+  next_byte_ += cut;
+  next_line_ += CountNewlines(piece.text);
+  carry_.erase(0, cut);
+  return piece;
+}
+
+Result<std::size_t> SnapshotFilePieces::ReadRest(char* out, std::size_t capacity) {
+  if (carry_.empty()) return ReadSome(out, capacity);
+  const std::size_t n = std::min(capacity, carry_.size());
+  std::memcpy(out, carry_.data(), n);
+  carry_.erase(0, n);
+  return n;
+}
+
+Result<SnapshotBatch> ParseSnapshotPiece(const SnapshotTextPiece& piece,
+                                         const SnapshotReadOptions& options) {
+  if (Status valid = CheckOptions(options); !valid) return tl::unexpected(valid.error());
+  BatchBuilder builder(options);
+  builder.Reserve(piece.text.size() / kMinValidRecordBytes + 1);
+  // One parser per thread: its buffers are sized once, not per piece.
+  thread_local dom::parser parser;
+  Result<std::size_t> used =
+      ParseLinesChunk(parser, piece.text, TextBase{piece.first_byte, piece.first_line},
+                      /*last=*/true, options.max_record_bytes, builder);
+  if (!used) return tl::unexpected(used.error());
+  return std::move(builder).Take();
+}
+
+Result<SnapshotBatch> ReadSnapshotLines(const SnapshotByteSource& read, std::size_t first_byte,
+                                        std::size_t first_line,
+                                        const SnapshotReadOptions& options) {
+  if (Status valid = CheckOptions(options); !valid) return tl::unexpected(valid.error());
+  ChunkBuffer buffer(ChunkBytes(options));
+  return ParseJsonLines(buffer, read, TextBase{first_byte, first_line}, 0, options);
+}
+
 }  // namespace csml

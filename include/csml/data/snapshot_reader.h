@@ -21,6 +21,9 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,5 +74,74 @@ Result<SnapshotBatch> ParseSnapshots(std::string_view json_text,
 // Reads and parses a file; errors are prefixed with the path, kIo when it cannot be read.
 Result<SnapshotBatch> ReadSnapshotFile(const std::filesystem::path& path,
                                        const SnapshotReadOptions& options);
+
+// ---- JSON Lines in pieces, for parsing on several threads -------------------------------------
+//
+// A JSON Lines file is cut at newlines into pieces that are parsed independently (the records
+// before a piece are counted only later, so a piece is parsed with first_record_index 0 and its
+// problems renumbered by the caller). A piece cut inside a record spanning lines fails to parse
+// alone; the caller then parses the rest of the input in order with ReadSnapshotLines, which
+// gives exactly what ReadSnapshotFile gives from that point.
+
+// Bytes after a piece's text that the parser may read (simdjson's padding).
+inline constexpr std::size_t kSnapshotPiecePadding = 64;
+
+// A run of whole lines of the input and where it starts in it.
+struct SnapshotTextPiece {
+  std::unique_ptr<char[]> storage;  // text, then kSnapshotPiecePadding bytes
+  std::string_view text;
+  std::size_t first_byte = 0;  // bytes of the input before the piece
+  std::size_t first_line = 1;  // 1-based line of the piece's first byte
+};
+
+// Supplies bytes in order: copies up to `capacity` to `out`, returns how many; 0 = the end.
+using SnapshotByteSource = std::function<Result<std::size_t>(char* out, std::size_t capacity)>;
+
+// Reads a snapshot file in pieces of about `piece_bytes`, cut after a newline. The file is
+// opened and checked as ReadSnapshotFile does (same errors); a byte order mark and leading
+// whitespace are skipped. Not thread-safe: one thread reads, any thread parses the pieces.
+class SnapshotFilePieces {
+ public:
+  static Result<std::unique_ptr<SnapshotFilePieces>> Open(const std::filesystem::path& path,
+                                                          const SnapshotReadOptions& options,
+                                                          std::size_t piece_bytes);
+  ~SnapshotFilePieces();
+  SnapshotFilePieces(const SnapshotFilePieces&) = delete;
+  SnapshotFilePieces& operator=(const SnapshotFilePieces&) = delete;
+
+  // False when the file is a JSON array or holds no records: read it with ReadSnapshotFile.
+  bool is_json_lines() const { return json_lines_; }
+
+  // The next piece, or nullopt at the end of the input. Errors are kIo, naming the path.
+  Result<std::optional<SnapshotTextPiece>> Next();
+
+  // The input after the last piece Next() handed out, as a byte source.
+  Result<std::size_t> ReadRest(char* out, std::size_t capacity);
+
+ private:
+  SnapshotFilePieces(std::filesystem::path path, int fd, std::size_t piece_bytes);
+  Result<std::size_t> ReadSome(char* out, std::size_t capacity);
+  Status FillCarry(std::size_t target);
+
+  std::filesystem::path path_;
+  int fd_;
+  std::size_t piece_bytes_;
+  std::string carry_;  // read but not handed out
+  bool at_end_ = false;
+  bool json_lines_ = false;
+  std::size_t next_byte_ = 0;
+  std::size_t next_line_ = 1;
+};
+
+// Parses a piece as JSON Lines ending with the piece (a record cut at its end is malformed).
+// Records, problems and errors are numbered from options.first_record_index; lines and bytes
+// are the input's.
+Result<SnapshotBatch> ParseSnapshotPiece(const SnapshotTextPiece& piece,
+                                         const SnapshotReadOptions& options);
+
+// Parses the JSON Lines `read` supplies up to its end, the text starting at byte `first_byte`
+// and line `first_line` of the input, records numbered from options.first_record_index.
+Result<SnapshotBatch> ReadSnapshotLines(const SnapshotByteSource& read, std::size_t first_byte,
+                                        std::size_t first_line, const SnapshotReadOptions& options);
 
 }  // namespace csml

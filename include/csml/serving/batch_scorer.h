@@ -26,9 +26,11 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "csml/core/error.h"
 #include "csml/data/snapshot.h"
+#include "csml/data/snapshot_reader.h"
 #include "csml/ensemble/predictor.h"
 #include "csml/features/schema.h"
 #include "csml/reasons/reasons.h"
@@ -68,6 +70,15 @@ struct BatchScoringSummary {
   std::size_t threads = 0;  // worker threads used
 };
 
+// What scoring a whole file read and scored: the scoring, and the reading as ReadSnapshotFile
+// reports it (counts, and the first max_problems_kept problems in input order).
+struct FileScoringSummary {
+  BatchScoringSummary scoring;
+  std::size_t records_seen = 0;
+  std::size_t records_invalid = 0;
+  std::vector<SnapshotProblem> problems;
+};
+
 class BatchScorer {
  public:
   // Builds the ServingModel from parts (ServingModel::Create checks they agree).
@@ -104,10 +115,38 @@ class BatchScorer {
                                                  const BatchScoringOptions& options,
                                                  const std::filesystem::path& path) const;
 
+  // Reads, scores and writes a snapshot file as a pipeline (`csml predict`): the calling
+  // thread reads the file in pieces of whole lines and hands the text to the sink in input
+  // order; options.threads workers parse, score and format the pieces. The text is byte for
+  // byte what ReadSnapshotFile then WriteJsonLines give, and so are the counts, the problems
+  // and the errors (a piece that does not parse alone, a record spanning the cut or a bad
+  // record, is parsed again in order with the records before it counted). A JSON array is read
+  // whole first. Memory stays bounded by a few pieces per worker. On an error the sink may
+  // have received the lines of the records before it.
+  Result<FileScoringSummary> ScoreFile(const std::filesystem::path& input,
+                                       const SnapshotReadOptions& read_options,
+                                       const BatchScoringOptions& options,
+                                       const TextSink& sink) const;
+
+  // ScoreFile into a file that appears only when complete, as WriteJsonLinesFile writes. The
+  // input is opened before the output is created.
+  Result<FileScoringSummary> ScoreFileTo(const std::filesystem::path& input,
+                                         const SnapshotReadOptions& read_options,
+                                         const BatchScoringOptions& options,
+                                         const std::filesystem::path& path) const;
+
  private:
   explicit BatchScorer(std::shared_ptr<const ServingModel> model);
 
   Status ScoreBlock(std::span<const Snapshot> snapshots, std::span<BatchScore> out) const;
+  // Scores a block and appends its JSON Lines to `text`; `scores` is scratch.
+  Status FormatBlock(std::span<const Snapshot> snapshots, const BatchScoringOptions& options,
+                     std::vector<BatchScore>* scores, std::string* text) const;
+  Result<FileScoringSummary> ScoreOpenedFile(SnapshotFilePieces& pieces,
+                                             const std::filesystem::path& input,
+                                             const SnapshotReadOptions& read_options,
+                                             const BatchScoringOptions& options,
+                                             const TextSink& sink) const;
 
   std::shared_ptr<const ServingModel> model_;  // never null; shared so a BatchScorer copies
 };

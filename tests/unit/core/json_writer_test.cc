@@ -65,6 +65,43 @@ TEST(JsonString, KeepsValidUtf8AndReplacesInvalidBytes) {
   EXPECT_EQ(out, "\"caf\xC3\xA9 \xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
 }
 
+TEST(JsonString, EveryByteBetweenRunsOfPlainTextIsEscapedAsAlone) {
+  // Plain runs are copied in one piece; the byte between them must still be judged alone.
+  const auto escaped = [](unsigned char c) -> std::string {
+    switch (c) {
+      case '"':
+        return "\\\"";
+      case '\\':
+        return "\\\\";
+      case '\n':
+        return "\\n";
+      case '\r':
+        return "\\r";
+      case '\t':
+        return "\\t";
+      case '\b':
+        return "\\b";
+      case '\f':
+        return "\\f";
+      default:
+        break;
+    }
+    if (c < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      return std::string("\\u00") + kHex[c >> 4] + kHex[c & 0xF];
+    }
+    if (c >= 0x80) return "\xEF\xBF\xBD";  // a lone byte >= 0x80 is invalid UTF-8
+    return std::string(1, static_cast<char>(c));
+  };
+  for (int b = 0; b < 256; ++b) {
+    const auto c = static_cast<unsigned char>(b);
+    const std::string byte(1, static_cast<char>(c));
+    std::string out;
+    AppendJsonString(&out, "ab" + byte + "cd" + byte);
+    EXPECT_EQ(out, "\"ab" + escaped(c) + "cd" + escaped(c) + "\"") << "byte " << b;
+  }
+}
+
 TEST(RoundTo, RoundsToTheRequestedDecimals) {
   EXPECT_DOUBLE_EQ(RoundTo(0.73125001, 4), 0.7313);
   EXPECT_DOUBLE_EQ(RoundTo(0.69996, 4), 0.7);
