@@ -49,6 +49,58 @@ void GaussLegendre(std::uint32_t n, std::vector<double>* points, std::vector<dou
   }
 }
 
+// One leaf's pattern table: for a leaf of value v whose path has d distinct features with
+// cover fractions z[0..d), out[F * d + i] is feature i's contribution when the row fails
+// exactly the features in bit set F (satisfies H = the others). With
+// Q(H) = v sum over S in H of w(|S|) prod_{k not in S} z_k, w(s) = s! (d - s - 1)! / d!,
+// a failed feature gets -Q(H) and a satisfied one (1 - z_i) v sum over S in H - i of
+// w(|S|) prod_{k not in S + i} z_k; both sums over subsets are zeta transforms.
+// O(d^2 2^d) time; work holds 3 x 2^d values.
+void FillLeafTable(std::uint32_t d, const double* z, double v, double* out,
+                   std::vector<double>* work) {
+  const std::uint32_t size = 1u << d;
+  const std::uint32_t full = size - 1;
+  work->assign(std::size_t{3} * size, 0.0);
+  double* z_product = work->data();  // by bit set C: prod_{k in C} z_k
+  double* q = z_product + size;
+  double* g = q + size;
+  z_product[0] = 1.0;
+  for (std::uint32_t c = 1; c < size; ++c) {
+    z_product[c] = z_product[c & (c - 1)] * z[std::countr_zero(c)];
+  }
+  double weight[17];
+  for (std::uint32_t k = 0; k < d; ++k) {
+    // k! (d - k - 1)! / d! as a product of d - 1 ratios, each at most 1.
+    double w = 1.0 / d;
+    for (std::uint32_t j = 1; j <= k; ++j) w *= static_cast<double>(j) / (d - k - 1 + j);
+    weight[k] = w;
+  }
+  const auto zeta = [size](double* a, std::uint32_t skip_bit) {
+    for (std::uint32_t b = 1; b < size; b <<= 1) {
+      if (b == skip_bit) continue;
+      for (std::uint32_t m = 0; m < size; ++m) {
+        if (m & b) a[m] += a[m ^ b];
+      }
+    }
+  };
+  for (std::uint32_t m = 0; m < full; ++m) {
+    q[m] = weight[std::popcount(m)] * z_product[full ^ m];
+  }
+  q[full] = 0.0;  // never needed: some feature is failed wherever Q is used
+  zeta(q, 0);
+  for (std::uint32_t i = 0; i < d; ++i) {
+    const std::uint32_t bit = 1u << i;
+    for (std::uint32_t m = 0; m < size; ++m) {
+      g[m] = (m & bit) ? weight[std::popcount(m) - 1] * z_product[full ^ m] : 0.0;
+    }
+    zeta(g, bit);
+    const double gain = (1.0 - z[i]) * v;
+    for (std::uint32_t h = 0; h < size; ++h) {
+      out[std::size_t{full ^ h} * d + i] = (h & bit) ? gain * g[h] : -v * q[h];
+    }
+  }
+}
+
 }  // namespace
 
 struct ForestExplainer::Scratch {
@@ -58,6 +110,7 @@ struct ForestExplainer::Scratch {
                                     // parent's feature so far (above this edge)
   std::vector<double> hot;          // per node: the same, this edge included
   std::vector<std::uint8_t> right;  // per node: the row goes right
+  std::vector<std::uint32_t> mask;  // per node: the path features the row fails above it
 };
 
 namespace {
@@ -73,6 +126,7 @@ ForestExplainer::Scratch& ThreadScratch(std::size_t nodes, std::size_t points) {
     scratch.before.resize(nodes);
     scratch.hot.resize(nodes);
     scratch.right.resize(nodes);
+    scratch.mask.resize(nodes);
   }
   return scratch;
 }
@@ -80,6 +134,17 @@ ForestExplainer::Scratch& ThreadScratch(std::size_t nodes, std::size_t points) {
 }  // namespace
 
 Result<ForestExplainer> ForestExplainer::Create(Forest forest) {
+  return Create(std::move(forest), ForestExplainerOptions{});
+}
+
+Result<ForestExplainer> ForestExplainer::Create(Forest forest,
+                                                const ForestExplainerOptions& options) {
+  if (options.max_path_features > 16) {
+    return MakeError(ErrorCode::kValidation,
+                     fmt::format("explanations: max_path_features {} is above 16 (a leaf's "
+                                 "table would hold 2^{} rows)",
+                                 options.max_path_features, options.max_path_features));
+  }
   if (!forest.has_covers()) {
     return MakeError(ErrorCode::kValidation,
                      "explanations need each node's cover (XGBoost sum_hessian, LightGBM "
@@ -197,7 +262,134 @@ Result<ForestExplainer> ForestExplainer::Create(Forest forest) {
     ex.trees_.push_back(tree);
   }
   ex.baseline_ = baseline;
+
+  // Pattern tables for the trees they fit, smallest first, within the memory bound.
+  std::vector<std::pair<std::size_t, std::uint32_t>> candidates;  // (values, tree)
+  for (std::uint32_t t = 0; t < ex.trees_.size(); ++t) {
+    const auto [width, values] = ex.TableSize(ex.trees_[t]);
+    if (width <= options.max_path_features) candidates.emplace_back(values, t);
+  }
+  std::sort(candidates.begin(), candidates.end());
+  const std::size_t budget = options.max_table_bytes / sizeof(double);
+  std::size_t used = 0;
+  std::vector<bool> tabled(ex.trees_.size(), false);
+  for (const auto& [values, t] : candidates) {
+    if (values > budget - used) break;
+    used += values;
+    tabled[t] = true;
+  }
+  ex.table_.reserve(used);
+  for (std::uint32_t t = 0; t < ex.trees_.size(); ++t) {
+    if (tabled[t]) {
+      ex.AddTableTree(ex.trees_[t]);
+    } else {
+      ex.walk_only_.push_back(t);
+    }
+  }
   return ex;
+}
+
+std::pair<std::uint32_t, std::size_t> ForestExplainer::TableSize(const Tree& tree) const {
+  const Node* nodes = nodes_.data() + tree.node_offset;
+  const std::uint32_t n = tree.num_nodes;
+  // count[k]: distinct features on the splits above node k (a child's prior is the virtual
+  // node n where its parent's feature first appears on the path).
+  std::vector<std::uint32_t> count(n, 0);
+  std::uint32_t widest = 0;
+  std::size_t values = 0;
+  for (std::uint32_t k = 0; k < n; ++k) {
+    const std::uint32_t left = nodes[k].left;
+    if (left == 0) {
+      widest = std::max(widest, count[k]);
+      // Paths beyond 16 features never get tables; keep the size finite.
+      values += count[k] > 16 ? std::size_t{1} << 40 : (std::size_t{1} << count[k]) * count[k];
+      continue;
+    }
+    const std::uint32_t step = nodes[left].prior == n ? 1u : 0u;
+    count[left] = count[k] + step;
+    count[left + 1] = count[k] + step;
+  }
+  return {widest, values};
+}
+
+void ForestExplainer::AddTableTree(const Tree& tree) {
+  const std::size_t base = tree.node_offset;
+  const Node* nodes = nodes_.data() + base;
+  const double* z = z_.data() + base;
+  const double* leaf = leaf_.data() + base;
+  const std::uint32_t n = tree.num_nodes;
+  TableTree out{tree.root,
+                n,
+                static_cast<std::uint32_t>(table_splits_.size()),
+                0,
+                static_cast<std::uint32_t>(table_leaves_.size()),
+                0};
+  std::vector<std::uint32_t> parent(n, 0);
+  std::vector<std::uint32_t> count(n, 0);  // distinct features above the node
+  std::vector<std::uint32_t> position(n, 0);  // a split's feature's bit on its path
+  std::vector<double> work;
+  std::uint16_t features[17];
+  double fraction[17];
+  for (std::uint32_t k = 0; k < n; ++k) {
+    const std::uint32_t left = nodes[k].left;
+    if (left != 0) {
+      const std::uint32_t prior = nodes[left].prior;
+      // The feature's first split on the path takes the next bit; a repeat shares the bit
+      // of the earlier split (the prior edge's parent).
+      position[k] = prior == n ? count[k] : position[parent[prior]];
+      for (std::uint32_t c = left; c <= left + 1; ++c) {
+        parent[c] = k;
+        count[c] = count[k] + (prior == n ? 1u : 0u);
+      }
+      table_splits_.push_back(TableSplit{k, left, 1u << position[k]});
+      continue;
+    }
+    const std::uint32_t width = count[k];
+    for (std::uint32_t j = 0; j < width; ++j) fraction[j] = 1.0;
+    for (std::uint32_t c = k; c != 0; c = parent[c]) {
+      const std::uint32_t j = position[parent[c]];
+      features[j] = nodes[parent[c]].feature;
+      fraction[j] *= z[c];
+    }
+    TableLeaf entry{k, width, static_cast<std::uint32_t>(table_features_.size()),
+                    table_.size()};
+    table_features_.insert(table_features_.end(), features, features + width);
+    table_.resize(table_.size() + (std::size_t{1} << width) * width);
+    FillLeafTable(width, fraction, leaf[k], table_.data() + entry.offset, &work);
+    table_leaves_.push_back(entry);
+  }
+  out.num_splits = static_cast<std::uint32_t>(table_splits_.size()) - out.split_begin;
+  out.num_leaves = static_cast<std::uint32_t>(table_leaves_.size()) - out.leaf_begin;
+  table_trees_.push_back(out);
+}
+
+void ForestExplainer::ExplainTableTree(const TableTree& tree, const double* row,
+                                       Scratch* scratch, double* out) const {
+  std::uint8_t* right = scratch->right.data();
+  std::uint32_t* mask = scratch->mask.data();
+  forest_.GoesRightInRange(tree.root, tree.num_nodes, row, right);
+  // Down: the features the row fails on the way to each node (going right fails the
+  // left child's side of the split, and the other way round).
+  mask[0] = 0;
+  const TableSplit* splits = table_splits_.data() + tree.split_begin;
+  for (std::uint32_t s = 0; s < tree.num_splits; ++s) {
+    const TableSplit& split = splits[s];
+    const std::uint32_t above = mask[split.node];
+    const std::uint32_t goes_right = (0u - right[split.node]) & split.bit;
+    mask[split.left] = above | goes_right;
+    mask[split.left + 1] = above | (split.bit ^ goes_right);
+  }
+  // Each leaf adds its table's row for that pattern.
+  const TableLeaf* leaves = table_leaves_.data() + tree.leaf_begin;
+  const double* table = table_.data();
+  const std::uint16_t* features = table_features_.data();
+  for (std::uint32_t l = 0; l < tree.num_leaves; ++l) {
+    const TableLeaf& entry = leaves[l];
+    const std::uint32_t width = entry.width;
+    const double* values = table + entry.offset + std::size_t{mask[entry.node]} * width;
+    const std::uint16_t* f = features + entry.features;
+    for (std::uint32_t j = 0; j < width; ++j) out[f[j]] += values[j];
+  }
 }
 
 template <std::uint32_t kQ>
@@ -286,26 +478,34 @@ void ForestExplainer::ExplainTree(const Tree& tree, const double* row, Scratch* 
   }
 }
 
-void ForestExplainer::ExplainRow(const double* row, double* out) const {
+void ForestExplainer::ExplainRow(const double* row, bool by_walk, double* out) const {
   Scratch& scratch = ThreadScratch(max_nodes_, max_points_);
-  for (const Tree& tree : trees_) {
-    switch (tree.num_points) {
-      case 1:
-        ExplainTree<1>(tree, row, &scratch, out);
-        break;
-      case 2:
-        ExplainTree<2>(tree, row, &scratch, out);
-        break;
-      case 4:
-        ExplainTree<4>(tree, row, &scratch, out);
-        break;
-      case 8:
-        ExplainTree<8>(tree, row, &scratch, out);
-        break;
-      default:
-        ExplainTree<0>(tree, row, &scratch, out);
-        break;
-    }
+  if (by_walk) {
+    for (const Tree& tree : trees_) WalkTree(tree, row, &scratch, out);
+    return;
+  }
+  for (const TableTree& tree : table_trees_) ExplainTableTree(tree, row, &scratch, out);
+  for (const std::uint32_t t : walk_only_) WalkTree(trees_[t], row, &scratch, out);
+}
+
+void ForestExplainer::WalkTree(const Tree& tree, const double* row, Scratch* scratch,
+                               double* out) const {
+  switch (tree.num_points) {
+    case 1:
+      ExplainTree<1>(tree, row, scratch, out);
+      break;
+    case 2:
+      ExplainTree<2>(tree, row, scratch, out);
+      break;
+    case 4:
+      ExplainTree<4>(tree, row, scratch, out);
+      break;
+    case 8:
+      ExplainTree<8>(tree, row, scratch, out);
+      break;
+    default:
+      ExplainTree<0>(tree, row, scratch, out);
+      break;
   }
 }
 
@@ -316,7 +516,18 @@ void ForestExplainer::Explain(std::span<const double> row, std::span<double> con
     return;
   }
   std::fill(contributions.begin(), contributions.end(), 0.0);
-  ExplainRow(row.data(), contributions.data());
+  ExplainRow(row.data(), false, contributions.data());
+}
+
+void ForestExplainer::ExplainByNodeWalk(std::span<const double> row,
+                                        std::span<double> contributions) const {
+  const std::size_t m = num_features();
+  if (row.size() != m || contributions.size() != m) {
+    std::fill(contributions.begin(), contributions.end(), std::numeric_limits<double>::quiet_NaN());
+    return;
+  }
+  std::fill(contributions.begin(), contributions.end(), 0.0);
+  ExplainRow(row.data(), true, contributions.data());
 }
 
 void ForestExplainer::ExplainBatch(std::span<const double> rows,

@@ -9,13 +9,22 @@
 // split decisions as the forest's walk (NaN and default directions, zero-as-missing,
 // categorical bitsets), repeated features on a path merged as the paper does.
 //
-// How (docs/EXPLANATIONS.md has the derivation): a feature's Shapley weight summed over
-// subsets is the integral over t in [0, 1] of a product of per-feature linear factors
-// z(1 - t) + o t (z: the path's cover fraction, o: 1 when the row takes the path). That
-// polynomial has degree below the tree's depth, so a Gauss-Legendre rule of ceil(depth/2)
-// points integrates it exactly. One pass down the tree multiplies the factors per point, one
-// pass up sums the leaves' products and adds each split's share: O(nodes x points) per tree,
-// with every row-independent ratio precomputed at Create().
+// How (docs/EXPLANATIONS.md has the derivation). Two exact algorithms, chosen per tree at
+// Create():
+// - Pattern tables (Fast TreeSHAP v2, Yang 2021): a leaf's contribution to every feature on
+//   its path depends only on which of those d features the row satisfies (2^d patterns), so
+//   Create() tabulates, per leaf and pattern, the d contributions. Per row a tree costs one
+//   pass over its splits (the row's pattern at every leaf, from the split outcomes) and d
+//   additions per leaf. Memory 2^d x d doubles per leaf: trees whose paths have at most
+//   options.max_path_features distinct features take tables, smallest first, while the
+//   model's total stays within options.max_table_bytes.
+// - The node walk, for the other trees: a feature's Shapley weight summed over subsets is
+//   the integral over t in [0, 1] of a product of per-feature linear factors
+//   z(1 - t) + o t (z: the path's cover fraction, o: 1 when the row takes the path). That
+//   polynomial has degree below the tree's depth, so a Gauss-Legendre rule of
+//   ceil(depth/2) points integrates it exactly. One pass down the tree multiplies the
+//   factors per point, one pass up sums the leaves' products and adds each split's share:
+//   O(nodes x points) per tree, with every row-independent ratio precomputed at Create().
 //
 // Thread-safety: immutable after Create(); Explain* may be called from many threads at once
 // (each thread keeps its own scratch, grown on first use).
@@ -33,11 +42,24 @@
 
 namespace csml {
 
+// How Create() trades memory at load for speed per row.
+struct ForestExplainerOptions {
+  // The pattern tables' total size for the model (bytes); 0 explains every tree by the
+  // node walk. The tables are built once, at Create(), in time proportional to their size
+  // times the path length (about 0.1 s for the default bound's worth).
+  std::size_t max_table_bytes = std::size_t{64} << 20;
+  // Trees with a path over more distinct features than this take the node walk (a leaf at
+  // d features needs 2^d x d doubles). At most 16.
+  std::uint32_t max_path_features = 12;
+};
+
 class ForestExplainer {
  public:
   // Fails (kValidation) when the forest lacks covers (a LightGBM model saved without
-  // internal_count / leaf_count) or a split's children both have zero cover.
+  // internal_count / leaf_count), a split's children both have zero cover, or the options
+  // are out of range.
   static Result<ForestExplainer> Create(Forest forest);
+  static Result<ForestExplainer> Create(Forest forest, const ForestExplainerOptions& options);
 
   const Forest& forest() const { return forest_; }
   std::size_t num_features() const { return forest_.num_features(); }
@@ -60,6 +82,16 @@ class ForestExplainer {
   // covers, one split at a time). known(all) is the margin, known(none) the baseline. A slow
   // reference (every node of every tree), for tests and checks; NaN on wrong sizes.
   double ExpectedMargin(std::span<const double> row, const std::vector<bool>& known) const;
+
+  // Explain by the node walk on every tree, whatever the tables hold: the reference the
+  // tests compare the tables against. Same contract as Explain.
+  void ExplainByNodeWalk(std::span<const double> row, std::span<double> contributions) const;
+
+  // Trees explained from pattern tables (the others, with splits, take the node walk), and
+  // the tables' size in bytes (what the options bound).
+  std::size_t num_table_trees() const { return table_trees_.size(); }
+  std::size_t num_walk_trees() const { return walk_only_.size(); }
+  std::size_t table_bytes() const { return table_.size() * sizeof(double); }
 
   // Per-thread working memory of Explain (defined in the .cc).
   struct Scratch;
@@ -86,14 +118,46 @@ class ForestExplainer {
   };
   static constexpr std::uint32_t kNoPrior = 0xffffffffu;
 
+  // A tree explained from pattern tables. Its splits (local index, breadth-first) and its
+  // leaves are listed apart; a leaf's table holds 2^width rows of width contributions, row
+  // F for the pattern where the row fails exactly the path features in bit set F.
+  struct TableTree {
+    std::uint32_t root;  // index of the root in the forest's nodes
+    std::uint32_t num_nodes;
+    std::uint32_t split_begin;  // into table_splits_
+    std::uint32_t num_splits;
+    std::uint32_t leaf_begin;  // into table_leaves_
+    std::uint32_t num_leaves;
+  };
+  struct TableSplit {
+    std::uint32_t node;  // local index; its children are left and left + 1
+    std::uint32_t left;
+    std::uint32_t bit;  // 1 << (the split feature's position among its path's features)
+  };
+  struct TableLeaf {
+    std::uint32_t node;  // local index
+    std::uint32_t width;  // distinct features on the path
+    std::uint32_t features;  // into table_features_: width feature indices, in bit order
+    std::size_t offset;  // into table_: 2^width x width values
+  };
+
   explicit ForestExplainer(Forest forest) : forest_(std::move(forest)) {}
+  // The most distinct features on one of the tree's paths, and its tables' size in values.
+  std::pair<std::uint32_t, std::size_t> TableSize(const Tree& tree) const;
+  // Builds the pattern tables of a tree (already set up for the node walk) into table_*.
+  void AddTableTree(const Tree& tree);
+  void ExplainTableTree(const TableTree& tree, const double* row, Scratch* scratch,
+                        double* out) const;
   template <std::uint32_t kQ>
   void ExplainTree(const Tree& tree, const double* row, Scratch* scratch, double* out) const;
-  // Adds every tree's contributions for one row (of the right size) to out.
-  void ExplainRow(const double* row, double* out) const;
+  void WalkTree(const Tree& tree, const double* row, Scratch* scratch, double* out) const;
+  // Adds every tree's contributions for one row (of the right size) to out: from the
+  // tables where built (by_walk false), else by the node walk.
+  void ExplainRow(const double* row, bool by_walk, double* out) const;
 
   Forest forest_;
-  std::vector<Tree> trees_;  // trees with at least one split
+  std::vector<Tree> trees_;  // trees with at least one split (all of them, for the reference)
+  std::vector<std::uint32_t> walk_only_;  // those without tables, by index in trees_
   std::vector<Node> nodes_;
   std::vector<double> z_;     // per node: cover / parent's cover (root: 1)
   std::vector<double> leaf_;  // per node: leaf value (0 for splits)
@@ -104,6 +168,12 @@ class ForestExplainer {
   std::vector<double> tables_;
   std::vector<double> rules_;
   std::vector<std::uint32_t> splits_;  // per tree: the Gauss-Legendre points, weights, 1 / (1 - t)
+  std::vector<TableTree> table_trees_;
+  std::vector<TableSplit> table_splits_;
+  std::vector<TableLeaf> table_leaves_;
+  std::vector<std::uint16_t> table_features_;
+  std::vector<double> table_;
+  std::uint32_t max_table_nodes_ = 0;
   std::uint32_t max_nodes_ = 0;
   std::uint32_t max_points_ = 0;
   double baseline_ = 0.0;
