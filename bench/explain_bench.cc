@@ -92,9 +92,10 @@ Workload MakeWorkload() {
                w.explainer->forest().num_trees(), w.explainer->forest().num_nodes(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   std::fprintf(stderr,
-               "explain_bench: %zu trees from pattern tables (%.1f MB), %zu by the node walk, "
+               "explain_bench: %zu trees from %zu pattern tables (%.1f MB), %zu by the node walk, "
                "built in %.3f s\n",
-               w.explainer->num_table_trees(), static_cast<double>(w.explainer->table_bytes()) / 1e6,
+               w.explainer->num_table_trees(), w.explainer->num_tables(),
+               static_cast<double>(w.explainer->table_bytes()) / 1e6,
                w.explainer->num_walk_trees(), explainer_seconds);
   return w;
 }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
+#include <cstdlib>
 #include <limits>
 #include <numbers>
 #include <utility>
@@ -68,7 +70,7 @@ void FillLeafTable(std::uint32_t d, const double* z, double v, double* out,
   for (std::uint32_t c = 1; c < size; ++c) {
     z_product[c] = z_product[c & (c - 1)] * z[std::countr_zero(c)];
   }
-  double weight[17];
+  double weight[17] = {};
   for (std::uint32_t k = 0; k < d; ++k) {
     // k! (d - k - 1)! / d! as a product of d - 1 ratios, each at most 1.
     double w = 1.0 / d;
@@ -111,12 +113,15 @@ struct ForestExplainer::Scratch {
   std::vector<double> hot;          // per node: the same, this edge included
   std::vector<std::uint8_t> right;  // per node: the row goes right
   std::vector<std::uint32_t> mask;  // per node: the path features the row fails above it
+  std::vector<const float*> rows;   // per table: the row's row of it
 };
 
 namespace {
 
-ForestExplainer::Scratch& ThreadScratch(std::size_t nodes, std::size_t points) {
+ForestExplainer::Scratch& ThreadScratch(std::size_t nodes, std::size_t points,
+                                        std::size_t tables) {
   thread_local ForestExplainer::Scratch scratch;
+  if (scratch.rows.size() < tables) scratch.rows.resize(tables);
   ++nodes;  // the virtual prior
   if (scratch.f.size() < nodes * points) {
     scratch.f.resize(nodes * points);
@@ -130,6 +135,31 @@ ForestExplainer::Scratch& ThreadScratch(std::size_t nodes, std::size_t points) {
   }
   return scratch;
 }
+
+}  // namespace
+
+namespace {
+
+// A tree's table row length for its distinct features: 4, 8 or 16 floats.
+std::uint32_t StrideFor(std::uint32_t slots) { return slots <= 4 ? 4 : slots <= 8 ? 8 : 16; }
+
+}  // namespace
+
+struct ForestExplainer::TablePlan {
+  std::size_t rows = 0;  // table rows of the whole tree; 0: not tabled
+  std::uint32_t stride = 0;
+  std::vector<std::uint16_t> slots;     // the tree's distinct features, ascending
+  std::vector<std::uint32_t> parent;    // per local node
+  std::vector<std::uint32_t> count;     // distinct features on the splits above the node
+  std::vector<std::uint32_t> position;  // a split's feature's bit among its path's features
+  std::vector<std::uint32_t> table;     // per node: its table root, or kAbove
+};
+
+namespace {
+
+constexpr std::uint32_t kAbove = 0xffffffffu;
+constexpr std::uint16_t kNanLeftBit = 1;
+constexpr std::uint16_t kSpecialBit = 1u << 14;
 
 }  // namespace
 
@@ -264,24 +294,25 @@ Result<ForestExplainer> ForestExplainer::Create(Forest forest,
   ex.baseline_ = baseline;
 
   // Pattern tables for the trees they fit, smallest first, within the memory bound.
-  std::vector<std::pair<std::size_t, std::uint32_t>> candidates;  // (values, tree)
+  std::vector<TablePlan> plans(ex.trees_.size());
+  std::vector<std::pair<std::size_t, std::uint32_t>> candidates;  // (floats, tree)
   for (std::uint32_t t = 0; t < ex.trees_.size(); ++t) {
-    const auto [width, values] = ex.TableSize(ex.trees_[t]);
-    if (width <= options.max_path_features) candidates.emplace_back(values, t);
+    plans[t] = ex.PlanTables(ex.trees_[t], options.max_path_features);
+    if (plans[t].rows != 0) candidates.emplace_back(plans[t].rows * plans[t].stride, t);
   }
   std::sort(candidates.begin(), candidates.end());
-  const std::size_t budget = options.max_table_bytes / sizeof(double);
+  const std::size_t budget = options.max_table_bytes / sizeof(float);
   std::size_t used = 0;
   std::vector<bool> tabled(ex.trees_.size(), false);
-  for (const auto& [values, t] : candidates) {
-    if (values > budget - used) break;
-    used += values;
+  for (const auto& [floats, t] : candidates) {
+    if (floats > budget - used) break;
+    used += floats;
     tabled[t] = true;
   }
   ex.table_.reserve(used);
   for (std::uint32_t t = 0; t < ex.trees_.size(); ++t) {
     if (tabled[t]) {
-      ex.AddTableTree(ex.trees_[t]);
+      ex.AddTableTree(ex.trees_[t], plans[t]);
     } else {
       ex.walk_only_.push_back(t);
     }
@@ -289,107 +320,227 @@ Result<ForestExplainer> ForestExplainer::Create(Forest forest,
   return ex;
 }
 
-std::pair<std::uint32_t, std::size_t> ForestExplainer::TableSize(const Tree& tree) const {
+ForestExplainer::TablePlan ForestExplainer::PlanTables(const Tree& tree,
+                                                       std::uint32_t max_bits) const {
   const Node* nodes = nodes_.data() + tree.node_offset;
   const std::uint32_t n = tree.num_nodes;
-  // count[k]: distinct features on the splits above node k (a child's prior is the virtual
-  // node n where its parent's feature first appears on the path).
-  std::vector<std::uint32_t> count(n, 0);
-  std::uint32_t widest = 0;
-  std::size_t values = 0;
+  TablePlan plan;
+  plan.parent.assign(n, 0);
+  plan.count.assign(n, 0);
+  plan.position.assign(n, 0);
   for (std::uint32_t k = 0; k < n; ++k) {
     const std::uint32_t left = nodes[k].left;
-    if (left == 0) {
-      widest = std::max(widest, count[k]);
-      // Paths beyond 16 features never get tables; keep the size finite.
-      values += count[k] > 16 ? std::size_t{1} << 40 : (std::size_t{1} << count[k]) * count[k];
-      continue;
+    if (left == 0) continue;
+    plan.slots.push_back(nodes[k].feature);
+    // A child's prior is the virtual node n where its parent's feature first appears on
+    // the path: that feature takes the next bit; a repeat shares the earlier split's bit.
+    const std::uint32_t prior = nodes[left].prior;
+    plan.position[k] = prior == n ? plan.count[k] : plan.position[plan.parent[prior]];
+    for (std::uint32_t c = left; c <= left + 1; ++c) {
+      plan.parent[c] = k;
+      plan.count[c] = plan.count[k] + (prior == n ? 1u : 0u);
     }
-    const std::uint32_t step = nodes[left].prior == n ? 1u : 0u;
-    count[left] = count[k] + step;
-    count[left + 1] = count[k] + step;
   }
-  return {widest, values};
+  std::sort(plan.slots.begin(), plan.slots.end());
+  plan.slots.erase(std::unique(plan.slots.begin(), plan.slots.end()), plan.slots.end());
+  if (plan.slots.size() > 16) return plan;
+  plan.stride = StrideFor(static_cast<std::uint32_t>(plan.slots.size()));
+
+  // Bottom up (children come after their parent): the fewest rows for each subtree, as
+  // one table (2^(d + splits inside)) or its children's best. One table wins ties: fewer
+  // loads per row for the same memory.
+  constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max() / 4;
+  std::vector<std::size_t> best(n, kNone);
+  std::vector<std::uint32_t> inside(n, 0);
+  std::vector<std::uint8_t> whole(n, 0);
+  for (std::uint32_t k = n; k-- > 0;) {
+    const std::uint32_t left = nodes[k].left;
+    const std::uint32_t bits = plan.count[k] + (left == 0 ? 0 : 1 + inside[left] + inside[left + 1]);
+    if (left != 0) inside[k] = 1 + inside[left] + inside[left + 1];
+    const std::size_t one = bits <= max_bits ? std::size_t{1} << bits : kNone;
+    const std::size_t split = left == 0 ? kNone : std::min(kNone, best[left] + best[left + 1]);
+    static const double slack = std::getenv("CSML_SLACK") ? std::atof(std::getenv("CSML_SLACK")) : 1.0;
+    whole[k] = one != kNone && static_cast<double>(one) <= slack * static_cast<double>(split) ? 1 : 0;
+    best[k] = whole[k] ? one : split;
+  }
+  if (best[0] >= kNone) return plan;
+  plan.rows = best[0];
+  // Top down: the highest node taken whole is a table root; its subtree is inside.
+  plan.table.assign(n, kAbove);
+  for (std::uint32_t k = 0; k < n; ++k) {
+    if (plan.table[k] == kAbove && whole[k]) plan.table[k] = k;
+    const std::uint32_t left = nodes[k].left;
+    if (left != 0 && plan.table[k] != kAbove) {
+      plan.table[left] = plan.table[k];
+      plan.table[left + 1] = plan.table[k];
+    }
+  }
+  return plan;
 }
 
-void ForestExplainer::AddTableTree(const Tree& tree) {
+void ForestExplainer::AddTableTree(const Tree& tree, const TablePlan& plan) {
   const std::size_t base = tree.node_offset;
   const Node* nodes = nodes_.data() + base;
   const double* z = z_.data() + base;
   const double* leaf = leaf_.data() + base;
   const std::uint32_t n = tree.num_nodes;
-  TableTree out{tree.root,
-                n,
-                static_cast<std::uint32_t>(table_splits_.size()),
-                0,
-                static_cast<std::uint32_t>(table_leaves_.size()),
-                0};
-  std::vector<std::uint32_t> parent(n, 0);
-  std::vector<std::uint32_t> count(n, 0);  // distinct features above the node
-  std::vector<std::uint32_t> position(n, 0);  // a split's feature's bit on its path
-  std::vector<double> work;
-  std::uint16_t features[17];
-  double fraction[17];
+  const std::uint32_t stride = plan.stride;
+  TableTree out{};
+  out.root = tree.root;
+  out.num_nodes = n;
+  out.slot_begin = static_cast<std::uint32_t>(table_slots_.size());
+  out.num_slots = static_cast<std::uint32_t>(plan.slots.size());
+  out.stride = stride;
+  table_slots_.insert(table_slots_.end(), plan.slots.begin(), plan.slots.end());
+  std::vector<std::uint32_t> slot_of(forest_.num_features(), 0);
+  for (std::uint32_t s = 0; s < out.num_slots; ++s) slot_of[plan.slots[s]] = s;
+
+  // The splits: above ones in breadth-first order (a parent's failed set before its
+  // children's), then the inside ones, each numbered within its table after the table
+  // root's path bits.
+  const auto split_of = [&](std::uint32_t k, std::uint32_t target, std::uint32_t bit) {
+    const Forest::Node& node = forest_.nodes_[tree.root + k];
+    return TableSplit{node.value, node.feature, node.flags, k, target, bit};
+  };
+  std::vector<std::uint32_t> next_bit(n, 0);  // per table root: its next direction bit
+  std::vector<std::uint32_t> direction_bit(n, 0);  // per inside split
+  out.above_begin = static_cast<std::uint32_t>(table_splits_.size());
   for (std::uint32_t k = 0; k < n; ++k) {
-    const std::uint32_t left = nodes[k].left;
-    if (left != 0) {
-      const std::uint32_t prior = nodes[left].prior;
-      // The feature's first split on the path takes the next bit; a repeat shares the bit
-      // of the earlier split (the prior edge's parent).
-      position[k] = prior == n ? count[k] : position[parent[prior]];
-      for (std::uint32_t c = left; c <= left + 1; ++c) {
-        parent[c] = k;
-        count[c] = count[k] + (prior == n ? 1u : 0u);
-      }
-      table_splits_.push_back(TableSplit{k, left, 1u << position[k]});
-      continue;
+    if (nodes[k].left != 0 && plan.table[k] == kAbove) {
+      table_splits_.push_back(split_of(k, nodes[k].left, 1u << plan.position[k]));
     }
-    const std::uint32_t width = count[k];
-    for (std::uint32_t j = 0; j < width; ++j) fraction[j] = 1.0;
-    for (std::uint32_t c = k; c != 0; c = parent[c]) {
-      const std::uint32_t j = position[parent[c]];
-      features[j] = nodes[parent[c]].feature;
-      fraction[j] *= z[c];
-    }
-    TableLeaf entry{k, width, static_cast<std::uint32_t>(table_features_.size()),
-                    table_.size()};
-    table_features_.insert(table_features_.end(), features, features + width);
-    table_.resize(table_.size() + (std::size_t{1} << width) * width);
-    FillLeafTable(width, fraction, leaf[k], table_.data() + entry.offset, &work);
-    table_leaves_.push_back(entry);
   }
-  out.num_splits = static_cast<std::uint32_t>(table_splits_.size()) - out.split_begin;
-  out.num_leaves = static_cast<std::uint32_t>(table_leaves_.size()) - out.leaf_begin;
+  out.num_above = static_cast<std::uint32_t>(table_splits_.size()) - out.above_begin;
+  out.inside_begin = static_cast<std::uint32_t>(table_splits_.size());
+  for (std::uint32_t k = 0; k < n; ++k) {
+    const std::uint32_t t = plan.table[k];
+    if (t == kAbove) continue;
+    if (t == k) next_bit[k] = plan.count[k];
+    if (nodes[k].left == 0) continue;
+    direction_bit[k] = next_bit[t]++;
+    table_splits_.push_back(split_of(k, t, 1u << direction_bit[k]));
+  }
+  out.num_inside = static_cast<std::uint32_t>(table_splits_.size()) - out.inside_begin;
+
+  // Each table: every leaf below its root adds its own pattern table's row for the
+  // failed set each index implies. Sums in double, rounded to float once.
+  out.table_begin = static_cast<std::uint32_t>(table_roots_.size());
+  std::vector<double> work, sparse, sums;
+  std::uint32_t slot[17];
+  double fraction[17];
+  struct Step {
+    std::uint32_t direction;  // the index bit of the split
+    std::uint32_t right;      // 1 when the path goes right there
+    std::uint32_t fail;       // the failed-set bit of the split's feature
+  };
+  std::vector<Step> steps;
+  for (std::uint32_t r = 0; r < n; ++r) {
+    if (plan.table[r] != r) continue;
+    const std::uint32_t bits = next_bit[r];
+    const std::size_t rows = std::size_t{1} << bits;
+    const std::uint32_t above_mask = (1u << plan.count[r]) - 1;
+    sums.assign(rows * stride, 0.0);
+    for (std::uint32_t l = r; l < n; ++l) {
+      if (plan.table[l] != r || nodes[l].left != 0) continue;
+      const std::uint32_t width = plan.count[l];
+      for (std::uint32_t j = 0; j < width; ++j) fraction[j] = 1.0;
+      steps.clear();
+      for (std::uint32_t c = l; c != 0; c = plan.parent[c]) {
+        const std::uint32_t p = plan.parent[c];
+        const std::uint32_t j = plan.position[p];
+        slot[j] = slot_of[nodes[p].feature];
+        fraction[j] *= z[c];
+        if (plan.table[p] == r) {
+          steps.push_back(Step{direction_bit[p], c == nodes[p].left + 1 ? 1u : 0u, 1u << j});
+        }
+      }
+      const std::size_t patterns = std::size_t{1} << width;
+      sparse.resize(patterns * width);
+      FillLeafTable(width, fraction, leaf[l], sparse.data(), &work);
+      for (std::size_t index = 0; index < rows; ++index) {
+        std::uint32_t failed = static_cast<std::uint32_t>(index) & above_mask;
+        for (const Step& step : steps) {
+          if (((index >> step.direction) & 1u) != step.right) failed |= step.fail;
+        }
+        const double* values = sparse.data() + std::size_t{failed} * width;
+        double* row = sums.data() + index * stride;
+        for (std::uint32_t j = 0; j < width; ++j) row[slot[j]] += values[j];
+      }
+    }
+    const TableRoot entry{r, table_.size()};
+    table_.resize(table_.size() + rows * stride);
+    for (std::size_t i = 0; i < rows * stride; ++i) {
+      table_[entry.offset + i] = static_cast<float>(sums[i]);
+    }
+    table_roots_.push_back(entry);
+  }
+  out.num_tables = static_cast<std::uint32_t>(table_roots_.size()) - out.table_begin;
   table_trees_.push_back(out);
 }
 
-void ForestExplainer::ExplainTableTree(const TableTree& tree, const double* row,
-                                       Scratch* scratch, double* out) const {
-  std::uint8_t* right = scratch->right.data();
-  std::uint32_t* mask = scratch->mask.data();
-  forest_.GoesRightInRange(tree.root, tree.num_nodes, row, right);
-  // Down: the features the row fails on the way to each node (going right fails the
-  // left child's side of the split, and the other way round).
-  mask[0] = 0;
-  const TableSplit* splits = table_splits_.data() + tree.split_begin;
-  for (std::uint32_t s = 0; s < tree.num_splits; ++s) {
-    const TableSplit& split = splits[s];
-    const std::uint32_t above = mask[split.node];
-    const std::uint32_t goes_right = (0u - right[split.node]) & split.bit;
-    mask[split.left] = above | goes_right;
-    mask[split.left + 1] = above | (split.bit ^ goes_right);
+inline std::uint32_t ForestExplainer::GoesRight(const TableTree& tree, const TableSplit& split,
+                                                const double* row) const {
+  if (split.flags & kSpecialBit) [[unlikely]] {
+    const std::uint32_t node = tree.root + split.node;
+    return forest_.ChildFor(node, row) - forest_.nodes_[node].left;
   }
-  // Each leaf adds its table's row for that pattern.
-  const TableLeaf* leaves = table_leaves_.data() + tree.leaf_begin;
-  const double* table = table_.data();
-  const std::uint16_t* features = table_features_.data();
-  for (std::uint32_t l = 0; l < tree.num_leaves; ++l) {
-    const TableLeaf& entry = leaves[l];
-    const std::uint32_t width = entry.width;
-    const double* values = table + entry.offset + std::size_t{mask[entry.node]} * width;
-    const std::uint16_t* f = features + entry.features;
-    for (std::uint32_t j = 0; j < width; ++j) out[f[j]] += values[j];
+  // As the forest's walk: `x <= t` is false for NaN, which goes left when the bit says so.
+  const double x = row[split.feature];
+  const auto le = static_cast<std::uint32_t>(x <= split.value);
+  const auto nan_left = static_cast<std::uint32_t>(std::isnan(x)) & (split.flags & kNanLeftBit);
+  return 1u ^ (le | nan_left);
+}
+
+const float** ForestExplainer::FindTableRows(const TableTree& tree, const double* row,
+                                             std::uint32_t* index, const float** rows) const {
+  // Down: the features the row fails on the way to each node above the tables (going
+  // right fails the left child's side of the split, and the other way round), then the
+  // directions inside each table's subtree.
+  index[0] = 0;
+  const TableSplit* above = table_splits_.data() + tree.above_begin;
+  for (std::uint32_t s = 0; s < tree.num_above; ++s) {
+    const TableSplit& split = above[s];
+    const std::uint32_t failed = index[split.node];
+    const std::uint32_t goes_right = (0u - GoesRight(tree, split, row)) & split.bit;
+    index[split.target] = failed | goes_right;
+    index[split.target + 1] = failed | (split.bit ^ goes_right);
   }
+  const TableSplit* inside = table_splits_.data() + tree.inside_begin;
+  for (std::uint32_t s = 0; s < tree.num_inside; ++s) {
+    const TableSplit& split = inside[s];
+    index[split.target] |= (0u - GoesRight(tree, split, row)) & split.bit;
+  }
+  const TableRoot* roots = table_roots_.data() + tree.table_begin;
+  const float* table = table_.data();
+  for (std::uint32_t t = 0; t < tree.num_tables; ++t) {
+    const float* at = table + roots[t].offset + std::size_t{index[roots[t].node]} * tree.stride;
+    __builtin_prefetch(at);
+    *rows++ = at;
+  }
+  return rows;
+}
+
+template <std::uint32_t kStride>
+const float* const* ForestExplainer::AddTableRows(const TableTree& tree,
+                                                  const float* const* rows,
+                                                  double* out) const {
+  using Vec = float __attribute__((vector_size(16)));
+  constexpr std::uint32_t kVecs = kStride / 4;
+  Vec acc[kVecs] = {};
+  for (std::uint32_t t = 0; t < tree.num_tables; ++t) {
+    const float* values = *rows++;
+#pragma GCC unroll 4
+    for (std::uint32_t v = 0; v < kVecs; ++v) {
+      Vec x;
+      std::memcpy(&x, values + 4 * v, sizeof(Vec));
+      acc[v] += x;
+    }
+  }
+  float sums[kStride];
+  std::memcpy(sums, acc, sizeof(sums));
+  const std::uint16_t* slots = table_slots_.data() + tree.slot_begin;
+  for (std::uint32_t s = 0; s < tree.num_slots; ++s) out[slots[s]] += sums[s];
+  return rows;
 }
 
 template <std::uint32_t kQ>
@@ -479,12 +630,30 @@ void ForestExplainer::ExplainTree(const Tree& tree, const double* row, Scratch* 
 }
 
 void ForestExplainer::ExplainRow(const double* row, bool by_walk, double* out) const {
-  Scratch& scratch = ThreadScratch(max_nodes_, max_points_);
+  Scratch& scratch = ThreadScratch(max_nodes_, max_points_, table_roots_.size());
   if (by_walk) {
     for (const Tree& tree : trees_) WalkTree(tree, row, &scratch, out);
     return;
   }
-  for (const TableTree& tree : table_trees_) ExplainTableTree(tree, row, &scratch, out);
+  // Every table row this row needs, prefetched, then their sums: the loads overlap.
+  const float** rows = scratch.rows.data();
+  for (const TableTree& tree : table_trees_) {
+    rows = FindTableRows(tree, row, scratch.mask.data(), rows);
+  }
+  const float* const* next = scratch.rows.data();
+  for (const TableTree& tree : table_trees_) {
+    switch (tree.stride) {
+      case 4:
+        next = AddTableRows<4>(tree, next, out);
+        break;
+      case 8:
+        next = AddTableRows<8>(tree, next, out);
+        break;
+      default:
+        next = AddTableRows<16>(tree, next, out);
+        break;
+    }
+  }
   for (const std::uint32_t t : walk_only_) WalkTree(trees_[t], row, &scratch, out);
 }
 

@@ -33,6 +33,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <span>
 #include <utility>
 #include <vector>
@@ -48,8 +49,9 @@ struct ForestExplainerOptions {
   // node walk. The tables are built once, at Create(), in time proportional to their size
   // times the path length (about 0.1 s for the default bound's worth).
   std::size_t max_table_bytes = std::size_t{64} << 20;
-  // Trees with a path over more distinct features than this take the node walk (a leaf at
-  // d features needs 2^d x d doubles). At most 16.
+  // A table's index bits at most (a leaf at d distinct path features needs 2^d rows; a
+  // subtree grouped in one table one more bit per split inside). Trees with a path over
+  // more distinct features take the node walk. At most 16.
   std::uint32_t max_path_features = 12;
 };
 
@@ -91,7 +93,8 @@ class ForestExplainer {
   // the tables' size in bytes (what the options bound).
   std::size_t num_table_trees() const { return table_trees_.size(); }
   std::size_t num_walk_trees() const { return walk_only_.size(); }
-  std::size_t table_bytes() const { return table_.size() * sizeof(double); }
+  std::size_t num_tables() const { return table_roots_.size(); }
+  std::size_t table_bytes() const { return table_.size() * sizeof(float); }
 
   // Per-thread working memory of Explain (defined in the .cc).
   struct Scratch;
@@ -118,36 +121,72 @@ class ForestExplainer {
   };
   static constexpr std::uint32_t kNoPrior = 0xffffffffu;
 
-  // A tree explained from pattern tables. Its splits (local index, breadth-first) and its
-  // leaves are listed apart; a leaf's table holds 2^width rows of width contributions, row
-  // F for the pattern where the row fails exactly the path features in bit set F.
+  // A tree explained from pattern tables. Its leaves are grouped under table roots (a leaf,
+  // or a small subtree whose leaves all go in one table). A table root at d distinct path
+  // features above it and m splits inside has 2^(d + m) rows: bits 0..d-1 the path
+  // features the row fails above it (bit j: the j-th distinct feature from the tree's
+  // root), bits d.. the row's direction at each split inside. A row holds the sum of the
+  // subtree's leaves' contributions by slot (the tree's distinct features, stride floats:
+  // 4, 8 or 16, one aligned load each).
   struct TableTree {
     std::uint32_t root;  // index of the root in the forest's nodes
     std::uint32_t num_nodes;
-    std::uint32_t split_begin;  // into table_splits_
-    std::uint32_t num_splits;
-    std::uint32_t leaf_begin;  // into table_leaves_
-    std::uint32_t num_leaves;
+    std::uint32_t above_begin;  // into table_splits_: splits above every table root
+    std::uint32_t num_above;
+    std::uint32_t inside_begin;  // into table_splits_: splits inside a table root's subtree
+    std::uint32_t num_inside;
+    std::uint32_t table_begin;  // into table_roots_
+    std::uint32_t num_tables;
+    std::uint32_t slot_begin;  // into table_slots_: the feature of each slot
+    std::uint32_t num_slots;
+    std::uint32_t stride;
   };
   struct TableSplit {
-    std::uint32_t node;  // local index; its children are left and left + 1
-    std::uint32_t left;
-    std::uint32_t bit;  // 1 << (the split feature's position among its path's features)
-  };
-  struct TableLeaf {
+    double value;  // the forest node's threshold (or categorical words)
+    std::uint16_t feature;
+    std::uint16_t flags;
     std::uint32_t node;  // local index
-    std::uint32_t width;  // distinct features on the path
-    std::uint32_t features;  // into table_features_: width feature indices, in bit order
-    std::size_t offset;  // into table_: 2^width x width values
+    // Above: the left child (its failed set gets bit when the row goes right, the right
+    // child's when it goes left). Inside: the table root whose index gets bit when the
+    // row goes right.
+    std::uint32_t target;
+    std::uint32_t bit;
+  };
+  struct TableRoot {
+    std::uint32_t node;  // local index
+    std::size_t offset;  // into table_: 2^(d + m) x stride floats
+  };
+  // The tables' storage: cache-line aligned, so a row of 16 floats is one line.
+  template <typename T>
+  struct LineAllocator {
+    using value_type = T;
+    LineAllocator() = default;
+    template <typename U>
+    explicit LineAllocator(const LineAllocator<U>& /*other*/) {}
+    T* allocate(std::size_t n) {
+      return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64}));
+    }
+    void deallocate(T* p, std::size_t /*n*/) { ::operator delete(p, std::align_val_t{64}); }
+    friend bool operator==(const LineAllocator&, const LineAllocator&) { return true; }
   };
 
   explicit ForestExplainer(Forest forest) : forest_(std::move(forest)) {}
-  // The most distinct features on one of the tree's paths, and its tables' size in values.
-  std::pair<std::uint32_t, std::size_t> TableSize(const Tree& tree) const;
+  // How a tree's leaves group under table roots (defined in the .cc).
+  struct TablePlan;
+  // The grouping with the fewest table rows whose indices have at most max_bits bits;
+  // rows == 0 when some leaf alone needs more.
+  TablePlan PlanTables(const Tree& tree, std::uint32_t max_bits) const;
   // Builds the pattern tables of a tree (already set up for the node walk) into table_*.
-  void AddTableTree(const Tree& tree);
-  void ExplainTableTree(const TableTree& tree, const double* row, Scratch* scratch,
-                        double* out) const;
+  void AddTableTree(const Tree& tree, const TablePlan& plan);
+  std::uint32_t GoesRight(const TableTree& tree, const TableSplit& split,
+                          const double* row) const;
+  // One tree's table rows for a row into rows (prefetched); returns past the last.
+  const float** FindTableRows(const TableTree& tree, const double* row, std::uint32_t* index,
+                              const float** rows) const;
+  // Adds the tree's table rows (from FindTableRows) to out; returns past the last.
+  template <std::uint32_t kStride>
+  const float* const* AddTableRows(const TableTree& tree, const float* const* rows,
+                                   double* out) const;
   template <std::uint32_t kQ>
   void ExplainTree(const Tree& tree, const double* row, Scratch* scratch, double* out) const;
   void WalkTree(const Tree& tree, const double* row, Scratch* scratch, double* out) const;
@@ -170,10 +209,9 @@ class ForestExplainer {
   std::vector<std::uint32_t> splits_;  // per tree: the Gauss-Legendre points, weights, 1 / (1 - t)
   std::vector<TableTree> table_trees_;
   std::vector<TableSplit> table_splits_;
-  std::vector<TableLeaf> table_leaves_;
-  std::vector<std::uint16_t> table_features_;
-  std::vector<double> table_;
-  std::uint32_t max_table_nodes_ = 0;
+  std::vector<TableRoot> table_roots_;
+  std::vector<std::uint16_t> table_slots_;
+  std::vector<float, LineAllocator<float>> table_;
   std::uint32_t max_nodes_ = 0;
   std::uint32_t max_points_ = 0;
   double baseline_ = 0.0;
