@@ -95,8 +95,8 @@ Workload MakeWorkload() {
                "explain_bench: %zu trees from %zu pattern tables (%.1f MB), %zu by the node walk, "
                "built in %.3f s\n",
                w.explainer->num_table_trees(), w.explainer->num_tables(),
-               static_cast<double>(w.explainer->table_bytes()) / 1e6,
-               w.explainer->num_walk_trees(), explainer_seconds);
+               static_cast<double>(w.explainer->table_bytes()) / 1e6, w.explainer->num_walk_trees(),
+               explainer_seconds);
   return w;
 }
 
@@ -116,12 +116,11 @@ void BM_SingleRow_Csml(benchmark::State& state) {
   const std::size_t m = w.explainer->num_features();
   std::vector<double> phi(m);
   std::size_t i = 0;
-  const std::size_t cycle = std::getenv("SAME_ROW") ? 1 : kRows;
   for (auto _ : state) {
     w.explainer->Explain(std::span<const double>(w.rows).subspan(i * m, m), phi);
     benchmark::DoNotOptimize(phi.data());
     benchmark::ClobberMemory();
-    if (++i == cycle) i = 0;
+    if (++i == kRows) i = 0;
   }
   SetPerRowCounter(state, 1);
 }

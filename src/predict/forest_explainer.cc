@@ -4,7 +4,6 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
-#include <cstdlib>
 #include <limits>
 #include <numbers>
 #include <utility>
@@ -113,13 +112,12 @@ struct ForestExplainer::Scratch {
   std::vector<double> hot;          // per node: the same, this edge included
   std::vector<std::uint8_t> right;  // per node: the row goes right
   std::vector<std::uint32_t> mask;  // per node: the path features the row fails above it
-  std::vector<const float*> rows;   // per table: the row's row of it
+  std::vector<const TableValue*> rows;  // per table: the row's row of it
 };
 
 namespace {
 
-ForestExplainer::Scratch& ThreadScratch(std::size_t nodes, std::size_t points,
-                                        std::size_t tables) {
+ForestExplainer::Scratch& ThreadScratch(std::size_t nodes, std::size_t points, std::size_t tables) {
   thread_local ForestExplainer::Scratch scratch;
   if (scratch.rows.size() < tables) scratch.rows.resize(tables);
   ++nodes;  // the virtual prior
@@ -295,18 +293,18 @@ Result<ForestExplainer> ForestExplainer::Create(Forest forest,
 
   // Pattern tables for the trees they fit, smallest first, within the memory bound.
   std::vector<TablePlan> plans(ex.trees_.size());
-  std::vector<std::pair<std::size_t, std::uint32_t>> candidates;  // (floats, tree)
+  std::vector<std::pair<std::size_t, std::uint32_t>> candidates;  // (values, tree)
   for (std::uint32_t t = 0; t < ex.trees_.size(); ++t) {
     plans[t] = ex.PlanTables(ex.trees_[t], options.max_path_features);
     if (plans[t].rows != 0) candidates.emplace_back(plans[t].rows * plans[t].stride, t);
   }
   std::sort(candidates.begin(), candidates.end());
-  const std::size_t budget = options.max_table_bytes / sizeof(float);
+  const std::size_t budget = options.max_table_bytes / sizeof(TableValue);
   std::size_t used = 0;
   std::vector<bool> tabled(ex.trees_.size(), false);
-  for (const auto& [floats, t] : candidates) {
-    if (floats > budget - used) break;
-    used += floats;
+  for (const auto& [values, t] : candidates) {
+    if (values > budget - used) break;
+    used += values;
     tabled[t] = true;
   }
   ex.table_.reserve(used);
@@ -346,21 +344,24 @@ ForestExplainer::TablePlan ForestExplainer::PlanTables(const Tree& tree,
   if (plan.slots.size() > 16) return plan;
   plan.stride = StrideFor(static_cast<std::uint32_t>(plan.slots.size()));
 
-  // Bottom up (children come after their parent): the fewest rows for each subtree, as
-  // one table (2^(d + splits inside)) or its children's best. One table wins ties: fewer
-  // loads per row for the same memory.
+  // Bottom up (children come after their parent): each subtree as one table
+  // (2^(d + splits inside) rows) or as its children's best, one table while it has at most
+  // twice their rows: a row costs one cache line load per table, and on the bench model
+  // (docs/PERFORMANCE.md section 6) twice the memory for fewer loads was the faster
+  // trade (1x: 5,074 tables, 13 MB, ~15% slower; 4x: 2,547 tables, 46 MB, no faster).
+  constexpr std::size_t kRowsPerLoadSaved = 2;
   constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max() / 4;
   std::vector<std::size_t> best(n, kNone);
   std::vector<std::uint32_t> inside(n, 0);
   std::vector<std::uint8_t> whole(n, 0);
   for (std::uint32_t k = n; k-- > 0;) {
     const std::uint32_t left = nodes[k].left;
-    const std::uint32_t bits = plan.count[k] + (left == 0 ? 0 : 1 + inside[left] + inside[left + 1]);
+    const std::uint32_t bits =
+        plan.count[k] + (left == 0 ? 0 : 1 + inside[left] + inside[left + 1]);
     if (left != 0) inside[k] = 1 + inside[left] + inside[left + 1];
     const std::size_t one = bits <= max_bits ? std::size_t{1} << bits : kNone;
     const std::size_t split = left == 0 ? kNone : std::min(kNone, best[left] + best[left + 1]);
-    static const double slack = std::getenv("CSML_SLACK") ? std::atof(std::getenv("CSML_SLACK")) : 1.0;
-    whole[k] = one != kNone && static_cast<double>(one) <= slack * static_cast<double>(split) ? 1 : 0;
+    whole[k] = one != kNone && one <= kRowsPerLoadSaved * split ? 1 : 0;
     best[k] = whole[k] ? one : split;
   }
   if (best[0] >= kNone) return plan;
@@ -402,7 +403,7 @@ void ForestExplainer::AddTableTree(const Tree& tree, const TablePlan& plan) {
     const Forest::Node& node = forest_.nodes_[tree.root + k];
     return TableSplit{node.value, node.feature, node.flags, k, target, bit};
   };
-  std::vector<std::uint32_t> next_bit(n, 0);  // per table root: its next direction bit
+  std::vector<std::uint32_t> next_bit(n, 0);       // per table root: its next direction bit
   std::vector<std::uint32_t> direction_bit(n, 0);  // per inside split
   out.above_begin = static_cast<std::uint32_t>(table_splits_.size());
   for (std::uint32_t k = 0; k < n; ++k) {
@@ -470,7 +471,7 @@ void ForestExplainer::AddTableTree(const Tree& tree, const TablePlan& plan) {
     const TableRoot entry{r, table_.size()};
     table_.resize(table_.size() + rows * stride);
     for (std::size_t i = 0; i < rows * stride; ++i) {
-      table_[entry.offset + i] = static_cast<float>(sums[i]);
+      table_[entry.offset + i] = static_cast<TableValue>(sums[i]);
     }
     table_roots_.push_back(entry);
   }
@@ -491,8 +492,10 @@ inline std::uint32_t ForestExplainer::GoesRight(const TableTree& tree, const Tab
   return 1u ^ (le | nan_left);
 }
 
-const float** ForestExplainer::FindTableRows(const TableTree& tree, const double* row,
-                                             std::uint32_t* index, const float** rows) const {
+const ForestExplainer::TableValue** ForestExplainer::FindTableRows(const TableTree& tree,
+                                                                   const double* row,
+                                                                   std::uint32_t* index,
+                                                                   const TableValue** rows) const {
   // Down: the features the row fails on the way to each node above the tables (going
   // right fails the left child's side of the split, and the other way round), then the
   // directions inside each table's subtree.
@@ -511,32 +514,34 @@ const float** ForestExplainer::FindTableRows(const TableTree& tree, const double
     index[split.target] |= (0u - GoesRight(tree, split, row)) & split.bit;
   }
   const TableRoot* roots = table_roots_.data() + tree.table_begin;
-  const float* table = table_.data();
+  const TableValue* table = table_.data();
   for (std::uint32_t t = 0; t < tree.num_tables; ++t) {
-    const float* at = table + roots[t].offset + std::size_t{index[roots[t].node]} * tree.stride;
+    const TableValue* at =
+        table + roots[t].offset + std::size_t{index[roots[t].node]} * tree.stride;
     __builtin_prefetch(at);
+    if (tree.stride * sizeof(TableValue) > 64) __builtin_prefetch(at + 64 / sizeof(TableValue));
     *rows++ = at;
   }
   return rows;
 }
 
 template <std::uint32_t kStride>
-const float* const* ForestExplainer::AddTableRows(const TableTree& tree,
-                                                  const float* const* rows,
-                                                  double* out) const {
-  using Vec = float __attribute__((vector_size(16)));
-  constexpr std::uint32_t kVecs = kStride / 4;
+const ForestExplainer::TableValue* const* ForestExplainer::AddTableRows(
+    const TableTree& tree, const TableValue* const* rows, double* out) const {
+  using Vec = TableValue __attribute__((vector_size(16)));
+  constexpr std::uint32_t kLanes = 16 / sizeof(TableValue);
+  constexpr std::uint32_t kVecs = kStride / kLanes;
   Vec acc[kVecs] = {};
   for (std::uint32_t t = 0; t < tree.num_tables; ++t) {
-    const float* values = *rows++;
-#pragma GCC unroll 4
+    const TableValue* values = *rows++;
+#pragma GCC unroll 8
     for (std::uint32_t v = 0; v < kVecs; ++v) {
       Vec x;
-      std::memcpy(&x, values + 4 * v, sizeof(Vec));
+      std::memcpy(&x, values + kLanes * v, sizeof(Vec));
       acc[v] += x;
     }
   }
-  float sums[kStride];
+  TableValue sums[kStride];
   std::memcpy(sums, acc, sizeof(sums));
   const std::uint16_t* slots = table_slots_.data() + tree.slot_begin;
   for (std::uint32_t s = 0; s < tree.num_slots; ++s) out[slots[s]] += sums[s];
@@ -636,11 +641,11 @@ void ForestExplainer::ExplainRow(const double* row, bool by_walk, double* out) c
     return;
   }
   // Every table row this row needs, prefetched, then their sums: the loads overlap.
-  const float** rows = scratch.rows.data();
+  const TableValue** rows = scratch.rows.data();
   for (const TableTree& tree : table_trees_) {
     rows = FindTableRows(tree, row, scratch.mask.data(), rows);
   }
-  const float* const* next = scratch.rows.data();
+  const TableValue* const* next = scratch.rows.data();
   for (const TableTree& tree : table_trees_) {
     switch (tree.stride) {
       case 4:

@@ -94,7 +94,10 @@ class ForestExplainer {
   std::size_t num_table_trees() const { return table_trees_.size(); }
   std::size_t num_walk_trees() const { return walk_only_.size(); }
   std::size_t num_tables() const { return table_roots_.size(); }
-  std::size_t table_bytes() const { return table_.size() * sizeof(float); }
+  std::size_t table_bytes() const { return table_.size() * sizeof(TableValue); }
+
+  // What the pattern tables hold.
+  using TableValue = float;
 
   // Per-thread working memory of Explain (defined in the .cc).
   struct Scratch;
@@ -164,9 +167,9 @@ class ForestExplainer {
     template <typename U>
     explicit LineAllocator(const LineAllocator<U>& /*other*/) {}
     T* allocate(std::size_t n) {
-      return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64}));
+      return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{64}));
     }
-    void deallocate(T* p, std::size_t /*n*/) { ::operator delete(p, std::align_val_t{64}); }
+    void deallocate(T* p, std::size_t /*n*/) { ::operator delete (p, std::align_val_t{64}); }
     friend bool operator==(const LineAllocator&, const LineAllocator&) { return true; }
   };
 
@@ -178,15 +181,14 @@ class ForestExplainer {
   TablePlan PlanTables(const Tree& tree, std::uint32_t max_bits) const;
   // Builds the pattern tables of a tree (already set up for the node walk) into table_*.
   void AddTableTree(const Tree& tree, const TablePlan& plan);
-  std::uint32_t GoesRight(const TableTree& tree, const TableSplit& split,
-                          const double* row) const;
+  std::uint32_t GoesRight(const TableTree& tree, const TableSplit& split, const double* row) const;
   // One tree's table rows for a row into rows (prefetched); returns past the last.
-  const float** FindTableRows(const TableTree& tree, const double* row, std::uint32_t* index,
-                              const float** rows) const;
+  const TableValue** FindTableRows(const TableTree& tree, const double* row, std::uint32_t* index,
+                                   const TableValue** rows) const;
   // Adds the tree's table rows (from FindTableRows) to out; returns past the last.
   template <std::uint32_t kStride>
-  const float* const* AddTableRows(const TableTree& tree, const float* const* rows,
-                                   double* out) const;
+  const TableValue* const* AddTableRows(const TableTree& tree, const TableValue* const* rows,
+                                        double* out) const;
   template <std::uint32_t kQ>
   void ExplainTree(const Tree& tree, const double* row, Scratch* scratch, double* out) const;
   void WalkTree(const Tree& tree, const double* row, Scratch* scratch, double* out) const;
@@ -211,7 +213,7 @@ class ForestExplainer {
   std::vector<TableSplit> table_splits_;
   std::vector<TableRoot> table_roots_;
   std::vector<std::uint16_t> table_slots_;
-  std::vector<float, LineAllocator<float>> table_;
+  std::vector<TableValue, LineAllocator<TableValue>> table_;
   std::uint32_t max_nodes_ = 0;
   std::uint32_t max_points_ = 0;
   double baseline_ = 0.0;
