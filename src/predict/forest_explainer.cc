@@ -422,6 +422,14 @@ void ForestExplainer::AddTableTree(const Tree& tree, const TablePlan& plan) {
     table_splits_.push_back(split_of(k, t, 1u << direction_bit[k]));
   }
   out.num_inside = static_cast<std::uint32_t>(table_splits_.size()) - out.inside_begin;
+  // By table, in the tables' order (their roots'), so a row ORs each table's directions in
+  // a register.
+  std::stable_sort(table_splits_.begin() + out.inside_begin, table_splits_.end(),
+                   [](const TableSplit& a, const TableSplit& b) { return a.target < b.target; });
+  std::vector<std::uint32_t> inside_of(n, 0);
+  for (std::uint32_t k = 0; k < n; ++k) {
+    if (plan.table[k] != kAbove && nodes[k].left != 0) ++inside_of[plan.table[k]];
+  }
 
   // Each table: every leaf below its root adds its own pattern table's row for the
   // failed set each index implies. Sums in double, rounded to float once.
@@ -468,7 +476,7 @@ void ForestExplainer::AddTableTree(const Tree& tree, const TablePlan& plan) {
         for (std::uint32_t j = 0; j < width; ++j) row[slot[j]] += values[j];
       }
     }
-    const TableRoot entry{r, table_.size()};
+    const TableRoot entry{r, inside_of[r], table_.size()};
     table_.resize(table_.size() + rows * stride);
     for (std::size_t i = 0; i < rows * stride; ++i) {
       table_[entry.offset + i] = static_cast<TableValue>(sums[i]);
@@ -509,15 +517,15 @@ const ForestExplainer::TableValue** ForestExplainer::FindTableRows(const TableTr
     index[split.target + 1] = failed | (split.bit ^ goes_right);
   }
   const TableSplit* inside = table_splits_.data() + tree.inside_begin;
-  for (std::uint32_t s = 0; s < tree.num_inside; ++s) {
-    const TableSplit& split = inside[s];
-    index[split.target] |= (0u - GoesRight(tree, split, row)) & split.bit;
-  }
   const TableRoot* roots = table_roots_.data() + tree.table_begin;
   const TableValue* table = table_.data();
   for (std::uint32_t t = 0; t < tree.num_tables; ++t) {
-    const TableValue* at =
-        table + roots[t].offset + std::size_t{index[roots[t].node]} * tree.stride;
+    const TableRoot& root = roots[t];
+    std::uint32_t at_root = index[root.node];
+    for (std::uint32_t s = 0; s < root.num_inside; ++s, ++inside) {
+      at_root |= (0u - GoesRight(tree, *inside, row)) & inside->bit;
+    }
+    const TableValue* at = table + root.offset + std::size_t{at_root} * tree.stride;
     __builtin_prefetch(at);
     if (tree.stride * sizeof(TableValue) > 64) __builtin_prefetch(at + 64 / sizeof(TableValue));
     *rows++ = at;

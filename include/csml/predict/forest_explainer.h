@@ -156,8 +156,9 @@ class ForestExplainer {
     std::uint32_t bit;
   };
   struct TableRoot {
-    std::uint32_t node;  // local index
-    std::size_t offset;  // into table_: 2^(d + m) x stride floats
+    std::uint32_t node;        // local index
+    std::uint32_t num_inside;  // its splits, next in table_splits_ after the previous table's
+    std::size_t offset;        // into table_: 2^(d + m) x stride floats
   };
   // The tables' storage: cache-line aligned, so a row of 16 floats is one line.
   template <typename T>
