@@ -545,7 +545,7 @@ const ForestExplainer::TableValue* const* ForestExplainer::AddTableRows(
 #pragma GCC unroll 8
     for (std::uint32_t v = 0; v < kVecs; ++v) {
       Vec x;
-      std::memcpy(&x, values + kLanes * v, sizeof(Vec));
+      std::memcpy(&x, values + std::size_t{kLanes} * v, sizeof(Vec));
       acc[v] += x;
     }
   }
