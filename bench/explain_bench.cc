@@ -69,8 +69,11 @@ Workload MakeWorkload() {
   Workload w;
   auto forest = LoadXgboostJson(*json);
   if (!forest) Die(forest.error().message);
+  const auto explainer_start = std::chrono::steady_clock::now();
   auto explainer = ForestExplainer::Create(std::move(*forest));
   if (!explainer) Die(explainer.error().message);
+  const double explainer_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - explainer_start).count();
   w.explainer.emplace(std::move(*explainer));
   auto booster = XgboostBooster::LoadJson(*json);
   if (!booster) Die(booster.error().message);
@@ -88,6 +91,12 @@ Workload MakeWorkload() {
   std::fprintf(stderr, "explain_bench: model %zu trees, %zu nodes, trained in %.1f s\n",
                w.explainer->forest().num_trees(), w.explainer->forest().num_nodes(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  std::fprintf(stderr,
+               "explain_bench: %zu trees from %zu pattern tables (%.1f MB), %zu by the node walk, "
+               "built in %.3f s\n",
+               w.explainer->num_table_trees(), w.explainer->num_tables(),
+               static_cast<double>(w.explainer->table_bytes()) / 1e6, w.explainer->num_walk_trees(),
+               explainer_seconds);
   return w;
 }
 

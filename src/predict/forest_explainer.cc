@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numbers>
 #include <utility>
@@ -49,6 +50,58 @@ void GaussLegendre(std::uint32_t n, std::vector<double>* points, std::vector<dou
   }
 }
 
+// One leaf's pattern table: for a leaf of value v whose path has d distinct features with
+// cover fractions z[0..d), out[F * d + i] is feature i's contribution when the row fails
+// exactly the features in bit set F (satisfies H = the others). With
+// Q(H) = v sum over S in H of w(|S|) prod_{k not in S} z_k, w(s) = s! (d - s - 1)! / d!,
+// a failed feature gets -Q(H) and a satisfied one (1 - z_i) v sum over S in H - i of
+// w(|S|) prod_{k not in S + i} z_k; both sums over subsets are zeta transforms.
+// O(d^2 2^d) time; work holds 3 x 2^d values.
+void FillLeafTable(std::uint32_t d, const double* z, double v, double* out,
+                   std::vector<double>* work) {
+  const std::uint32_t size = 1u << d;
+  const std::uint32_t full = size - 1;
+  work->assign(std::size_t{3} * size, 0.0);
+  double* z_product = work->data();  // by bit set C: prod_{k in C} z_k
+  double* q = z_product + size;
+  double* g = q + size;
+  z_product[0] = 1.0;
+  for (std::uint32_t c = 1; c < size; ++c) {
+    z_product[c] = z_product[c & (c - 1)] * z[std::countr_zero(c)];
+  }
+  double weight[17] = {};
+  for (std::uint32_t k = 0; k < d; ++k) {
+    // k! (d - k - 1)! / d! as a product of d - 1 ratios, each at most 1.
+    double w = 1.0 / d;
+    for (std::uint32_t j = 1; j <= k; ++j) w *= static_cast<double>(j) / (d - k - 1 + j);
+    weight[k] = w;
+  }
+  const auto zeta = [size](double* a, std::uint32_t skip_bit) {
+    for (std::uint32_t b = 1; b < size; b <<= 1) {
+      if (b == skip_bit) continue;
+      for (std::uint32_t m = 0; m < size; ++m) {
+        if (m & b) a[m] += a[m ^ b];
+      }
+    }
+  };
+  for (std::uint32_t m = 0; m < full; ++m) {
+    q[m] = weight[std::popcount(m)] * z_product[full ^ m];
+  }
+  q[full] = 0.0;  // never needed: some feature is failed wherever Q is used
+  zeta(q, 0);
+  for (std::uint32_t i = 0; i < d; ++i) {
+    const std::uint32_t bit = 1u << i;
+    for (std::uint32_t m = 0; m < size; ++m) {
+      g[m] = (m & bit) ? weight[std::popcount(m) - 1] * z_product[full ^ m] : 0.0;
+    }
+    zeta(g, bit);
+    const double gain = (1.0 - z[i]) * v;
+    for (std::uint32_t h = 0; h < size; ++h) {
+      out[std::size_t{full ^ h} * d + i] = (h & bit) ? gain * g[h] : -v * q[h];
+    }
+  }
+}
+
 }  // namespace
 
 struct ForestExplainer::Scratch {
@@ -58,12 +111,15 @@ struct ForestExplainer::Scratch {
                                     // parent's feature so far (above this edge)
   std::vector<double> hot;          // per node: the same, this edge included
   std::vector<std::uint8_t> right;  // per node: the row goes right
+  std::vector<std::uint32_t> mask;  // per node: the path features the row fails above it
+  std::vector<const TableValue*> rows;  // per table: the row's row of it
 };
 
 namespace {
 
-ForestExplainer::Scratch& ThreadScratch(std::size_t nodes, std::size_t points) {
+ForestExplainer::Scratch& ThreadScratch(std::size_t nodes, std::size_t points, std::size_t tables) {
   thread_local ForestExplainer::Scratch scratch;
+  if (scratch.rows.size() < tables) scratch.rows.resize(tables);
   ++nodes;  // the virtual prior
   if (scratch.f.size() < nodes * points) {
     scratch.f.resize(nodes * points);
@@ -73,13 +129,50 @@ ForestExplainer::Scratch& ThreadScratch(std::size_t nodes, std::size_t points) {
     scratch.before.resize(nodes);
     scratch.hot.resize(nodes);
     scratch.right.resize(nodes);
+    scratch.mask.resize(nodes);
   }
   return scratch;
 }
 
 }  // namespace
 
+namespace {
+
+// A tree's table row length for its distinct features: 4, 8 or 16 floats.
+std::uint32_t StrideFor(std::uint32_t slots) { return slots <= 4 ? 4 : slots <= 8 ? 8 : 16; }
+
+}  // namespace
+
+struct ForestExplainer::TablePlan {
+  std::size_t rows = 0;  // table rows of the whole tree; 0: not tabled
+  std::uint32_t stride = 0;
+  std::vector<std::uint16_t> slots;     // the tree's distinct features, ascending
+  std::vector<std::uint32_t> parent;    // per local node
+  std::vector<std::uint32_t> count;     // distinct features on the splits above the node
+  std::vector<std::uint32_t> position;  // a split's feature's bit among its path's features
+  std::vector<std::uint32_t> table;     // per node: its table root, or kAbove
+};
+
+namespace {
+
+constexpr std::uint32_t kAbove = 0xffffffffu;
+constexpr std::uint16_t kNanLeftBit = 1;
+constexpr std::uint16_t kSpecialBit = 1u << 14;
+
+}  // namespace
+
 Result<ForestExplainer> ForestExplainer::Create(Forest forest) {
+  return Create(std::move(forest), ForestExplainerOptions{});
+}
+
+Result<ForestExplainer> ForestExplainer::Create(Forest forest,
+                                                const ForestExplainerOptions& options) {
+  if (options.max_path_features > 16) {
+    return MakeError(ErrorCode::kValidation,
+                     fmt::format("explanations: max_path_features {} is above 16 (a leaf's "
+                                 "table would hold 2^{} rows)",
+                                 options.max_path_features, options.max_path_features));
+  }
   if (!forest.has_covers()) {
     return MakeError(ErrorCode::kValidation,
                      "explanations need each node's cover (XGBoost sum_hessian, LightGBM "
@@ -197,7 +290,270 @@ Result<ForestExplainer> ForestExplainer::Create(Forest forest) {
     ex.trees_.push_back(tree);
   }
   ex.baseline_ = baseline;
+
+  // Pattern tables for the trees they fit, smallest first, within the memory bound.
+  std::vector<TablePlan> plans(ex.trees_.size());
+  std::vector<std::pair<std::size_t, std::uint32_t>> candidates;  // (values, tree)
+  for (std::uint32_t t = 0; t < ex.trees_.size(); ++t) {
+    plans[t] = ex.PlanTables(ex.trees_[t], options.max_path_features);
+    if (plans[t].rows != 0) candidates.emplace_back(plans[t].rows * plans[t].stride, t);
+  }
+  std::sort(candidates.begin(), candidates.end());
+  const std::size_t budget = options.max_table_bytes / sizeof(TableValue);
+  std::size_t used = 0;
+  std::vector<bool> tabled(ex.trees_.size(), false);
+  for (const auto& [values, t] : candidates) {
+    if (values > budget - used) break;
+    used += values;
+    tabled[t] = true;
+  }
+  ex.table_.reserve(used);
+  for (std::uint32_t t = 0; t < ex.trees_.size(); ++t) {
+    if (tabled[t]) {
+      ex.AddTableTree(ex.trees_[t], plans[t]);
+    } else {
+      ex.walk_only_.push_back(t);
+    }
+  }
   return ex;
+}
+
+ForestExplainer::TablePlan ForestExplainer::PlanTables(const Tree& tree,
+                                                       std::uint32_t max_bits) const {
+  const Node* nodes = nodes_.data() + tree.node_offset;
+  const std::uint32_t n = tree.num_nodes;
+  TablePlan plan;
+  plan.parent.assign(n, 0);
+  plan.count.assign(n, 0);
+  plan.position.assign(n, 0);
+  for (std::uint32_t k = 0; k < n; ++k) {
+    const std::uint32_t left = nodes[k].left;
+    if (left == 0) continue;
+    plan.slots.push_back(nodes[k].feature);
+    // A child's prior is the virtual node n where its parent's feature first appears on
+    // the path: that feature takes the next bit; a repeat shares the earlier split's bit.
+    const std::uint32_t prior = nodes[left].prior;
+    plan.position[k] = prior == n ? plan.count[k] : plan.position[plan.parent[prior]];
+    for (std::uint32_t c = left; c <= left + 1; ++c) {
+      plan.parent[c] = k;
+      plan.count[c] = plan.count[k] + (prior == n ? 1u : 0u);
+    }
+  }
+  std::sort(plan.slots.begin(), plan.slots.end());
+  plan.slots.erase(std::unique(plan.slots.begin(), plan.slots.end()), plan.slots.end());
+  if (plan.slots.size() > 16) return plan;
+  plan.stride = StrideFor(static_cast<std::uint32_t>(plan.slots.size()));
+
+  // Bottom up (children come after their parent): each subtree as one table
+  // (2^(d + splits inside) rows) or as its children's best, one table while it has at most
+  // twice their rows: a row costs one cache line load per table, and on the bench model
+  // (docs/PERFORMANCE.md section 6) twice the memory for fewer loads was the faster
+  // trade (1x: 5,074 tables, 13 MB, ~15% slower; 4x: 2,547 tables, 46 MB, no faster).
+  constexpr std::size_t kRowsPerLoadSaved = 2;
+  constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max() / 4;
+  std::vector<std::size_t> best(n, kNone);
+  std::vector<std::uint32_t> inside(n, 0);
+  std::vector<std::uint8_t> whole(n, 0);
+  for (std::uint32_t k = n; k-- > 0;) {
+    const std::uint32_t left = nodes[k].left;
+    const std::uint32_t bits =
+        plan.count[k] + (left == 0 ? 0 : 1 + inside[left] + inside[left + 1]);
+    if (left != 0) inside[k] = 1 + inside[left] + inside[left + 1];
+    const std::size_t one = bits <= max_bits ? std::size_t{1} << bits : kNone;
+    const std::size_t split = left == 0 ? kNone : std::min(kNone, best[left] + best[left + 1]);
+    whole[k] = one != kNone && one <= kRowsPerLoadSaved * split ? 1 : 0;
+    best[k] = whole[k] ? one : split;
+  }
+  if (best[0] >= kNone) return plan;
+  plan.rows = best[0];
+  // Top down: the highest node taken whole is a table root; its subtree is inside.
+  plan.table.assign(n, kAbove);
+  for (std::uint32_t k = 0; k < n; ++k) {
+    if (plan.table[k] == kAbove && whole[k]) plan.table[k] = k;
+    const std::uint32_t left = nodes[k].left;
+    if (left != 0 && plan.table[k] != kAbove) {
+      plan.table[left] = plan.table[k];
+      plan.table[left + 1] = plan.table[k];
+    }
+  }
+  return plan;
+}
+
+void ForestExplainer::AddTableTree(const Tree& tree, const TablePlan& plan) {
+  const std::size_t base = tree.node_offset;
+  const Node* nodes = nodes_.data() + base;
+  const double* z = z_.data() + base;
+  const double* leaf = leaf_.data() + base;
+  const std::uint32_t n = tree.num_nodes;
+  const std::uint32_t stride = plan.stride;
+  TableTree out{};
+  out.root = tree.root;
+  out.num_nodes = n;
+  out.slot_begin = static_cast<std::uint32_t>(table_slots_.size());
+  out.num_slots = static_cast<std::uint32_t>(plan.slots.size());
+  out.stride = stride;
+  table_slots_.insert(table_slots_.end(), plan.slots.begin(), plan.slots.end());
+  std::vector<std::uint32_t> slot_of(forest_.num_features(), 0);
+  for (std::uint32_t s = 0; s < out.num_slots; ++s) slot_of[plan.slots[s]] = s;
+
+  // The splits: above ones in breadth-first order (a parent's failed set before its
+  // children's), then the inside ones, each numbered within its table after the table
+  // root's path bits.
+  const auto split_of = [&](std::uint32_t k, std::uint32_t target, std::uint32_t bit) {
+    const Forest::Node& node = forest_.nodes_[tree.root + k];
+    return TableSplit{node.value, node.feature, node.flags, k, target, bit};
+  };
+  std::vector<std::uint32_t> next_bit(n, 0);       // per table root: its next direction bit
+  std::vector<std::uint32_t> direction_bit(n, 0);  // per inside split
+  out.above_begin = static_cast<std::uint32_t>(table_splits_.size());
+  for (std::uint32_t k = 0; k < n; ++k) {
+    if (nodes[k].left != 0 && plan.table[k] == kAbove) {
+      table_splits_.push_back(split_of(k, nodes[k].left, 1u << plan.position[k]));
+    }
+  }
+  out.num_above = static_cast<std::uint32_t>(table_splits_.size()) - out.above_begin;
+  out.inside_begin = static_cast<std::uint32_t>(table_splits_.size());
+  for (std::uint32_t k = 0; k < n; ++k) {
+    const std::uint32_t t = plan.table[k];
+    if (t == kAbove) continue;
+    if (t == k) next_bit[k] = plan.count[k];
+    if (nodes[k].left == 0) continue;
+    direction_bit[k] = next_bit[t]++;
+    table_splits_.push_back(split_of(k, t, 1u << direction_bit[k]));
+  }
+  out.num_inside = static_cast<std::uint32_t>(table_splits_.size()) - out.inside_begin;
+  // By table, in the tables' order (their roots'), so a row ORs each table's directions in
+  // a register.
+  std::stable_sort(table_splits_.begin() + out.inside_begin, table_splits_.end(),
+                   [](const TableSplit& a, const TableSplit& b) { return a.target < b.target; });
+  std::vector<std::uint32_t> inside_of(n, 0);
+  for (std::uint32_t k = 0; k < n; ++k) {
+    if (plan.table[k] != kAbove && nodes[k].left != 0) ++inside_of[plan.table[k]];
+  }
+
+  // Each table: every leaf below its root adds its own pattern table's row for the
+  // failed set each index implies. Sums in double, rounded to float once.
+  out.table_begin = static_cast<std::uint32_t>(table_roots_.size());
+  std::vector<double> work, sparse, sums;
+  std::uint32_t slot[17];
+  double fraction[17];
+  struct Step {
+    std::uint32_t direction;  // the index bit of the split
+    std::uint32_t right;      // 1 when the path goes right there
+    std::uint32_t fail;       // the failed-set bit of the split's feature
+  };
+  std::vector<Step> steps;
+  for (std::uint32_t r = 0; r < n; ++r) {
+    if (plan.table[r] != r) continue;
+    const std::uint32_t bits = next_bit[r];
+    const std::size_t rows = std::size_t{1} << bits;
+    const std::uint32_t above_mask = (1u << plan.count[r]) - 1;
+    sums.assign(rows * stride, 0.0);
+    for (std::uint32_t l = r; l < n; ++l) {
+      if (plan.table[l] != r || nodes[l].left != 0) continue;
+      const std::uint32_t width = plan.count[l];
+      for (std::uint32_t j = 0; j < width; ++j) fraction[j] = 1.0;
+      steps.clear();
+      for (std::uint32_t c = l; c != 0; c = plan.parent[c]) {
+        const std::uint32_t p = plan.parent[c];
+        const std::uint32_t j = plan.position[p];
+        slot[j] = slot_of[nodes[p].feature];
+        fraction[j] *= z[c];
+        if (plan.table[p] == r) {
+          steps.push_back(Step{direction_bit[p], c == nodes[p].left + 1 ? 1u : 0u, 1u << j});
+        }
+      }
+      const std::size_t patterns = std::size_t{1} << width;
+      sparse.resize(patterns * width);
+      FillLeafTable(width, fraction, leaf[l], sparse.data(), &work);
+      for (std::size_t index = 0; index < rows; ++index) {
+        std::uint32_t failed = static_cast<std::uint32_t>(index) & above_mask;
+        for (const Step& step : steps) {
+          if (((index >> step.direction) & 1u) != step.right) failed |= step.fail;
+        }
+        const double* values = sparse.data() + std::size_t{failed} * width;
+        double* row = sums.data() + index * stride;
+        for (std::uint32_t j = 0; j < width; ++j) row[slot[j]] += values[j];
+      }
+    }
+    const TableRoot entry{r, inside_of[r], table_.size()};
+    table_.resize(table_.size() + rows * stride);
+    for (std::size_t i = 0; i < rows * stride; ++i) {
+      table_[entry.offset + i] = static_cast<TableValue>(sums[i]);
+    }
+    table_roots_.push_back(entry);
+  }
+  out.num_tables = static_cast<std::uint32_t>(table_roots_.size()) - out.table_begin;
+  table_trees_.push_back(out);
+}
+
+inline std::uint32_t ForestExplainer::GoesRight(const TableTree& tree, const TableSplit& split,
+                                                const double* row) const {
+  if (split.flags & kSpecialBit) [[unlikely]] {
+    const std::uint32_t node = tree.root + split.node;
+    return forest_.ChildFor(node, row) - forest_.nodes_[node].left;
+  }
+  // As the forest's walk: `x <= t` is false for NaN, which goes left when the bit says so.
+  const double x = row[split.feature];
+  const auto le = static_cast<std::uint32_t>(x <= split.value);
+  const auto nan_left = static_cast<std::uint32_t>(std::isnan(x)) & (split.flags & kNanLeftBit);
+  return 1u ^ (le | nan_left);
+}
+
+const ForestExplainer::TableValue** ForestExplainer::FindTableRows(const TableTree& tree,
+                                                                   const double* row,
+                                                                   std::uint32_t* index,
+                                                                   const TableValue** rows) const {
+  // Down: the features the row fails on the way to each node above the tables (going
+  // right fails the left child's side of the split, and the other way round), then the
+  // directions inside each table's subtree.
+  index[0] = 0;
+  const TableSplit* above = table_splits_.data() + tree.above_begin;
+  for (std::uint32_t s = 0; s < tree.num_above; ++s) {
+    const TableSplit& split = above[s];
+    const std::uint32_t failed = index[split.node];
+    const std::uint32_t goes_right = (0u - GoesRight(tree, split, row)) & split.bit;
+    index[split.target] = failed | goes_right;
+    index[split.target + 1] = failed | (split.bit ^ goes_right);
+  }
+  const TableSplit* inside = table_splits_.data() + tree.inside_begin;
+  const TableRoot* roots = table_roots_.data() + tree.table_begin;
+  const TableValue* table = table_.data();
+  for (std::uint32_t t = 0; t < tree.num_tables; ++t) {
+    const TableRoot& root = roots[t];
+    std::uint32_t at_root = index[root.node];
+    for (std::uint32_t s = 0; s < root.num_inside; ++s, ++inside) {
+      at_root |= (0u - GoesRight(tree, *inside, row)) & inside->bit;
+    }
+    const TableValue* at = table + root.offset + std::size_t{at_root} * tree.stride;
+    __builtin_prefetch(at);
+    if (tree.stride * sizeof(TableValue) > 64) __builtin_prefetch(at + 64 / sizeof(TableValue));
+    *rows++ = at;
+  }
+  return rows;
+}
+
+template <std::uint32_t kStride>
+const ForestExplainer::TableValue* const* ForestExplainer::AddTableRows(
+    const TableTree& tree, const TableValue* const* rows, double* out) const {
+  using Vec = TableValue __attribute__((vector_size(16)));
+  constexpr std::uint32_t kLanes = 16 / sizeof(TableValue);
+  constexpr std::uint32_t kVecs = kStride / kLanes;
+  Vec acc[kVecs] = {};
+  for (std::uint32_t t = 0; t < tree.num_tables; ++t) {
+    const TableValue* values = *rows++;
+#pragma GCC unroll 8
+    for (std::uint32_t v = 0; v < kVecs; ++v) {
+      Vec x;
+      std::memcpy(&x, values + std::size_t{kLanes} * v, sizeof(Vec));
+      acc[v] += x;
+    }
+  }
+  TableValue sums[kStride];
+  std::memcpy(sums, acc, sizeof(sums));
+  const std::uint16_t* slots = table_slots_.data() + tree.slot_begin;
+  for (std::uint32_t s = 0; s < tree.num_slots; ++s) out[slots[s]] += sums[s];
+  return rows;
 }
 
 template <std::uint32_t kQ>
@@ -286,26 +642,52 @@ void ForestExplainer::ExplainTree(const Tree& tree, const double* row, Scratch* 
   }
 }
 
-void ForestExplainer::ExplainRow(const double* row, double* out) const {
-  Scratch& scratch = ThreadScratch(max_nodes_, max_points_);
-  for (const Tree& tree : trees_) {
-    switch (tree.num_points) {
-      case 1:
-        ExplainTree<1>(tree, row, &scratch, out);
-        break;
-      case 2:
-        ExplainTree<2>(tree, row, &scratch, out);
-        break;
+void ForestExplainer::ExplainRow(const double* row, bool by_walk, double* out) const {
+  Scratch& scratch = ThreadScratch(max_nodes_, max_points_, table_roots_.size());
+  if (by_walk) {
+    for (const Tree& tree : trees_) WalkTree(tree, row, &scratch, out);
+    return;
+  }
+  // Every table row this row needs, prefetched, then their sums: the loads overlap.
+  const TableValue** rows = scratch.rows.data();
+  for (const TableTree& tree : table_trees_) {
+    rows = FindTableRows(tree, row, scratch.mask.data(), rows);
+  }
+  const TableValue* const* next = scratch.rows.data();
+  for (const TableTree& tree : table_trees_) {
+    switch (tree.stride) {
       case 4:
-        ExplainTree<4>(tree, row, &scratch, out);
+        next = AddTableRows<4>(tree, next, out);
         break;
       case 8:
-        ExplainTree<8>(tree, row, &scratch, out);
+        next = AddTableRows<8>(tree, next, out);
         break;
       default:
-        ExplainTree<0>(tree, row, &scratch, out);
+        next = AddTableRows<16>(tree, next, out);
         break;
     }
+  }
+  for (const std::uint32_t t : walk_only_) WalkTree(trees_[t], row, &scratch, out);
+}
+
+void ForestExplainer::WalkTree(const Tree& tree, const double* row, Scratch* scratch,
+                               double* out) const {
+  switch (tree.num_points) {
+    case 1:
+      ExplainTree<1>(tree, row, scratch, out);
+      break;
+    case 2:
+      ExplainTree<2>(tree, row, scratch, out);
+      break;
+    case 4:
+      ExplainTree<4>(tree, row, scratch, out);
+      break;
+    case 8:
+      ExplainTree<8>(tree, row, scratch, out);
+      break;
+    default:
+      ExplainTree<0>(tree, row, scratch, out);
+      break;
   }
 }
 
@@ -316,7 +698,18 @@ void ForestExplainer::Explain(std::span<const double> row, std::span<double> con
     return;
   }
   std::fill(contributions.begin(), contributions.end(), 0.0);
-  ExplainRow(row.data(), contributions.data());
+  ExplainRow(row.data(), false, contributions.data());
+}
+
+void ForestExplainer::ExplainByNodeWalk(std::span<const double> row,
+                                        std::span<double> contributions) const {
+  const std::size_t m = num_features();
+  if (row.size() != m || contributions.size() != m) {
+    std::fill(contributions.begin(), contributions.end(), std::numeric_limits<double>::quiet_NaN());
+    return;
+  }
+  std::fill(contributions.begin(), contributions.end(), 0.0);
+  ExplainRow(row.data(), true, contributions.data());
 }
 
 void ForestExplainer::ExplainBatch(std::span<const double> rows,

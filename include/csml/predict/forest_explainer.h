@@ -9,13 +9,26 @@
 // split decisions as the forest's walk (NaN and default directions, zero-as-missing,
 // categorical bitsets), repeated features on a path merged as the paper does.
 //
-// How (docs/EXPLANATIONS.md has the derivation): a feature's Shapley weight summed over
-// subsets is the integral over t in [0, 1] of a product of per-feature linear factors
-// z(1 - t) + o t (z: the path's cover fraction, o: 1 when the row takes the path). That
-// polynomial has degree below the tree's depth, so a Gauss-Legendre rule of ceil(depth/2)
-// points integrates it exactly. One pass down the tree multiplies the factors per point, one
-// pass up sums the leaves' products and adds each split's share: O(nodes x points) per tree,
-// with every row-independent ratio precomputed at Create().
+// How (docs/EXPLANATIONS.md has the derivation). Two exact algorithms, chosen per tree at
+// Create():
+// - Pattern tables (after Fast TreeSHAP v2, Yang 2021): a leaf's contribution to every
+//   feature on its path depends only on which of those d features the row satisfies (2^d
+//   patterns), and a small subtree's leaves together only on the failed path features above
+//   its root and the row's direction at each split inside (2^(d + m) patterns for m
+//   splits). Create() groups each tree's leaves under such table roots (fewest rows, a
+//   subtree in one table while it has at most twice its children's rows) and tabulates,
+//   per pattern, the summed contributions by the tree's distinct features (floats, summed
+//   in double and rounded once). Per row a tree costs one pass over its splits (each table's
+//   index) and one cache-line load per table, prefetched for all trees before the sums.
+//   Trees take tables, smallest first, while the model's total stays within
+//   options.max_table_bytes and their tables' indices within options.max_path_features bits.
+// - The node walk, for the other trees: a feature's Shapley weight summed over subsets is
+//   the integral over t in [0, 1] of a product of per-feature linear factors
+//   z(1 - t) + o t (z: the path's cover fraction, o: 1 when the row takes the path). That
+//   polynomial has degree below the tree's depth, so a Gauss-Legendre rule of
+//   ceil(depth/2) points integrates it exactly. One pass down the tree multiplies the
+//   factors per point, one pass up sums the leaves' products and adds each split's share:
+//   O(nodes x points) per tree, with every row-independent ratio precomputed at Create().
 //
 // Thread-safety: immutable after Create(); Explain* may be called from many threads at once
 // (each thread keeps its own scratch, grown on first use).
@@ -24,6 +37,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <span>
 #include <utility>
 #include <vector>
@@ -33,11 +47,25 @@
 
 namespace csml {
 
+// How Create() trades memory at load for speed per row.
+struct ForestExplainerOptions {
+  // The pattern tables' total size for the model (bytes); 0 explains every tree by the
+  // node walk. The tables are built once, at Create(), in time proportional to their size
+  // times the path length (0.1-0.3 s for the 25 MB of the 300 x 31 bench model).
+  std::size_t max_table_bytes = std::size_t{64} << 20;
+  // A table's index bits at most (a leaf at d distinct path features needs 2^d rows; a
+  // subtree grouped in one table one more bit per split inside). Trees with a path over
+  // more distinct features take the node walk. At most 16.
+  std::uint32_t max_path_features = 12;
+};
+
 class ForestExplainer {
  public:
   // Fails (kValidation) when the forest lacks covers (a LightGBM model saved without
-  // internal_count / leaf_count) or a split's children both have zero cover.
+  // internal_count / leaf_count), a split's children both have zero cover, or the options
+  // are out of range.
   static Result<ForestExplainer> Create(Forest forest);
+  static Result<ForestExplainer> Create(Forest forest, const ForestExplainerOptions& options);
 
   const Forest& forest() const { return forest_; }
   std::size_t num_features() const { return forest_.num_features(); }
@@ -60,6 +88,20 @@ class ForestExplainer {
   // covers, one split at a time). known(all) is the margin, known(none) the baseline. A slow
   // reference (every node of every tree), for tests and checks; NaN on wrong sizes.
   double ExpectedMargin(std::span<const double> row, const std::vector<bool>& known) const;
+
+  // Explain by the node walk on every tree, whatever the tables hold: the reference the
+  // tests compare the tables against. Same contract as Explain.
+  void ExplainByNodeWalk(std::span<const double> row, std::span<double> contributions) const;
+
+  // Trees explained from pattern tables (the others, with splits, take the node walk), and
+  // the tables' size in bytes (what the options bound).
+  std::size_t num_table_trees() const { return table_trees_.size(); }
+  std::size_t num_walk_trees() const { return walk_only_.size(); }
+  std::size_t num_tables() const { return table_roots_.size(); }
+  std::size_t table_bytes() const { return table_.size() * sizeof(TableValue); }
+
+  // What the pattern tables hold.
+  using TableValue = float;
 
   // Per-thread working memory of Explain (defined in the .cc).
   struct Scratch;
@@ -86,14 +128,82 @@ class ForestExplainer {
   };
   static constexpr std::uint32_t kNoPrior = 0xffffffffu;
 
+  // A tree explained from pattern tables. Its leaves are grouped under table roots (a leaf,
+  // or a small subtree whose leaves all go in one table). A table root at d distinct path
+  // features above it and m splits inside has 2^(d + m) rows: bits 0..d-1 the path
+  // features the row fails above it (bit j: the j-th distinct feature from the tree's
+  // root), bits d.. the row's direction at each split inside. A row holds the sum of the
+  // subtree's leaves' contributions by slot (the tree's distinct features, stride floats:
+  // 4, 8 or 16, one aligned load each).
+  struct TableTree {
+    std::uint32_t root;  // index of the root in the forest's nodes
+    std::uint32_t num_nodes;
+    std::uint32_t above_begin;  // into table_splits_: splits above every table root
+    std::uint32_t num_above;
+    std::uint32_t inside_begin;  // into table_splits_: splits inside a table root's subtree
+    std::uint32_t num_inside;
+    std::uint32_t table_begin;  // into table_roots_
+    std::uint32_t num_tables;
+    std::uint32_t slot_begin;  // into table_slots_: the feature of each slot
+    std::uint32_t num_slots;
+    std::uint32_t stride;
+  };
+  struct TableSplit {
+    double value;  // the forest node's threshold (or categorical words)
+    std::uint16_t feature;
+    std::uint16_t flags;
+    std::uint32_t node;  // local index
+    // Above: the left child (its failed set gets bit when the row goes right, the right
+    // child's when it goes left). Inside: the table root whose index gets bit when the
+    // row goes right.
+    std::uint32_t target;
+    std::uint32_t bit;
+  };
+  struct TableRoot {
+    std::uint32_t node;        // local index
+    std::uint32_t num_inside;  // its splits, next in table_splits_ after the previous table's
+    std::size_t offset;        // into table_: 2^(d + m) x stride floats
+  };
+  // The tables' storage: cache-line aligned, so a row of 16 floats is one line.
+  template <typename T>
+  struct LineAllocator {
+    using value_type = T;
+    LineAllocator() = default;
+    template <typename U>
+    explicit LineAllocator(const LineAllocator<U>& /*other*/) {}
+    T* allocate(std::size_t n) {
+      return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{64}));
+    }
+    void deallocate(T* p, std::size_t /*n*/) { ::operator delete (p, std::align_val_t{64}); }
+    friend bool operator==(const LineAllocator&, const LineAllocator&) { return true; }
+  };
+
   explicit ForestExplainer(Forest forest) : forest_(std::move(forest)) {}
+  // How a tree's leaves group under table roots (defined in the .cc).
+  struct TablePlan;
+  // The grouping with the fewest table rows whose indices have at most max_bits bits;
+  // rows == 0 when some leaf alone needs more.
+  TablePlan PlanTables(const Tree& tree, std::uint32_t max_bits) const;
+  // Builds the pattern tables of a tree (already set up for the node walk) into table_*.
+  void AddTableTree(const Tree& tree, const TablePlan& plan);
+  std::uint32_t GoesRight(const TableTree& tree, const TableSplit& split, const double* row) const;
+  // One tree's table rows for a row into rows (prefetched); returns past the last.
+  const TableValue** FindTableRows(const TableTree& tree, const double* row, std::uint32_t* index,
+                                   const TableValue** rows) const;
+  // Adds the tree's table rows (from FindTableRows) to out; returns past the last.
+  template <std::uint32_t kStride>
+  const TableValue* const* AddTableRows(const TableTree& tree, const TableValue* const* rows,
+                                        double* out) const;
   template <std::uint32_t kQ>
   void ExplainTree(const Tree& tree, const double* row, Scratch* scratch, double* out) const;
-  // Adds every tree's contributions for one row (of the right size) to out.
-  void ExplainRow(const double* row, double* out) const;
+  void WalkTree(const Tree& tree, const double* row, Scratch* scratch, double* out) const;
+  // Adds every tree's contributions for one row (of the right size) to out: from the
+  // tables where built (by_walk false), else by the node walk.
+  void ExplainRow(const double* row, bool by_walk, double* out) const;
 
   Forest forest_;
-  std::vector<Tree> trees_;  // trees with at least one split
+  std::vector<Tree> trees_;  // trees with at least one split (all of them, for the reference)
+  std::vector<std::uint32_t> walk_only_;  // those without tables, by index in trees_
   std::vector<Node> nodes_;
   std::vector<double> z_;     // per node: cover / parent's cover (root: 1)
   std::vector<double> leaf_;  // per node: leaf value (0 for splits)
@@ -104,6 +214,11 @@ class ForestExplainer {
   std::vector<double> tables_;
   std::vector<double> rules_;
   std::vector<std::uint32_t> splits_;  // per tree: the Gauss-Legendre points, weights, 1 / (1 - t)
+  std::vector<TableTree> table_trees_;
+  std::vector<TableSplit> table_splits_;
+  std::vector<TableRoot> table_roots_;
+  std::vector<std::uint16_t> table_slots_;
+  std::vector<TableValue, LineAllocator<TableValue>> table_;
   std::uint32_t max_nodes_ = 0;
   std::uint32_t max_points_ = 0;
   double baseline_ = 0.0;

@@ -28,7 +28,13 @@ struct ContribCase {
   int rounds;
   int max_leaves;
   std::size_t rows;
+  // The explainer's pattern-table bound: the default, or small enough that some trees take
+  // the node walk.
+  std::size_t max_table_bytes = ForestExplainerOptions{}.max_table_bytes;
 };
+
+// Tables round each value to float once; the node walk computes in double.
+constexpr double kTableVsWalkTolerance = 1e-6;
 
 std::ostream& operator<<(std::ostream& os, const ContribCase& c) { return os << c.name; }
 
@@ -63,8 +69,15 @@ TEST_P(ExplainerParity, ContributionsMatchXgboostPredContribsWithin1e5) {
 
   auto forest = LoadXgboostJson(*json);
   ASSERT_TRUE(forest.has_value()) << forest.error().message;
-  auto explainer = ForestExplainer::Create(std::move(*forest));
+  ForestExplainerOptions options;
+  options.max_table_bytes = c.max_table_bytes;
+  auto explainer = ForestExplainer::Create(std::move(*forest), options);
   ASSERT_TRUE(explainer.has_value()) << explainer.error().message;
+  // The fast path is what is checked: trees take tables (and the node walk where bounded).
+  ASSERT_GT(explainer->num_table_trees(), 0u);
+  if (c.max_table_bytes < ForestExplainerOptions{}.max_table_bytes) {
+    ASSERT_GT(explainer->num_walk_trees(), 0u);
+  }
   auto booster = XgboostBooster::LoadJson(*json);
   ASSERT_TRUE(booster.has_value()) << booster.error().message;
   ASSERT_TRUE(booster->SetThreads(1).has_value());
@@ -82,8 +95,15 @@ TEST_P(ExplainerParity, ContributionsMatchXgboostPredContribsWithin1e5) {
   double worst = 0.0;
   double worst_bias = 0.0;
   double largest = 0.0;
+  double worst_walk = 0.0;
   std::size_t worst_row = 0;
+  std::vector<double> walk(m);
   for (std::size_t r = 0; r < n; ++r) {
+    explainer->ExplainByNodeWalk(std::span<const double>(rows).subspan(r * m, m), walk);
+    for (std::size_t f = 0; f < m; ++f) {
+      const double diff = std::fabs(phi[r * m + f] - walk[f]);
+      worst_walk = std::isnan(diff) ? INFINITY : std::max(worst_walk, diff);
+    }
     for (std::size_t f = 0; f < m; ++f) {
       const double diff = std::fabs(phi[r * m + f] - expected[r * (m + 1) + f]);
       if (!(diff <= worst)) {
@@ -95,10 +115,13 @@ TEST_P(ExplainerParity, ContributionsMatchXgboostPredContribsWithin1e5) {
     worst_bias = std::max(worst_bias, std::fabs(explainer->baseline() - expected[r * (m + 1) + m]));
   }
   std::printf(
-      "[explain parity %s] %zu trees, %zu rows: max |csml - xgboost| %.3g per feature "
-      "(row %zu), %.3g on the bias; largest |contribution| %.3g\n",
-      c.name, explainer->forest().num_trees(), n, worst, worst_row, worst_bias, largest);
+      "[explain parity %s] %zu trees (%zu from tables, %zu by the node walk), %zu rows: max "
+      "|csml - xgboost| %.3g per feature (row %zu), %.3g on the bias; max |tables - node "
+      "walk| %.3g; largest |contribution| %.3g\n",
+      c.name, explainer->forest().num_trees(), explainer->num_table_trees(),
+      explainer->num_walk_trees(), n, worst, worst_row, worst_bias, worst_walk, largest);
   EXPECT_LE(worst, kTolerance);
+  EXPECT_LE(worst_walk, kTableVsWalkTolerance);
   EXPECT_LE(worst_bias, kTolerance);
   // Contributions far from zero, so agreement says something.
   EXPECT_GT(largest, 0.5);
@@ -107,7 +130,10 @@ TEST_P(ExplainerParity, ContributionsMatchXgboostPredContribsWithin1e5) {
 INSTANTIATE_TEST_SUITE_P(
     CsmlModels, ExplainerParity,
     ::testing::Values(ContribCase{"small_7_leaves_40_rounds_10k_rows", 40, 7, 10'000},
-                      ContribCase{"leafwise_31_leaves_300_rounds_300_rows", 300, 31, 300}),
+                      ContribCase{"leafwise_31_leaves_300_rounds_300_rows", 300, 31, 300},
+                      // About half the trees in tables, the rest by the node walk.
+                      ContribCase{"leafwise_31_leaves_300_rounds_mixed", 300, 31, 300,
+                                  std::size_t{4} << 20}),
     [](const ::testing::TestParamInfo<ContribCase>& param_info) {
       return std::string(param_info.param.name);
     });

@@ -1,7 +1,9 @@
 // ForestExplainer (TreeSHAP) on every interop fixture: the contributions plus the baseline
 // add up to the forest's own margin, and they are the exact Shapley values of the
 // path-dependent value function (checked against the definition, by enumerating every
-// subset of features, on a few rows of each fixture).
+// subset of features, on a few rows of each fixture). Both algorithms: the pattern tables
+// (Explain) and the node walk (ExplainByNodeWalk), and the tables against the walk on every
+// case, NaN and default directions included (the missing fixture has nulls in every row).
 #include "csml/predict/forest_explainer.h"
 
 #include <cmath>
@@ -44,6 +46,9 @@ std::vector<double> BruteForceShapley(const ForestExplainer& explainer,
   }
   return expected;
 }
+
+// The tables hold float values (rounded once from double sums); the node walk is double.
+constexpr double kTableTolerance = 1e-6;
 
 struct ExplainFixture {
   const char* name;
@@ -90,26 +95,90 @@ class ExplainerOnFixture : public ::testing::TestWithParam<ExplainFixture> {
 
 TEST_P(ExplainerOnFixture, ContributionsPlusBaselineEqualTheMarginOnEveryCase) {
   const Forest& forest = explainer_->forest();
+  ASSERT_GT(explainer_->num_table_trees(), 0u);
   std::vector<double> phi(width_);
+  std::vector<double> walk(width_);
   std::vector<double> batch(rows_.size());
   explainer_->ExplainBatch(rows_, batch);
   double worst = 0.0;
+  double worst_walk = 0.0;
   double spread = 0.0;
   for (std::size_t r = 0; r < num_rows(); ++r) {
     explainer_->Explain(Row(r), phi);
+    explainer_->ExplainByNodeWalk(Row(r), walk);
     double sum = explainer_->baseline();
+    double sum_walk = explainer_->baseline();
     for (std::size_t f = 0; f < width_; ++f) {
       sum += phi[f];
+      sum_walk += walk[f];
       ASSERT_EQ(phi[f], batch[r * width_ + f]) << "row " << r << " feature " << f;
     }
     const double margin = forest.PredictMargin(Row(r));
     ASSERT_TRUE(std::isfinite(margin));
     worst = std::max(worst, std::fabs(sum - margin));
+    worst_walk = std::max(worst_walk, std::fabs(sum_walk - margin));
     spread = std::max(spread, std::fabs(margin - explainer_->baseline()));
   }
-  EXPECT_LE(worst, GetParam().additivity_tolerance);
+  EXPECT_LE(worst, std::max(GetParam().additivity_tolerance, kTableTolerance));
+  EXPECT_LE(worst_walk, GetParam().additivity_tolerance);
   // The rows move the margin well away from the baseline, so the sums say something.
   EXPECT_GT(spread, 0.5);
+}
+
+TEST_P(ExplainerOnFixture, TablesAgreeWithTheNodeWalkOnEveryCase) {
+  std::vector<double> phi(width_);
+  std::vector<double> walk(width_);
+  double worst = 0.0;
+  double largest = 0.0;
+  for (std::size_t r = 0; r < num_rows(); ++r) {
+    explainer_->Explain(Row(r), phi);
+    explainer_->ExplainByNodeWalk(Row(r), walk);
+    for (std::size_t f = 0; f < width_; ++f) {
+      ASSERT_TRUE(std::isfinite(phi[f])) << "row " << r << " feature " << f;
+      worst = std::max(worst, std::fabs(phi[f] - walk[f]));
+      largest = std::max(largest, std::fabs(walk[f]));
+    }
+  }
+  EXPECT_LE(worst, kTableTolerance);
+  EXPECT_GT(largest, 0.1);
+}
+
+// Bounds on the tables: none (every tree by the node walk, bit for bit the reference), and
+// half the memory the tables want (the trees left out fall back), agree on every case.
+TEST_P(ExplainerOnFixture, BoundedTablesFallBackToTheNodeWalkPerTree) {
+  auto bytes = testing::ReadFile(testing::FixturePath(GetParam().name, GetParam().model_file));
+  ASSERT_TRUE(bytes.has_value());
+  auto forest = LoadForest(*bytes);
+  ASSERT_TRUE(forest.has_value());
+  ForestExplainerOptions none;
+  none.max_table_bytes = 0;
+  auto walk_only = ForestExplainer::Create(*forest, none);
+  ASSERT_TRUE(walk_only.has_value()) << walk_only.error().message;
+  EXPECT_EQ(walk_only->num_table_trees(), 0u);
+  EXPECT_EQ(walk_only->table_bytes(), 0u);
+  ForestExplainerOptions half;
+  half.max_table_bytes = explainer_->table_bytes() / 2;
+  auto mixed = ForestExplainer::Create(*forest, half);
+  ASSERT_TRUE(mixed.has_value()) << mixed.error().message;
+  EXPECT_GT(mixed->num_walk_trees(), 0u);
+  EXPECT_LT(mixed->num_walk_trees(), walk_only->num_walk_trees());
+  EXPECT_LE(mixed->table_bytes(), half.max_table_bytes);
+  ForestExplainerOptions shallow;
+  shallow.max_path_features = 1;  // no tree of the fixtures is that shallow
+  auto none_fit = ForestExplainer::Create(*forest, shallow);
+  ASSERT_TRUE(none_fit.has_value()) << none_fit.error().message;
+  EXPECT_EQ(none_fit->num_table_trees(), 0u);
+
+  std::vector<double> walk(width_), a(width_), b(width_);
+  for (std::size_t r = 0; r < num_rows(); ++r) {
+    explainer_->ExplainByNodeWalk(Row(r), walk);
+    walk_only->Explain(Row(r), a);
+    mixed->Explain(Row(r), b);
+    for (std::size_t f = 0; f < width_; ++f) {
+      ASSERT_EQ(a[f], walk[f]) << "row " << r << " feature " << f;
+      ASSERT_NEAR(b[f], walk[f], kTableTolerance) << "row " << r << " feature " << f;
+    }
+  }
 }
 
 TEST_P(ExplainerOnFixture, ValueFunctionEndsAreTheBaselineAndTheMargin) {
@@ -127,9 +196,12 @@ TEST_P(ExplainerOnFixture, ContributionsAreTheShapleyValuesOfTheValueFunction) {
   for (const std::size_t r : {std::size_t{0}, std::size_t{50}}) {
     const std::vector<double> expected = BruteForceShapley(*explainer_, Row(r));
     std::vector<double> phi(width_);
+    std::vector<double> walk(width_);
     explainer_->Explain(Row(r), phi);
+    explainer_->ExplainByNodeWalk(Row(r), walk);
     for (std::size_t i = 0; i < width_; ++i) {
-      EXPECT_NEAR(phi[i], expected[i], 1e-9) << "row " << r << " feature " << i;
+      EXPECT_NEAR(walk[i], expected[i], 1e-9) << "row " << r << " feature " << i;
+      EXPECT_NEAR(phi[i], expected[i], kTableTolerance) << "row " << r << " feature " << i;
     }
   }
 }
@@ -174,6 +246,18 @@ TEST(ForestExplainer, RefusesAModelWithoutCovers) {
   auto explainer = ForestExplainer::Create(*forest);
   ASSERT_FALSE(explainer.has_value());
   EXPECT_NE(explainer.error().message.find("cover"), std::string::npos);
+}
+
+TEST(ForestExplainer, RefusesPathBoundsAbove16) {
+  auto bytes = testing::ReadFile(testing::FixturePath("xgboost_synth", "model.json"));
+  ASSERT_TRUE(bytes.has_value());
+  auto forest = LoadForest(*bytes);
+  ASSERT_TRUE(forest.has_value());
+  ForestExplainerOptions options;
+  options.max_path_features = 17;
+  auto explainer = ForestExplainer::Create(*forest, options);
+  ASSERT_FALSE(explainer.has_value());
+  EXPECT_EQ(explainer.error().code, ErrorCode::kValidation);
 }
 
 // One split on a with covers 3 left / 1 right: baseline = (3 * -1 + 1 * 1) / 4, and the
@@ -225,13 +309,19 @@ TEST(ForestExplainer, SmallTreesMatchTheDefinition) {
         std::vector<double>{nan, nan, nan}, std::vector<double>{0.3, nan, 0.0}}) {
     const std::vector<double> expected = BruteForceShapley(*explainer, row);
     std::vector<double> phi(3);
+    std::vector<double> walk(3);
     explainer->Explain(row, phi);
+    explainer->ExplainByNodeWalk(row, walk);
     double sum = explainer->baseline();
+    double sum_walk = explainer->baseline();
     for (std::size_t i = 0; i < 3; ++i) {
-      EXPECT_NEAR(phi[i], expected[i], 1e-12) << "feature " << i << " row " << row[0];
+      EXPECT_NEAR(walk[i], expected[i], 1e-12) << "feature " << i << " row " << row[0];
+      EXPECT_NEAR(phi[i], expected[i], kTableTolerance) << "feature " << i << " row " << row[0];
       sum += phi[i];
+      sum_walk += walk[i];
     }
-    EXPECT_NEAR(sum, forest->PredictMargin(row), 1e-12);
+    EXPECT_NEAR(sum_walk, forest->PredictMargin(row), 1e-12);
+    EXPECT_NEAR(sum, forest->PredictMargin(row), kTableTolerance);
   }
 }
 
