@@ -66,7 +66,7 @@ std::shared_ptr<const ServingModel> Model() {
     const std::vector<std::string>& columns = FeatureEncoder::DefaultColumns();
     return ServingModel::Create("bench", columns, Thresholds{0.3, 0.6},
                                 std::make_unique<const ConstantPredictor>(columns.size()), {},
-                                nullptr, profile)
+                                nullptr, nullptr, profile)
         .value();
   }();
   return model;
