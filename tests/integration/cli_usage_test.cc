@@ -121,7 +121,7 @@ TEST_F(CliUsageTest, AMissingRequiredFlagOrCommandIsExit2) {
   ExpectUsageError(Csml({"cs-api"}), "csml cs-api", "cs-api: --data is required");
   ExpectUsageError(Csml({}), "csml",
                    "expected a command: simulate, train, models, serve, cs-api, validate, "
-                   "predict, test");
+                   "predict, test, monitor");
   ExpectUsageError(Csml({"models"}), "csml models",
                    "models: expected a command: list, show, promote, rollback, gc, import");
 }
