@@ -104,9 +104,9 @@ TrainOptions Base() {
 int Main(bool quick) {
   std::vector<DataSpec> specs = {
       {"additive 3k (small)", 3000, SimulatedWorld::kAdditive, 0},
-      {"additive 12k", 12000, SimulatedWorld::kAdditive, 0},
-      {"interactions 12k", 12000, SimulatedWorld::kInteractions, 0},
-      {"interactions 12k, base rate 5%", 12000, SimulatedWorld::kInteractions, 0.05},
+      {"additive 8k", 8000, SimulatedWorld::kAdditive, 0},
+      {"interactions 8k", 8000, SimulatedWorld::kInteractions, 0},
+      {"interactions 8k, base rate 5%", 8000, SimulatedWorld::kInteractions, 0.05},
       {"interactions 3k (small)", 3000, SimulatedWorld::kInteractions, 0},
   };
   if (quick) specs = {{"additive 500", 500, SimulatedWorld::kAdditive, 0}};
@@ -116,14 +116,11 @@ int Main(bool quick) {
   for (double eta : {0.05, 0.1}) {
     for (int leaves : {4, 7, 15, 31, 63}) {
       for (double mcw : {1e-3, 1.0, 10.0, 100.0}) {
-        for (double subsample : {1.0, 0.8}) {
-          SearchCandidate c = CandidateOf(DefaultTrainingBoosterParams());
-          c.eta = eta;
-          c.max_leaves = leaves;
-          c.min_child_weight = mcw;
-          c.subsample = subsample;
-          grid.push_back(c);
-        }
+        SearchCandidate c = CandidateOf(DefaultTrainingBoosterParams());
+        c.eta = eta;
+        c.max_leaves = leaves;
+        c.min_child_weight = mcw;
+        grid.push_back(c);
       }
     }
   }
