@@ -107,7 +107,6 @@ int Main(bool quick) {
       {"additive 8k", 8000, SimulatedWorld::kAdditive, 0},
       {"interactions 8k", 8000, SimulatedWorld::kInteractions, 0},
       {"interactions 8k, base rate 5%", 8000, SimulatedWorld::kInteractions, 0.05},
-      {"interactions 3k (small)", 3000, SimulatedWorld::kInteractions, 0},
   };
   if (quick) specs = {{"additive 500", 500, SimulatedWorld::kAdditive, 0}};
 
@@ -115,7 +114,7 @@ int Main(bool quick) {
   std::vector<SearchCandidate> grid;
   for (double eta : {0.05, 0.1}) {
     for (int leaves : {4, 7, 15, 31, 63}) {
-      for (double mcw : {1e-3, 1.0, 10.0, 100.0}) {
+      for (double mcw : {1e-3, 1.0, 10.0}) {
         SearchCandidate c = CandidateOf(DefaultTrainingBoosterParams());
         c.eta = eta;
         c.max_leaves = leaves;
