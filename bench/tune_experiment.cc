@@ -9,7 +9,8 @@
 // on test AUC, log loss and calibration error (ECE, 10 bins) of the served risk (the forest's
 // probability through the version's calibration, as /score computes it).
 //
-// Run with:  build/release/bench/tune_experiment [--quick]
+// Run with:  build/release/bench/tune_experiment [--quick | --search-only]
+// (--search-only: only (d), e.g. after a change to the search).
 // Protocol, per data set: `csml simulate` data with labels over 150 days ending at E; the
 // trainer gets the 90-day window up to E - 30 days (TrainModel: time split, embargo, early
 // stopping, calibration, refit); the test set is the outcomes learned in (E - 30 days, E].
@@ -101,7 +102,7 @@ TrainOptions Base() {
   return o;
 }
 
-int Main(bool quick) {
+int Main(bool quick, bool search_only) {
   std::vector<DataSpec> specs = {
       {"additive 3k (small)", 3000, SimulatedWorld::kAdditive, 0},
       {"additive 8k", 8000, SimulatedWorld::kAdditive, 0},
@@ -137,6 +138,12 @@ int Main(bool quick) {
                  o.logloss, o.ece, o.seconds, o.config);
       std::fflush(stdout);
     };
+    if (search_only) {
+      TrainOptions tuned = Base();
+      tuned.search = SearchOptions{};
+      row("(d) csml train (search, auto budget)", Score(data, tuned));
+      continue;
+    }
     // (a)
     row("(a) defaults, --no-tune", Score(data, Base()));
     // (b)
@@ -169,5 +176,6 @@ int Main(bool quick) {
 
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-  return csml::Main(quick);
+  const bool search_only = argc > 1 && std::strcmp(argv[1], "--search-only") == 0;
+  return csml::Main(quick, search_only);
 }

@@ -22,8 +22,8 @@ using Clock = std::chrono::steady_clock;
 constexpr int kHalvingFactor = 3;
 constexpr double kAutoMinSeconds = 5.0;
 constexpr int kSearchPatience = 25;
-constexpr double kAutoWorkFactor = 1.5;  // automatic budget: this times the fixed path's work
-constexpr double kOverrun = 1.5;         // a fit that would pass this times the budget is skipped
+constexpr double kAutoWorkFactor = 0.6;  // automatic budget: this times the fixed path's work
+constexpr double kOverrun = 1.2;         // no fit starts once the work passes this times the budget
 constexpr double kMaxBudgetSeconds = 86400;
 
 // The search space (docs/TRAINING.md lists it). Values are drawn uniformly from each list.
@@ -440,8 +440,15 @@ Result<SearchResult> SearchHyperparameters(const Dataset& dataset, const Booster
   }
   record.winner = static_cast<int>(winner);
 
-  // ---- scale_pos_weight: kept only when it raises the mean fold AUC
-  if (options.try_scale_pos_weight && work < hard_limit) {
+  // ---- scale_pos_weight: kept only when it raises the mean fold AUC; tried only when the
+  // budget still holds the winner's work on every fold (the trial's rounds are the winner's)
+  double winner_work = 0;
+  for (std::size_t f = 0; f < data.size(); ++f) {
+    winner_work +=
+        static_cast<double>(data[f].train.labels.size() + data[f].validation.labels.size()) *
+        trials[winner].fold_rounds[f];
+  }
+  if (options.try_scale_pos_weight && work + winner_work <= record.work_budget) {
     const auto positives = static_cast<double>(
         std::count(dataset.data.labels.begin(), dataset.data.labels.end(), 1.0f));
     const double negatives = static_cast<double>(n) - positives;

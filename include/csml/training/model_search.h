@@ -25,13 +25,15 @@
 //   Budget, deterministic. Cost is counted as work, not time: rows of a fit's training and
 //   validation data times the rounds it boosted. `budget_seconds` is turned into work at a fixed
 //   nominal rate (kNominalWorkPerSecond, measured once on one core); the number of candidates comes
-//   from the work of candidate 0's first fit. A fit is skipped (and recorded as such) when
-//   the work used would exceed 1.5 times the budget. So the same data, options and seed give
-//   the same search and the same model bytes on any machine; wall time follows the machine.
-//   Budget 0 = automatic: max(5 s, 1.5 x the estimated work of the fixed path).
+//   from the work of candidate 0's first fit. No fit starts once the work used passes 1.2
+//   times the budget (a candidate not fitted is recorded with rung -1), and the
+//   scale_pos_weight trial runs only when the budget still holds it. So the same data, options and
+//   seed give the same search and the same model bytes on any machine; wall time follows the
+//   machine. Budget 0 = automatic: max(5 s, 0.6 x the estimated work of the fixed path), so that a
+//   large window's whole `csml train` stays within about 3x the fixed path's time.
 //
 //   Large windows: the search runs on every k-th row (in time order) so that it sees at most
-//   `max_search_rows` rows; the final model is trained on every row as before.
+//   `max_search_rows` (150,000) rows; the final model is trained on every row as before.
 //
 // Plain functions; each call owns its boosters. Not thread-safe per call.
 #pragma once
@@ -61,7 +63,7 @@ struct SearchOptions {
   int folds = 3;                // rolling-origin folds, 2..10
   double fold_span = 0.45;      // newest share of rows the validation slices cover, (0, 0.9]
   std::size_t min_rows = 1000;  // fewer rows in the window: no search (the fixed path)
-  std::size_t max_search_rows = 200000;  // larger windows are searched on every k-th row
+  std::size_t max_search_rows = 150000;  // larger windows are searched on every k-th row
   int max_candidates = 81;
   bool try_scale_pos_weight = true;
 
