@@ -33,7 +33,7 @@
 //   large window's whole `csml train` stays within about 3x the fixed path's time.
 //
 //   Large windows: the search runs on every k-th row (in time order) so that it sees at most
-//   `max_search_rows` (150,000) rows; the final model is trained on every row as before.
+//   `max_search_rows` (60,000) rows; the final model is trained on every row as before.
 //
 // Plain functions; each call owns its boosters. Not thread-safe per call.
 #pragma once
@@ -63,7 +63,7 @@ struct SearchOptions {
   int folds = 3;                // rolling-origin folds, 2..10
   double fold_span = 0.45;      // newest share of rows the validation slices cover, (0, 0.9]
   std::size_t min_rows = 1000;  // fewer rows in the window: no search (the fixed path)
-  std::size_t max_search_rows = 150000;  // larger windows are searched on every k-th row
+  std::size_t max_search_rows = 60000;  // larger windows are searched on every k-th row
   int max_candidates = 81;
   bool try_scale_pos_weight = true;
 
