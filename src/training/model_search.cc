@@ -22,6 +22,7 @@ using Clock = std::chrono::steady_clock;
 constexpr int kHalvingFactor = 3;
 constexpr double kAutoMinSeconds = 5.0;
 constexpr int kSearchPatience = 25;
+constexpr double kTieAuc = 0.001;
 constexpr double kAutoWorkFactor = 0.6;  // automatic budget: this times the fixed path's work
 constexpr double kOverrun = 1.2;         // no fit starts once the work passes this times the budget
 constexpr double kMaxBudgetSeconds = 86400;
@@ -437,6 +438,20 @@ Result<SearchResult> SearchHyperparameters(const Dataset& dataset, const Booster
     // Not even candidate 0 reached every fold: finish it so the choice is judged alike.
     for (std::size_t f = trials[0].fold_auc.size(); f < data.size(); ++f) CSML_TRY(fit(0, f));
     winner = 0;
+  }
+  // Cost-aware tie-break: of the trials on every fold within kTieAuc of the best mean AUC (a
+  // difference fold noise cannot tell apart), the one that boosted the fewest rounds, so the
+  // final fit is not slower than it needs to be.
+  const auto rounds_of = [](const SearchRecord::Trial& t) {
+    return std::accumulate(t.fold_rounds.begin(), t.fold_rounds.end(), 0);
+  };
+  const double best_auc = trials[winner].mean_auc;
+  for (std::size_t c = 0; c < trials.size(); ++c) {
+    if (c == winner || trials[c].fold_auc.size() != data.size()) continue;
+    if (trials[c].mean_auc >= best_auc - kTieAuc &&
+        rounds_of(trials[c]) < rounds_of(trials[winner])) {
+      winner = c;
+    }
   }
   record.winner = static_cast<int>(winner);
 
