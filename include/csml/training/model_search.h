@@ -19,10 +19,10 @@
 //   third (by validation AUC, ties by log loss, then by index) goes on to rung 1, which adds
 //   the next older fold, and so on until a rung has used every fold. The winner has the best
 //   mean AUC over all folds; of those within 0.001 of it (closer than fold noise tells
-//   apart), the one that boosted the fewest rounds is taken (cost-aware tie-break). Then the winner
-//   is tried once more with scale_pos_weight = negatives / positives (as many rounds per fold as
-//   the winner needed), kept only when its mean fold AUC is higher; the final model's early
-//   stopping then watches AUC.
+//   apart), the one that boosted the fewest rounds is taken (cost-aware tie-break). Then
+//   the winner is tried once more with scale_pos_weight = negatives / positives (as many
+//   rounds per fold as the winner needed), kept only when its mean fold AUC is higher; the
+//   final model's early stopping then watches AUC.
 //
 //   Budget, deterministic. Cost is counted as work, not time: rows of a fit's training and
 //   validation data times the rounds it boosted. `budget_seconds` is turned into work at a fixed
