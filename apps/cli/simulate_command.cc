@@ -3,6 +3,7 @@
 // rename), and the same flags always give the same bytes.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -22,6 +23,8 @@ struct SimulateFlags {
   std::uint64_t seed = 0;
   std::string end;  // YYYY-MM-DD; empty = today (UTC)
   std::string out;
+  std::string world = "additive";
+  double base_rate = 0;  // 0 = the world's own
 };
 
 Result<SimulatorOptions> ToOptions(const SimulateFlags& flags) {
@@ -40,6 +43,14 @@ Result<SimulatorOptions> ToOptions(const SimulateFlags& flags) {
   options.customers = static_cast<std::size_t>(flags.customers);
   options.days = static_cast<int>(flags.days);
   options.seed = flags.seed;
+  const std::optional<SimulatedWorld> world = ParseSimulatedWorld(flags.world);
+  if (!world) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("--world: expected additive or interactions, got '{}'", flags.world));
+  }
+  options.world = *world;
+  options.base_rate = flags.base_rate;
   if (flags.end.empty()) {
     const UnixSeconds now = NowUtc();
     options.end = now - now % kSecondsPerDay;
@@ -48,8 +59,10 @@ Result<SimulatorOptions> ToOptions(const SimulateFlags& flags) {
     if (!end) return tl::unexpected(end.error().WithContext("--end"));
     options.end = *end;
   }
-  if (Status valid = NameFlags(
-          options.Validate(), {{"customers", "--customers"}, {"days", "--days"}, {"end", "--end"}});
+  if (Status valid = NameFlags(options.Validate(), {{"customers", "--customers"},
+                                                    {"days", "--days"},
+                                                    {"end", "--end"},
+                                                    {"base_rate", "--base-rate"}});
       !valid) {
     return tl::unexpected(valid.error());
   }
@@ -96,6 +109,14 @@ void AddSimulateCommand(CLI::App& app, CommandSlot& slot) {
   cmd->add_option("--end", flags->end,
                   "Last label day, YYYY-MM-DD (UTC); default today. Snapshots from the 30 days "
                   "before it have no outcome yet (label null)");
+  cmd->add_option("--world", flags->world,
+                  "Churn process: additive (the default, close to additive in the features) or "
+                  "interactions (interactions, thresholds, region effects and drift)")
+      ->capture_default_str();
+  cmd->add_option("--base-rate", flags->base_rate,
+                  "Aim at this share of positive labels, in (0, 0.5]; 0 = the world's own "
+                  "(about 12%)")
+      ->capture_default_str();
   cmd->add_option("--out", flags->out, "Output file: .json (JSON array) or .jsonl (JSON Lines)")
       ->required();
   cmd->callback([&slot, flags] {

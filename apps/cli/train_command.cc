@@ -7,6 +7,7 @@
 // and prints the result on stdout.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -41,6 +43,10 @@ struct TrainFlags {
   int max_leaves = DefaultTrainingBoosterParams().max_leaves;
   double min_child_weight = DefaultTrainingBoosterParams().min_child_weight;
   bool no_refit = false;
+  bool no_tune = false;
+  double tune_budget = 0;            // seconds; 0 = automatic
+  std::string monotone;              // "feature=+1,feature=-1"
+  bool booster_flag_given = false;   // --eta, --max-leaves or --min-child-weight on the line
   std::string calibration = "auto";  // auto, none, platt, isotonic
   std::string reasons = "rules";     // rules, model
   std::string thresholds;            // "M,H": fixed cut points
@@ -51,6 +57,27 @@ struct TrainFlags {
   std::uint64_t seed = 0;
   bool quiet = false;
 };
+
+// "--monotone time_since_last_use_days=+1,usage_score=-1".
+Result<std::vector<std::pair<std::string, int>>> ParseMonotone(std::string_view text) {
+  std::vector<std::pair<std::string, int>> out;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', pos), text.size());
+    const std::string_view item = text.substr(pos, comma - pos);
+    const std::size_t eq = item.find('=');
+    const std::string_view sign = eq == std::string_view::npos ? "" : item.substr(eq + 1);
+    if (eq == std::string_view::npos || eq == 0 || (sign != "+1" && sign != "1" && sign != "-1")) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       fmt::format("--monotone: expected FEATURE=+1 or FEATURE=-1 items separated "
+                                   "by commas, got '{}'",
+                                   item));
+    }
+    out.emplace_back(std::string(item.substr(0, eq)), sign == "-1" ? -1 : 1);
+    pos = comma + 1;
+  }
+  return out;
+}
 
 Result<TrainPipelineOptions> ToPipelineOptions(const TrainFlags& flags) {
   TrainPipelineOptions p;
@@ -71,6 +98,14 @@ Result<TrainPipelineOptions> ToPipelineOptions(const TrainFlags& flags) {
   } else {
     return MakeError(ErrorCode::kInvalidArgument,
                      fmt::format("--reasons: expected rules or model, got '{}'", flags.reasons));
+  }
+  // Hyperparameters given by hand are used as given: no search.
+  if (!flags.no_tune && !flags.booster_flag_given) {
+    o.search = SearchOptions{};
+    o.search->budget_seconds = flags.tune_budget;
+  }
+  if (!flags.monotone.empty()) {
+    CSML_ASSIGN_OR_RETURN(o.monotone, ParseMonotone(flags.monotone));
   }
   if (flags.calibration != "auto") {
     o.calibration = ParseCalibrationMethod(flags.calibration);
@@ -112,7 +147,9 @@ Result<TrainPipelineOptions> ToPipelineOptions(const TrainFlags& flags) {
                               {"high threshold", "--thresholds"},
                               {"thresholds", "--thresholds"},
                               {"tier quantiles", "--tier-quantiles"},
-                              {"AUC tolerance", "--gate-auc-tolerance"}}));
+                              {"AUC tolerance", "--gate-auc-tolerance"},
+                              {"search budget", "--tune-budget"},
+                              {"monotone", "--monotone"}}));
   }
   return p;
 }
@@ -202,6 +239,38 @@ class ProgressPrinter final : public TrainObserver {
   TrainingProgress::Stage stage_ = TrainingProgress::Stage::kEarlyStopping;
 };
 
+// The model search on stderr: one line per candidate that reached the last rung or the
+// first few others, best first.
+void PrintSearch(const SearchRecord& s) {
+  if (!s.skipped.empty()) {
+    fmt::print(stderr, "model search: skipped ({}); the fixed configuration is used\n", s.skipped);
+    return;
+  }
+  fmt::print(stderr,
+             "model search: {} candidates planned, {} folds, {} rows searched (every {}), "
+             "budget {:.1f}s{} ({:.3g} of {:.3g} row-rounds used), {:.1f}s\n",
+             s.candidates_planned, s.folds.size(), s.search_rows, s.row_stride, s.budget_seconds,
+             s.budget_auto ? " auto" : "", s.work_used, s.work_budget, s.seconds);
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < s.trials.size(); ++i) {
+    if (s.trials[i].rung >= 0) order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    const auto& x = s.trials[a];
+    const auto& y = s.trials[b];
+    if (x.fold_auc.size() != y.fold_auc.size()) return x.fold_auc.size() > y.fold_auc.size();
+    return x.mean_auc > y.mean_auc;
+  });
+  fmt::print(stderr, "  {:>3} {:>5} {:>9} {:>9}  {}\n", "id", "folds", "mean AUC", "logloss",
+             "configuration");
+  for (std::size_t k = 0; k < order.size() && k < 12; ++k) {
+    const SearchRecord::Trial& t = s.trials[order[k]];
+    fmt::print(stderr, "  {:>3} {:>5} {:>9.5f} {:>9.5f}  {}{}\n", t.id, t.fold_auc.size(),
+               t.mean_auc, t.mean_logloss, t.params.Summary(),
+               static_cast<int>(order[k]) == s.winner ? "  <- chosen" : "");
+  }
+}
+
 void PrintReport(const TrainPipelineResult& result, const std::string& metric) {
   const PublishOutcome& outcome = result.published;
   const ModelMeta& m = outcome.meta;
@@ -228,6 +297,8 @@ void PrintReport(const TrainPipelineResult& result, const std::string& metric) {
              r.best_round, metric, r.best_value, r.rounds_run,
              r.refit ? fmt::format("refit on all {} rows of the window", r.final_rows)
                      : fmt::format("trained on the {} training rows (no refit)", r.final_rows));
+  fmt::print("  params      {}{}\n", CandidateOf(r.params).Summary(),
+             r.search && r.search->skipped.empty() ? " (chosen by the model search)" : " (fixed)");
   fmt::print("  thresholds  medium >= {}, high >= {} ({})\n", Fixed(m.thresholds.medium),
              Fixed(m.thresholds.high), m.threshold_method);
   fmt::print(
@@ -263,7 +334,8 @@ void PrintReport(const TrainPipelineResult& result, const std::string& metric) {
                               Percent(r.importance_gain[i].second / total_gain));
   }
   fmt::print("  importance  {} (gain)\n", importance);
-  fmt::print("  time        early stopping {}, evaluation {}, refit {}\n",
+  fmt::print("  time        {}early stopping {}, evaluation {}, refit {}\n",
+             r.search ? fmt::format("search {}, ", Duration(r.search_seconds)) : "",
              Duration(r.early_stopping_seconds), Duration(r.evaluate_seconds),
              Duration(r.refit_seconds));
 }
@@ -297,6 +369,7 @@ Result<int> RunTrain(const TrainFlags& flags) {
                   result.validation.errors(), result.origin);
     return 1;
   }
+  if (!flags.quiet && result.training.search) PrintSearch(*result.training.search);
   const PublishOutcome& outcome = result.published;
   if (flags.quiet) {
     fmt::print("published {} {} auc={} thresholds={},{} served={}\n", outcome.meta.version,
@@ -333,11 +406,24 @@ void AddTrainCommand(CLI::App& app, CommandSlot& slot) {
   cmd->add_option("--early-stopping-metric", flags->early_stopping_metric,
                   "Validation metric early stopping watches: logloss or auc")
       ->capture_default_str();
-  cmd->add_option("--eta", flags->eta, "Learning rate")->capture_default_str();
-  cmd->add_option("--max-leaves", flags->max_leaves, "Leaves per tree (lossguide)")
+  auto* eta = cmd->add_option("--eta", flags->eta, "Learning rate (implies --no-tune)")
+                  ->capture_default_str();
+  auto* leaves =
+      cmd->add_option("--max-leaves", flags->max_leaves, "Leaves per tree (implies --no-tune)")
+          ->capture_default_str();
+  auto* mcw = cmd->add_option("--min-child-weight", flags->min_child_weight,
+                              "Minimum hessian sum in a leaf (implies --no-tune)")
+                  ->capture_default_str();
+  cmd->add_flag("--no-tune", flags->no_tune,
+                "No model search: train the fixed configuration (eta, leaves, min child weight "
+                "above), as csml did before the search");
+  cmd->add_option("--tune-budget", flags->tune_budget,
+                  "Model search budget in nominal seconds of one core (counted as boosting work, "
+                  "so the result does not depend on the machine); 0 = automatic, scaled with "
+                  "the data")
       ->capture_default_str();
-  cmd->add_option("--min-child-weight", flags->min_child_weight, "Minimum hessian sum in a leaf")
-      ->capture_default_str();
+  cmd->add_option("--monotone", flags->monotone,
+                  "Monotone constraints FEATURE=+1|-1,... (e.g. failed_renewals_30d=+1)");
   cmd->add_flag("--no-refit", flags->no_refit,
                 "Serve the early-stopped model trained on the training split, instead of "
                 "refitting on every row of the window");
@@ -369,7 +455,8 @@ void AddTrainCommand(CLI::App& app, CommandSlot& slot) {
       ->capture_default_str();
   cmd->add_flag("--quiet", flags->quiet,
                 "No progress and no data warnings; one result line (for logs)");
-  cmd->callback([&slot, flags, deprecated_tolerance] {
+  cmd->callback([&slot, flags, deprecated_tolerance, eta, leaves, mcw] {
+    flags->booster_flag_given = eta->count() > 0 || leaves->count() > 0 || mcw->count() > 0;
     if (deprecated_tolerance->count() > 0) {
       spdlog::warn("csml train: --auc-tolerance is deprecated; use --gate-auc-tolerance");
     }

@@ -186,6 +186,13 @@ Status BoosterParams::Validate() const {
   }
   if (!(lambda >= 0.0) || !std::isfinite(lambda))
     return bad("lambda", "a finite number >= 0", lambda);
+  if (!(alpha >= 0.0) || !std::isfinite(alpha)) return bad("alpha", "a finite number >= 0", alpha);
+  if (!(scale_pos_weight > 0.0) || !std::isfinite(scale_pos_weight)) {
+    return bad("scale_pos_weight", "a finite number > 0", scale_pos_weight);
+  }
+  for (const int c : monotone_constraints) {
+    if (c < -1 || c > 1) return bad("monotone_constraints", "-1, 0 or +1 per column", c);
+  }
   if (max_bin < 2) return bad("max_bin", "an integer >= 2", max_bin);
   if (seed > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
     return bad("seed", "an integer <= 9223372036854775807", seed);
@@ -270,6 +277,30 @@ Result<XgboostBooster> XgboostBooster::Create(const BoosterParams& params,
   }};
   for (const auto& [name, value] : settings) {
     CSML_XGB_CALL(XGBoosterSetParam, handles->booster.get(), name, value.c_str());
+  }
+  // Set only when they differ from XGBoost's defaults, so a model trained without them is
+  // the same bytes as before they existed.
+  if (params.alpha != 0.0) {
+    CSML_XGB_CALL(XGBoosterSetParam, handles->booster.get(), "alpha",
+                  FormatParam(params.alpha).c_str());
+  }
+  if (params.scale_pos_weight != 1.0) {
+    CSML_XGB_CALL(XGBoosterSetParam, handles->booster.get(), "scale_pos_weight",
+                  FormatParam(params.scale_pos_weight).c_str());
+  }
+  if (!params.monotone_constraints.empty()) {
+    if (params.monotone_constraints.size() != train.features.cols) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       fmt::format("BoosterParams.monotone_constraints: expected {} entries (one "
+                                   "per column), got {}",
+                                   train.features.cols, params.monotone_constraints.size()));
+    }
+    std::string text = "(";
+    for (std::size_t i = 0; i < params.monotone_constraints.size(); ++i) {
+      text += fmt::format("{}{}", i == 0 ? "" : ",", params.monotone_constraints[i]);
+    }
+    text += ")";
+    CSML_XGB_CALL(XGBoosterSetParam, handles->booster.get(), "monotone_constraints", text.c_str());
   }
   for (const std::string& metric : params.eval_metrics) {
     CSML_XGB_CALL(XGBoosterSetParam, handles->booster.get(), "eval_metric", metric.c_str());

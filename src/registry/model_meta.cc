@@ -7,6 +7,7 @@
 #include <string>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <simdjson.h>
 
 #include "csml/core/json_writer.h"
@@ -298,6 +299,189 @@ Result<std::vector<std::pair<std::string, double>>> ReadImportance(const ObjectR
   std::stable_sort(out.begin(), out.end(),
                    [](const auto& a, const auto& b) { return a.second > b.second; });
   return out;
+}
+
+void WriteCandidateJson(JsonWriter& w, const SearchCandidate& c) {
+  w.BeginObject()
+      .Key("eta")
+      .Double(c.eta)
+      .Key("max_leaves")
+      .Int(c.max_leaves)
+      .Key("max_depth")
+      .Int(c.max_depth)
+      .Key("min_child_weight")
+      .Double(c.min_child_weight)
+      .Key("lambda")
+      .Double(c.lambda)
+      .Key("alpha")
+      .Double(c.alpha)
+      .Key("subsample")
+      .Double(c.subsample)
+      .Key("colsample_bytree")
+      .Double(c.colsample_bytree)
+      .Key("scale_pos_weight")
+      .Double(c.scale_pos_weight)
+      .EndObject();
+}
+
+Result<SearchCandidate> ReadCandidate(const ObjectReader& r) {
+  SearchCandidate c;
+  CSML_ASSIGN_OR_RETURN(c.eta, r.OptionalNumber("eta"));
+  CSML_ASSIGN_OR_RETURN(c.max_leaves, r.OptionalInt("max_leaves"));
+  CSML_ASSIGN_OR_RETURN(c.max_depth, r.OptionalInt("max_depth"));
+  CSML_ASSIGN_OR_RETURN(c.min_child_weight, r.OptionalNumber("min_child_weight"));
+  CSML_ASSIGN_OR_RETURN(c.lambda, r.OptionalNumber("lambda"));
+  CSML_ASSIGN_OR_RETURN(c.alpha, r.OptionalNumber("alpha"));
+  CSML_ASSIGN_OR_RETURN(c.subsample, r.OptionalNumber("subsample"));
+  CSML_ASSIGN_OR_RETURN(c.colsample_bytree, r.OptionalNumber("colsample_bytree"));
+  CSML_ASSIGN_OR_RETURN(c.scale_pos_weight, r.OptionalNumber("scale_pos_weight"));
+  if (std::isnan(c.scale_pos_weight)) c.scale_pos_weight = 1;
+  return c;
+}
+
+// An array of numbers (null = NaN) at `key` of `r`; empty when absent.
+Result<std::vector<double>> ReadNumberArray(const ObjectReader& r, std::string_view key) {
+  std::vector<double> out;
+  CSML_ASSIGN_OR_RETURN(const std::optional<dom::array> items, r.OptionalArray(key));
+  if (!items) return out;
+  for (dom::element item : *items) {
+    double v = std::numeric_limits<double>::quiet_NaN();
+    if (!item.is_null() && item.get(v) != simdjson::SUCCESS) {
+      return Bad(fmt::format("{}[{}]", r.PathOf(key), out.size()), "a number or null",
+                 Describe(item));
+    }
+    out.push_back(v);
+  }
+  return out;
+}
+
+// Each element of the array at `key` as an object reader; empty when absent.
+Result<std::vector<ObjectReader>> ReadObjectArray(const ObjectReader& r, std::string_view key) {
+  std::vector<ObjectReader> out;
+  CSML_ASSIGN_OR_RETURN(const std::optional<dom::array> items, r.OptionalArray(key));
+  if (!items) return out;
+  for (dom::element item : *items) {
+    const std::string path = fmt::format("{}[{}]", r.PathOf(key), out.size());
+    dom::object o;
+    if (item.get(o) != simdjson::SUCCESS) return Bad(path, "an object", Describe(item));
+    out.emplace_back(o, path);
+  }
+  return out;
+}
+
+void WriteSearchJson(JsonWriter& w, const SearchRecord& s) {
+  w.BeginObject().Key("strategy").String(s.strategy).Key("selection").String(s.selection);
+  if (!s.skipped.empty()) w.Key("skipped").String(s.skipped);
+  w.Key("budget_seconds")
+      .Double(s.budget_seconds)
+      .Key("budget_auto")
+      .Bool(s.budget_auto)
+      .Key("work_budget")
+      .Double(s.work_budget)
+      .Key("work_used")
+      .Double(s.work_used)
+      .Key("seconds")
+      .Double(s.seconds)
+      .Key("search_rows")
+      .Uint(s.search_rows)
+      .Key("row_stride")
+      .Uint(s.row_stride)
+      .Key("candidates_planned")
+      .Int(s.candidates_planned)
+      .Key("folds")
+      .BeginArray();
+  for (const SearchRecord::Fold& f : s.folds) {
+    w.BeginObject()
+        .Key("validation_from")
+        .String(FormatRfc3339(f.validation_from))
+        .Key("validation_to")
+        .String(FormatRfc3339(f.validation_to))
+        .Key("train_newest_label_ts")
+        .String(FormatRfc3339(f.train_newest_label_ts))
+        .Key("train_rows")
+        .Uint(f.train_rows)
+        .Key("validation_rows")
+        .Uint(f.validation_rows)
+        .Key("embargoed_rows")
+        .Uint(f.embargoed_rows)
+        .EndObject();
+  }
+  w.EndArray().Key("trials").BeginArray();
+  for (const SearchRecord::Trial& t : s.trials) {
+    w.BeginObject().Key("id").Int(t.id).Key("params");
+    WriteCandidateJson(w, t.params);
+    w.Key("rung").Int(t.rung).Key("fold_auc").BeginArray();
+    for (double v : t.fold_auc) w.Double(v);
+    w.EndArray().Key("fold_logloss").BeginArray();
+    for (double v : t.fold_logloss) w.Double(v);
+    w.EndArray().Key("fold_rounds").BeginArray();
+    for (int v : t.fold_rounds) w.Int(v);
+    w.EndArray()
+        .Key("mean_auc")
+        .Double(t.mean_auc)
+        .Key("mean_logloss")
+        .Double(t.mean_logloss)
+        .EndObject();
+  }
+  w.EndArray()
+      .Key("winner")
+      .Int(s.winner)
+      .Key("scale_pos_weight_kept")
+      .Bool(s.scale_pos_weight_kept)
+      .EndObject();
+}
+
+Result<SearchRecord> ReadSearch(const ObjectReader& r) {
+  SearchRecord s;
+  CSML_ASSIGN_OR_RETURN(s.strategy, r.OptionalString("strategy"));
+  CSML_ASSIGN_OR_RETURN(s.selection, r.OptionalString("selection"));
+  CSML_ASSIGN_OR_RETURN(s.skipped, r.OptionalString("skipped"));
+  CSML_ASSIGN_OR_RETURN(s.budget_seconds, r.OptionalNumber("budget_seconds"));
+  CSML_ASSIGN_OR_RETURN(s.budget_auto, r.OptionalBool("budget_auto"));
+  CSML_ASSIGN_OR_RETURN(s.work_budget, r.OptionalNumber("work_budget"));
+  CSML_ASSIGN_OR_RETURN(s.work_used, r.OptionalNumber("work_used"));
+  CSML_ASSIGN_OR_RETURN(s.seconds, r.OptionalNumber("seconds"));
+  CSML_ASSIGN_OR_RETURN(s.search_rows, r.OptionalCount("search_rows"));
+  CSML_ASSIGN_OR_RETURN(s.row_stride, r.OptionalCount("row_stride"));
+  CSML_ASSIGN_OR_RETURN(s.candidates_planned, r.OptionalInt("candidates_planned"));
+  CSML_ASSIGN_OR_RETURN(const std::vector<ObjectReader> folds, ReadObjectArray(r, "folds"));
+  for (const ObjectReader& f : folds) {
+    SearchRecord::Fold fold;
+    CSML_ASSIGN_OR_RETURN(fold.validation_from, f.OptionalTime("validation_from"));
+    CSML_ASSIGN_OR_RETURN(fold.validation_to, f.OptionalTime("validation_to"));
+    CSML_ASSIGN_OR_RETURN(fold.train_newest_label_ts, f.OptionalTime("train_newest_label_ts"));
+    CSML_ASSIGN_OR_RETURN(fold.train_rows, f.OptionalCount("train_rows"));
+    CSML_ASSIGN_OR_RETURN(fold.validation_rows, f.OptionalCount("validation_rows"));
+    CSML_ASSIGN_OR_RETURN(fold.embargoed_rows, f.OptionalCount("embargoed_rows"));
+    s.folds.push_back(fold);
+  }
+  CSML_ASSIGN_OR_RETURN(const std::vector<ObjectReader> trials, ReadObjectArray(r, "trials"));
+  for (const ObjectReader& t : trials) {
+    SearchRecord::Trial trial;
+    CSML_ASSIGN_OR_RETURN(trial.id, t.OptionalInt("id"));
+    CSML_ASSIGN_OR_RETURN(const std::optional<ObjectReader> params, t.OptionalObject("params"));
+    if (params) {
+      CSML_ASSIGN_OR_RETURN(trial.params, ReadCandidate(*params));
+    }
+    CSML_ASSIGN_OR_RETURN(trial.rung, t.OptionalInt("rung"));
+    CSML_ASSIGN_OR_RETURN(trial.fold_auc, ReadNumberArray(t, "fold_auc"));
+    CSML_ASSIGN_OR_RETURN(trial.fold_logloss, ReadNumberArray(t, "fold_logloss"));
+    CSML_ASSIGN_OR_RETURN(const std::vector<double> rounds, ReadNumberArray(t, "fold_rounds"));
+    for (double v : rounds) trial.fold_rounds.push_back(std::isfinite(v) ? static_cast<int>(v) : 0);
+    CSML_ASSIGN_OR_RETURN(trial.mean_auc, t.OptionalNumber("mean_auc"));
+    CSML_ASSIGN_OR_RETURN(trial.mean_logloss, t.OptionalNumber("mean_logloss"));
+    s.trials.push_back(std::move(trial));
+  }
+  s.winner = -1;
+  if (r.Has("winner")) {
+    CSML_ASSIGN_OR_RETURN(s.winner, r.OptionalInt("winner"));
+  }
+  if (s.winner >= static_cast<int>(s.trials.size())) {
+    return Bad(r.PathOf("winner"), fmt::format("an index below {} (the trials)", s.trials.size()),
+               std::to_string(s.winner));
+  }
+  CSML_ASSIGN_OR_RETURN(s.scale_pos_weight_kept, r.OptionalBool("scale_pos_weight_kept"));
+  return s;
 }
 
 Status CheckJsonObject(std::string_view text, std::string_view what) {
@@ -678,8 +862,15 @@ std::string TrainingParams::ToJson() const {
       .Key("colsample_bytree")
       .Double(colsample_bytree)
       .Key("lambda")
-      .Double(lambda)
-      .Key("max_bin")
+      .Double(lambda);
+  if (alpha != 0.0) w.Key("alpha").Double(alpha);
+  if (scale_pos_weight != 1.0) w.Key("scale_pos_weight").Double(scale_pos_weight);
+  if (!monotone_constraints.empty()) {
+    w.Key("monotone_constraints").BeginArray();
+    for (int c : monotone_constraints) w.Int(c);
+    w.EndArray();
+  }
+  w.Key("max_bin")
       .Int(max_bin)
       .Key("seed")
       .Uint(seed)
@@ -699,15 +890,30 @@ std::string TrainingParams::ToJson() const {
   return out;
 }
 
+std::string SearchCandidate::Summary() const {
+  std::string out = fmt::format("eta {}, {} leaves", eta, max_leaves);
+  if (max_depth > 0) out += fmt::format(", depth {}", max_depth);
+  out += fmt::format(", mcw {}, L2 {}, L1 {}, rows {}, cols {}", min_child_weight, lambda, alpha,
+                     subsample, colsample_bytree);
+  if (scale_pos_weight != 1.0) out += fmt::format(", spw {:.3g}", scale_pos_weight);
+  return out;
+}
+
 std::string TrainingParams::Summary() const {
   std::string shape = max_leaves > 0 ? fmt::format("{} leaves", max_leaves) : "";
   if (max_depth > 0) shape += fmt::format("{}depth {}", shape.empty() ? "" : ", ", max_depth);
   if (shape.empty()) shape = "unbounded trees";
+  std::string extras;
+  if (alpha != 0.0) extras += fmt::format(", alpha {}", alpha);
+  if (scale_pos_weight != 1.0) extras += fmt::format(", scale_pos_weight {}", scale_pos_weight);
+  if (!monotone_constraints.empty()) {
+    extras += fmt::format(", monotone ({})", fmt::join(monotone_constraints, ","));
+  }
   return fmt::format(
-      "eta {}, {}, min_child_weight {}, lambda {}, subsample {}, colsample_bytree {}, max_bin {} "
-      "({}, {})",
-      eta, shape, min_child_weight, lambda, subsample, colsample_bytree, max_bin, tree_method,
-      grow_policy);
+      "eta {}, {}, min_child_weight {}, lambda {}, subsample {}, colsample_bytree {}{}, max_bin "
+      "{} ({}, {})",
+      eta, shape, min_child_weight, lambda, subsample, colsample_bytree, extras, max_bin,
+      tree_method, grow_policy);
 }
 
 Result<TrainingParams> TrainingParams::FromJson(std::string_view params_json) {
@@ -727,6 +933,18 @@ Result<TrainingParams> TrainingParams::FromJson(std::string_view params_json) {
   CSML_ASSIGN_OR_RETURN(out.subsample, p.OptionalNumber("subsample"));
   CSML_ASSIGN_OR_RETURN(out.colsample_bytree, p.OptionalNumber("colsample_bytree"));
   CSML_ASSIGN_OR_RETURN(out.lambda, p.OptionalNumber("lambda"));
+  CSML_ASSIGN_OR_RETURN(out.alpha, p.OptionalNumber("alpha"));
+  if (std::isnan(out.alpha)) out.alpha = 0;
+  CSML_ASSIGN_OR_RETURN(out.scale_pos_weight, p.OptionalNumber("scale_pos_weight"));
+  if (std::isnan(out.scale_pos_weight)) out.scale_pos_weight = 1;
+  CSML_ASSIGN_OR_RETURN(const std::vector<double> monotone,
+                        ReadNumberArray(p, "monotone_constraints"));
+  for (double v : monotone) {
+    if (v != -1.0 && v != 0.0 && v != 1.0) {
+      return Bad(p.PathOf("monotone_constraints"), "-1, 0 or 1 per column", fmt::format("{}", v));
+    }
+    out.monotone_constraints.push_back(static_cast<int>(v));
+  }
   CSML_ASSIGN_OR_RETURN(out.max_bin, p.OptionalInt("max_bin"));
   if (p.Has("seed")) {
     // A seed is a full 64-bit integer; a double would round it.
@@ -883,6 +1101,10 @@ std::string TrainingSummary::ToJson() const {
     }
     w.EndObject();
   }
+  if (search) {
+    w.Key("search");
+    WriteSearchJson(w, *search);
+  }
   if (!feature_importance_gain.empty()) {
     w.Key("feature_importance_gain").BeginObject();
     for (const auto& [name, gain] : feature_importance_gain) w.Key(name).Double(gain);
@@ -974,6 +1196,10 @@ Result<TrainingSummary> TrainingSummary::FromJson(std::string_view extra_json) {
     CSML_ASSIGN_OR_RETURN(c.logloss_isotonic, calibration->OptionalNumber("logloss_isotonic"));
     CSML_ASSIGN_OR_RETURN(c.error_before, calibration->OptionalNumber("error_before"));
     CSML_ASSIGN_OR_RETURN(c.table_before, ReadCalibrationTable(*calibration, "table_before"));
+  }
+  CSML_ASSIGN_OR_RETURN(const std::optional<ObjectReader> search, extra.OptionalObject("search"));
+  if (search) {
+    CSML_ASSIGN_OR_RETURN(out.search, ReadSearch(*search));
   }
   CSML_ASSIGN_OR_RETURN(const std::optional<ObjectReader> importance,
                         extra.OptionalObject("feature_importance_gain"));

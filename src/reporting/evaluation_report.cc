@@ -218,6 +218,19 @@ Result<TrainingFigures> ReadTrainingFigures(const ModelMeta& meta) {
   f.calibration_method = std::string(CalibrationMethodName(meta.calibration.method()));
   CSML_ASSIGN_OR_RETURN(const TrainingParams params, TrainingParams::FromJson(meta.params_json));
   if (!params.tree_method.empty()) f.configuration = params.Summary();
+  if (summary.search && !f.configuration.empty()) {
+    const SearchRecord& s = *summary.search;
+    if (!s.skipped.empty()) {
+      f.configuration += fmt::format("; fixed (model search skipped: {})", s.skipped);
+    } else if (s.winner >= 0) {
+      const SearchRecord::Trial& w = s.trials[static_cast<std::size_t>(s.winner)];
+      f.configuration += fmt::format(
+          "; chosen by a model search: {} candidates, {} rolling-origin folds, mean fold AUC "
+          "{:.4f}{}",
+          s.candidates_planned, s.folds.size(), w.mean_auc,
+          s.scale_pos_weight_kept ? ", scale_pos_weight kept" : "");
+    }
+  }
   return f;
 }
 

@@ -90,6 +90,68 @@ constexpr double kPlanChangePerDay = 0.0015;
 
 // Churn log-odds over the label horizon; the intercept sets the base rate (~12% positives).
 constexpr double kChurnIntercept = -2.88;
+// The same for the interactions world (also ~12% positives), and its drift: the log-odds
+// rise by this much from the first label day to the last.
+constexpr double kInteractionsIntercept = -3.28;
+constexpr double kInteractionsDrift = 0.5;
+// Each world's own share of positives, and how far a log-odds shift moves it: a shift of
+// logit(R) - logit(own) times the world's gain lands near R (the risk is spread unevenly over
+// customers, so a plain shift undershoots; the gains were measured at R = 5%).
+constexpr double kAdditiveRate = 0.124;
+constexpr double kInteractionsRate = 0.12;
+constexpr double kAdditiveShiftGain = 1.36;
+constexpr double kInteractionsShiftGain = 1.30;
+
+double Logit(double p) { return std::log(p / (1.0 - p)); }
+
+// How the churn draw of one snapshot is made: the world, the intercept shift for a target
+// base rate and the drift of the interactions world.
+struct ChurnProcess {
+  SimulatedWorld world = SimulatedWorld::kAdditive;
+  double shift = 0;          // added to the log-odds (0 unless a base rate was asked for)
+  double drift_per_day = 0;  // added per day since first_day
+  int first_day = 0;
+};
+
+// What the churn log-odds of a snapshot read from it and from the customer.
+struct ChurnInputs {
+  double since_last_use = 0;
+  double failed_30d = 0;
+  double tickets_30d = 0;
+  double usage = 0;
+  double plan_value = 0;
+  bool declining = false;
+  Region region = Region::kMissing;
+  double loyalty = 0;
+};
+
+double AdditiveLogit(const ChurnInputs& in) {
+  return kChurnIntercept + 0.11 * std::min(in.since_last_use, 30.0) +
+         0.8 * std::min(in.failed_30d, 3.0) + 1.8 * (0.45 - in.usage) +
+         0.1 * std::min(in.tickets_30d, 10.0) - 0.35 * std::log(in.plan_value / 49.0) +
+         RegionEffect(in.region) - 0.7 * in.loyalty + (in.declining ? 0.4 : 0.0);
+}
+
+// The interactions world (simulator.h): no term below is a function of one feature alone
+// except the inactivity threshold, and that one is a step.
+double InteractionsLogit(const ChurnInputs& in) {
+  double z = kInteractionsIntercept;
+  const double since = std::min(in.since_last_use, 45.0);
+  const double threshold = in.region == Region::kSG ? 7.0 : 14.0;
+  z += since >= threshold ? 1.6 + 0.03 * (since - threshold) : 0.01 * since;
+  const double tickets = std::min(in.tickets_30d, 8.0);
+  const bool failed = in.failed_30d > 0;
+  const double ticket_weight = in.region == Region::kEU ? 0.2 : 0.05;
+  z += failed ? 0.6 + 0.35 * tickets : ticket_weight * tickets;
+  const double low_usage = std::max(0.0, 0.45 - in.usage);
+  const bool expensive = in.plan_value >= 99.0;
+  z += low_usage * (expensive ? 7.0 : 1.0);
+  if (in.region == Region::kIN) z += 0.6 * std::log(in.plan_value / 49.0);
+  if (in.region == Region::kUS && expensive && in.usage > 0.6) z -= 0.8;
+  if (in.declining) z += in.plan_value < 50.0 ? 0.9 : 0.1;
+  z -= 0.7 * in.loyalty;
+  return z;
+}
 
 // Share of records whose value is null, by feature.
 constexpr std::array<double, kNumNumericFeatures> kNullRate = {0.0,    // activity_7d
@@ -133,7 +195,7 @@ class Customer {
 
   // Fills the snapshot taken at the start of `day` (after simulating the days before it) and
   // draws whether the customer churns within the horizon.
-  void Observe(int day, Snapshot* s, bool* churns) {
+  void Observe(int day, const ChurnProcess& process, Snapshot* s, bool* churns) {
     SimulateUntil(day);
     double activity_7d = 0;
     double activity_30d = 0;
@@ -157,10 +219,24 @@ class Customer {
 
     // Churn risk from what the features show plus the hidden loyalty trait.
     const bool declining = activity_7d * 30.0 < activity_30d * 7.0 * 0.5;
-    const double logit = kChurnIntercept + 0.11 * std::min(since_last_use, 30.0) +
-                         0.8 * std::min(failed_30d, 3.0) + 1.8 * (0.45 - usage) +
-                         0.1 * std::min(tickets_30d, 10.0) - 0.35 * std::log(plan_value / 49.0) +
-                         RegionEffect(region().region) - 0.7 * loyalty_ + (declining ? 0.4 : 0.0);
+    ChurnInputs in;
+    in.since_last_use = since_last_use;
+    in.failed_30d = failed_30d;
+    in.tickets_30d = tickets_30d;
+    in.usage = usage;
+    in.plan_value = plan_value;
+    in.declining = declining;
+    in.region = region().region;
+    in.loyalty = loyalty_;
+    double logit = 0;
+    if (process.world == SimulatedWorld::kAdditive) {
+      logit = AdditiveLogit(in);
+    } else {
+      logit = InteractionsLogit(in) +
+              process.drift_per_day * static_cast<double>(day - process.first_day);
+    }
+    // Only added when a base rate was asked for, so the default draws are the same bits.
+    if (process.shift != 0.0) logit += process.shift;
     *churns = rng_.Bernoulli(Sigmoid(logit));
 
     RawFeatures& f = s->features;
@@ -237,6 +313,23 @@ std::string UserId(std::size_t index, int width) {
 
 }  // namespace
 
+std::string_view SimulatedWorldName(SimulatedWorld world) {
+  switch (world) {
+    case SimulatedWorld::kAdditive:
+      return "additive";
+    case SimulatedWorld::kInteractions:
+      return "interactions";
+  }
+  return "unknown";
+}
+
+std::optional<SimulatedWorld> ParseSimulatedWorld(std::string_view name) {
+  for (const SimulatedWorld w : {SimulatedWorld::kAdditive, SimulatedWorld::kInteractions}) {
+    if (name == SimulatedWorldName(w)) return w;
+  }
+  return std::nullopt;
+}
+
 Status SimulatorOptions::Validate() const {
   const auto out_of_range = [](std::string_view name, auto lo, auto hi, auto got) {
     return MakeError(
@@ -252,6 +345,15 @@ Status SimulatorOptions::Validate() const {
   }
   if (label_horizon_days < 1 || label_horizon_days > 365) {
     return out_of_range("label_horizon_days", 1, 365, label_horizon_days);
+  }
+  if (world != SimulatedWorld::kAdditive && world != SimulatedWorld::kInteractions) {
+    return MakeError(ErrorCode::kInvalidArgument, "world: expected additive or interactions");
+  }
+  if (!(base_rate == 0.0 || (base_rate > 0.0 && base_rate <= 0.5))) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("base_rate: expected 0 (the world's own) or a number in (0, "
+                                 "0.5], got {}",
+                                 base_rate));
   }
   // The first snapshot must not fall before 1970, and the last one must be writable as RFC
   // 3339 (year 9999 at the latest).
@@ -273,6 +375,19 @@ Result<SimulationSummary> Simulate(const SimulatorOptions& options,
   // Day offsets are relative to `end`: a snapshot on day d is taken at end + d days. Labeled
   // snapshots need -days < d + horizon <= 0; the ones after them (d <= 0) have no outcome yet.
   const int first_day = -options.days - horizon + 1;
+
+  ChurnProcess process;
+  process.world = options.world;
+  process.first_day = first_day;
+  if (options.world == SimulatedWorld::kInteractions) {
+    process.drift_per_day = kInteractionsDrift / static_cast<double>(std::max(1, -first_day));
+  }
+  if (options.base_rate > 0.0) {
+    const bool additive = options.world == SimulatedWorld::kAdditive;
+    const double own = additive ? kAdditiveRate : kInteractionsRate;
+    const double gain = additive ? kAdditiveShiftGain : kInteractionsShiftGain;
+    process.shift = gain * (Logit(options.base_rate) - Logit(own));
+  }
 
   std::vector<Customer> customers;
   customers.reserve(options.customers);
@@ -297,7 +412,7 @@ Result<SimulationSummary> Simulate(const SimulatorOptions& options,
     for (const std::uint32_t c : by_phase[static_cast<std::size_t>(phase)]) {
       Customer& customer = customers[c];
       bool churns = false;
-      customer.Observe(day, &snapshot, &churns);
+      customer.Observe(day, process, &snapshot, &churns);
       snapshot.user_id = UserId(c, id_width);
       snapshot.snapshot_ts = snapshot_ts;
       if (labeled) {

@@ -143,8 +143,7 @@ bool Improves(double value, double best, bool higher_is_better) {
   return higher_is_better ? value > best : value < best;
 }
 
-TrainingParams ParamsOf(const TrainOptions& options) {
-  const BoosterParams& p = options.booster;
+TrainingParams ParamsOf(const TrainOptions& options, const BoosterParams& p) {
   TrainingParams out;
   out.tree_method = p.tree_method;
   out.grow_policy = p.grow_policy;
@@ -155,6 +154,9 @@ TrainingParams ParamsOf(const TrainOptions& options) {
   out.subsample = p.subsample;
   out.colsample_bytree = p.colsample_bytree;
   out.lambda = p.lambda;
+  out.alpha = p.alpha;
+  out.scale_pos_weight = p.scale_pos_weight;
+  out.monotone_constraints = p.monotone_constraints;
   out.max_bin = p.max_bin;
   out.seed = p.seed;
   out.threads = p.threads;
@@ -234,6 +236,7 @@ TrainingSummary SummaryOf(const Dataset& dataset, const TrainOptions& options,
   calibration.error_before = r.validation_uncalibrated.calibration_error;
   calibration.table_before = r.calibration_before;
 
+  out.search = r.search;
   out.feature_importance_gain = r.importance_gain;
   return out;
 }
@@ -300,8 +303,41 @@ Status TrainOptions::Validate() const {
   if (auto s = booster.Validate(); !s) return s;
   if (auto s = split.Validate(); !s) return s;
   if (auto s = thresholds.Validate(); !s) return s;
+  if (search) {
+    if (auto s = search->Validate(); !s) return s;
+  }
+  for (const auto& [name, sign] : monotone) {
+    if (sign != 1 && sign != -1) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       fmt::format("monotone: expected +1 or -1 for '{}', got {}", name, sign));
+    }
+  }
   return {};
 }
+
+namespace {
+
+// The monotone constraints by column, from TrainOptions::monotone.
+Result<std::vector<int>> MonotoneByColumn(const std::vector<std::pair<std::string, int>>& wanted,
+                                          const std::vector<std::string>& columns) {
+  std::vector<int> out;
+  if (wanted.empty()) return out;
+  out.assign(columns.size(), 0);
+  for (const auto& [name, sign] : wanted) {
+    const auto it = std::find(columns.begin(), columns.end(), name);
+    if (it == columns.end()) {
+      std::string known;
+      for (const std::string& c : columns) known += (known.empty() ? "" : ", ") + c;
+      return MakeError(
+          ErrorCode::kInvalidArgument,
+          fmt::format("monotone: expected a model column ({}), got '{}'", known, name));
+    }
+    out[static_cast<std::size_t>(it - columns.begin())] = sign;
+  }
+  return out;
+}
+
+}  // namespace
 
 Result<TrainedModel> TrainModel(const Dataset& dataset, const TrainOptions& options) {
   CSML_TRY(options.Validate());
@@ -323,8 +359,34 @@ Result<TrainedModel> TrainModel(const Dataset& dataset, const TrainOptions& opti
     return tl::unexpected(s.error());
   }
 
-  // ---- early stopping on the validation rows
+  // ---- model selection (model_search.h); then the fixed path below runs with its winner
   BoosterParams params = options.booster;
+  CSML_ASSIGN_OR_RETURN(auto monotone,
+                        MonotoneByColumn(options.monotone, dataset.data.features.column_names));
+  if (!monotone.empty()) params.monotone_constraints = std::move(monotone);
+  if (options.search) {
+    const Clock::time_point search_start = Clock::now();
+    CSML_ASSIGN_OR_RETURN(
+        auto searched,
+        SearchHyperparameters(dataset, params, options.max_rounds, options.early_stopping_rounds,
+                              options.early_stopping_metric, *options.search));
+    TrainOptions fixed = options;
+    fixed.search.reset();
+    fixed.monotone.clear();
+    fixed.booster = std::move(searched.winner);
+    // A weighted model's log loss is not the served risk's (calibration undoes the weight),
+    // so its early stopping watches AUC.
+    if (fixed.booster.scale_pos_weight != 1.0) fixed.early_stopping_metric = "auc";
+    const double search_seconds = SecondsSince(search_start);
+    CSML_ASSIGN_OR_RETURN(out, TrainModel(dataset, fixed));
+    out.report.search = std::move(searched.record);
+    out.report.search_seconds = search_seconds;
+    out.meta.extra_json = SummaryOf(dataset, fixed, out.report).ToJson();
+    return out;
+  }
+  report.params = params;
+
+  // ---- early stopping on the validation rows
   params.eval_metrics = {options.early_stopping_metric};
   const bool higher_is_better = options.early_stopping_metric == "auc";
   std::optional<XgboostBooster> booster;
@@ -470,7 +532,7 @@ Result<TrainedModel> TrainModel(const Dataset& dataset, const TrainOptions& opti
   meta.train_metrics = {
       {"auc", report.train.auc}, {"logloss", report.train.log_loss}, {"brier", report.train.brier}};
   meta.validation_metrics = ValidationMetricsMap(report);
-  meta.params_json = ParamsOf(options).ToJson();
+  meta.params_json = ParamsOf(options, report.params).ToJson();
   meta.extra_json = SummaryOf(dataset, options, report).ToJson();
   if (options.reasons == ReasonMode::kModel) {
     // The catalog ships with the version, so a later csml's default cannot change its codes.

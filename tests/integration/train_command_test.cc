@@ -261,5 +261,39 @@ TEST_F(TrainCommandTest, TrainsTheSameModelFromAFileAndFromTheCsApi) {
             ReadWholeFile(from_file + "/" + b + ".model.json"));
 }
 
+// The model search runs by default and is recorded; --no-tune trains the fixed configuration
+// with no search in meta.json; the same flags twice give the same model bytes.
+TEST_F(TrainCommandTest, SearchesByDefaultAndNoTuneKeepsTheFixedPath) {
+  ASSERT_FALSE(data_->empty());
+  const auto train = [&](const std::string& store, const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {
+        "train", "--input",   *data_, "--days",        "90", "--as-of", kAsOf, "--model-dir",
+        store,   "--threads", "1",    "--tune-budget", "1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Csml(args);
+  };
+  const std::string tuned_a = dir_->Join("store-tune-a");
+  const std::string tuned_b = dir_->Join("store-tune-b");
+  const std::string fixed = dir_->Join("store-no-tune");
+  const RunResult a = train(tuned_a, {});
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  EXPECT_NE(a.output.find("model search: "), std::string::npos) << a.output;
+  EXPECT_NE(a.output.find("(chosen by the model search)"), std::string::npos) << a.output;
+  ASSERT_EQ(train(tuned_b, {"--quiet"}).exit_code, 0);
+  const RunResult f = train(fixed, {"--no-tune"});
+  ASSERT_EQ(f.exit_code, 0) << f.output;
+  EXPECT_EQ(f.output.find("model search: "), std::string::npos) << f.output;
+  const std::string va = Versions(tuned_a).front();
+  const std::string vb = Versions(tuned_b).front();
+  const std::string vf = Versions(fixed).front();
+  EXPECT_EQ(ReadWholeFile(tuned_a + "/" + va + ".model.json"),
+            ReadWholeFile(tuned_b + "/" + vb + ".model.json"));
+  EXPECT_NE(ReadWholeFile(tuned_a + "/" + va + ".meta.json").find("\"search\":"),
+            std::string::npos);
+  const std::string fixed_meta = ReadWholeFile(fixed + "/" + vf + ".meta.json");
+  EXPECT_EQ(fixed_meta.find("\"search\":"), std::string::npos);
+  EXPECT_NE(fixed_meta.find("\"eta\":0.1,\"max_leaves\":7"), std::string::npos) << fixed_meta;
+}
+
 }  // namespace
 }  // namespace csml::integration

@@ -44,9 +44,14 @@ struct BoosterParams {
   double subsample = 1.0;                 // row fraction per tree, in (0, 1]
   double colsample_bytree = 1.0;          // column fraction per tree, in (0, 1]
   double lambda = 1.0;                    // L2 regularization on leaf weights, >= 0
-  int max_bin = 256;                      // histogram bins per feature, >= 2
-  std::uint64_t seed = 0;                 // random seed, <= INT64_MAX
-  int threads = 0;                        // OpenMP threads; 0 = all cores
+  double alpha = 0.0;                     // L1 regularization on leaf weights, >= 0
+  double scale_pos_weight = 1.0;          // weight of a positive row's gradient, > 0
+  // Per column: +1 the prediction may only rise with the value, -1 only fall, 0 free. Empty
+  // = no constraint; otherwise one entry per training column.
+  std::vector<int> monotone_constraints;
+  int max_bin = 256;                                           // histogram bins per feature, >= 2
+  std::uint64_t seed = 0;                                      // random seed, <= INT64_MAX
+  int threads = 0;                                             // OpenMP threads; 0 = all cores
   std::vector<std::string> eval_metrics = {"auc", "logloss"};  // see kSupportedEvalMetrics
 
   // Checks every field once; the message names the field, the expected range and the value.

@@ -72,6 +72,11 @@ struct TrainingParams {
   double subsample = 0;
   double colsample_bytree = 0;
   double lambda = 0;
+  // Written only when set (scale_pos_weight != 1, alpha != 0, constraints given), so params
+  // of a model trained without them read and write as before.
+  double alpha = 0;
+  double scale_pos_weight = 1;
+  std::vector<int> monotone_constraints;
   int max_bin = 0;
   std::uint64_t seed = 0;
   int threads = 0;
@@ -87,6 +92,62 @@ struct TrainingParams {
   // colsample_bytree 1, max_bin 256 (hist, lossguide)".
   std::string Summary() const;
   bool operator==(const TrainingParams&) const = default;
+};
+
+// One hyperparameter set the model search (csml/training/model_search.h) tried.
+struct SearchCandidate {
+  double eta = 0;
+  int max_leaves = 0;
+  int max_depth = 0;  // 0 = no limit
+  double min_child_weight = 0;
+  double lambda = 0;  // L2
+  double alpha = 0;   // L1
+  double subsample = 0;
+  double colsample_bytree = 0;
+  double scale_pos_weight = 1;
+
+  // "eta 0.05, 31 leaves, depth 6, mcw 0.001, L2 1, L1 0, rows 0.8, cols 1[, spw 7.3]".
+  std::string Summary() const;
+  bool operator==(const SearchCandidate&) const = default;
+};
+
+// meta.json `extra.search`: the model search of `csml train`, when one ran (absent with
+// --no-tune and in older metas).
+struct SearchRecord {
+  struct Fold {
+    UnixSeconds validation_from = 0;
+    UnixSeconds validation_to = 0;
+    UnixSeconds train_newest_label_ts = 0;
+    std::uint64_t train_rows = 0;
+    std::uint64_t validation_rows = 0;
+    std::uint64_t embargoed_rows = 0;
+  };
+  struct Trial {
+    int id = 0;  // index in the candidate list; the scale_pos_weight trial repeats the winner's
+    SearchCandidate params;
+    int rung = -1;  // the last rung it was fitted in; -1 = never (out of budget)
+    // Per fold, newest fold first; folds it was not fitted on are absent.
+    std::vector<double> fold_auc;
+    std::vector<double> fold_logloss;
+    std::vector<int> fold_rounds;
+    double mean_auc = std::numeric_limits<double>::quiet_NaN();
+    double mean_logloss = std::numeric_limits<double>::quiet_NaN();
+  };
+  std::string strategy = "successive_halving";
+  std::string selection = "mean_fold_auc";
+  std::string skipped;  // why no search ran (then only this and budget fields are set)
+  double budget_seconds = std::numeric_limits<double>::quiet_NaN();
+  bool budget_auto = false;
+  double work_budget = std::numeric_limits<double>::quiet_NaN();  // rows x rounds
+  double work_used = std::numeric_limits<double>::quiet_NaN();
+  double seconds = std::numeric_limits<double>::quiet_NaN();  // wall time of the search
+  std::uint64_t search_rows = 0;                              // rows the folds were cut from
+  std::uint64_t row_stride = 1;                               // every k-th row of the window
+  int candidates_planned = 0;
+  std::vector<Fold> folds;
+  std::vector<Trial> trials;
+  int winner = -1;  // index in trials
+  bool scale_pos_weight_kept = false;
 };
 
 // meta.json `extra` as `csml train` writes it: what training found, for people and for the
@@ -163,6 +224,7 @@ struct TrainingSummary {
   std::optional<FinalModel> final_model;
   std::optional<Tiers> tiers;
   std::optional<Calibration> calibration;
+  std::optional<SearchRecord> search;
   // Gain per feature of the final model, largest first (ties in the order written).
   std::vector<std::pair<std::string, double>> feature_importance_gain;
 

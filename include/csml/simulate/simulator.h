@@ -10,6 +10,23 @@
 // tickets, a low plan value and the region, plus a hidden loyalty trait; about 12% of
 // labeled rows are positive.
 //
+// Worlds (SimulatorOptions::world). kAdditive, the default, is the process above: its log-odds
+// are close to a sum of one effect per feature, so small trees fit it. kInteractions is a
+// harder process on the same daily simulation (the same features, drawn the same way), whose
+// log-odds are not additive: tickets matter mostly after a failed renewal, low usage mostly
+// on expensive plans, inactivity through a threshold (two weeks; one week in SG), regions
+// behave differently (IN is price-sensitive, EU's risk comes from tickets, SG from
+// inactivity), a burst of activity on a dormant-looking account is a warning sign, and the
+// base rate drifts upward across the simulated span (about +0.5 log-odds from the first to
+// the last label day). tickets_7d carries no effect of its own there (only its correlation
+// with tickets_30d). No extra "noise" fields are written: the data contract ignores unknown
+// feature keys and the model reads only the schema's features, so they would test nothing.
+//
+// Base rate: each world has its own (about 12% for kAdditive, about 12% for kInteractions);
+// `base_rate` in (0, 0.5] shifts the churn log-odds to aim at that share of positives: the
+// shift is logit(R) - logit(own rate) times a per-world gain measured at R = 5%, so the result
+// is near R (within about a percentage point from 3% to 20%), not exactly R.
+//
 // Timeline (end = the last label day): a labeled snapshot has label_ts = snapshot_ts +
 // horizon with end - days < label_ts <= end, so `csml train --days=<days>` on the output sees
 // every labeled row. Snapshots taken in the horizon before `end` have no outcome yet
@@ -32,6 +49,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -41,6 +59,16 @@
 
 namespace csml {
 
+enum class SimulatedWorld {
+  kAdditive,      // the default churn process, close to additive in the features
+  kInteractions,  // interactions, thresholds, region-specific effects and drift
+};
+
+// "additive", "interactions".
+std::string_view SimulatedWorldName(SimulatedWorld world);
+// The world named by `name` (as SimulatedWorldName spells it); nullopt otherwise.
+std::optional<SimulatedWorld> ParseSimulatedWorld(std::string_view name);
+
 struct SimulatorOptions {
   std::size_t customers = 1000;  // N, number of customers, in [1, 10,000,000]
   int days = 180;                // D, span of label days covered, in days, in [1, 3650]
@@ -48,6 +76,8 @@ struct SimulatorOptions {
   UnixSeconds end = 0;           // the last label day (UTC seconds; the CLI passes today 00:00)
   int cadence_days = 7;          // days between two snapshots of a customer, in [1, 30]
   int label_horizon_days = 30;   // label_ts = snapshot_ts + this many days, in [1, 365]
+  SimulatedWorld world = SimulatedWorld::kAdditive;
+  double base_rate = 0;  // 0 = the world's own; otherwise the target share of positives, (0, 0.5]
 
   // kInvalidArgument naming the first option out of range.
   Status Validate() const;

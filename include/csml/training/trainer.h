@@ -46,6 +46,7 @@
 #include "csml/registry/model_meta.h"
 #include "csml/tiering/tiers.h"
 #include "csml/training/dataset.h"
+#include "csml/training/model_search.h"
 #include "csml/training/tier_calibration.h"
 #include "csml/training/time_split.h"
 
@@ -84,6 +85,14 @@ struct TrainOptions {
   RefitPolicy refit = RefitPolicy::kAllRows;
   TimeSplitOptions split;
   ThresholdOptions thresholds;
+  // Model selection before step 1 (model_search.h): empty = the fixed booster params (the
+  // path of `csml train --no-tune`); set = the search picks eta, leaves, depth,
+  // min_child_weight, L1/L2, row and column sampling and scale_pos_weight, and the steps
+  // below run with the winner.
+  std::optional<SearchOptions> search;
+  // Monotone constraints by column name (+1 rising, -1 falling); applied to every fit,
+  // searched or not. A name that is not a column of the dataset is kInvalidArgument.
+  std::vector<std::pair<std::string, int>> monotone;
   // Post-hoc calibration: empty = choose by cross-fitted log loss; a method forces it.
   std::optional<CalibrationMethod> calibration;
   // How the version's `reasons` are chosen when served (meta.json extra.reasons, with the
@@ -113,6 +122,9 @@ struct TrainingReport {
   bool refit = false;                              // whether the final model was refit on all rows
   std::size_t final_rows = 0;                      // rows the final model was fit on
   std::vector<std::pair<std::string, double>> importance_gain;  // final model, largest first
+  BoosterParams params;                // the booster params the model was trained with
+  std::optional<SearchRecord> search;  // when a search ran (or was skipped)
+  double search_seconds = 0;
   double early_stopping_seconds = 0;
   double evaluate_seconds = 0;
   double refit_seconds = 0;

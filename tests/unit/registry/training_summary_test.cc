@@ -2,6 +2,7 @@
 // them, read back by the evaluation report (docs/REGISTRY.md).
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -213,9 +214,14 @@ TEST(TrainingSummary, ReadsAMetaWrittenBeforeItWasTyped) {
   EXPECT_EQ(params->refit, "all_rows");
   EXPECT_EQ(params->max_leaves, 7);
   EXPECT_EQ(params->ToJson(), meta->params_json);
+  // Keys added with the model search read as their defaults and are not written back.
+  EXPECT_EQ(params->alpha, 0.0);
+  EXPECT_EQ(params->scale_pos_weight, 1.0);
+  EXPECT_TRUE(params->monotone_constraints.empty());
 
   auto summary = TrainingSummary::FromJson(meta->extra_json);
   ASSERT_TRUE(summary.has_value()) << summary.error().message;
+  EXPECT_FALSE(summary->search.has_value());  // written before the model search existed
   ASSERT_TRUE(summary->tiers.has_value());
   ASSERT_TRUE(summary->tiers->validation.has_value());
   EXPECT_EQ(summary->tiers->validation->of(Tier::kHigh).rows, 20u);
@@ -252,6 +258,61 @@ TEST(TrainingSummary, ReadsAMetaWithOnlyTheRequiredKeys) {
   auto params = TrainingParams::FromJson(meta->params_json);
   ASSERT_TRUE(params.has_value()) << params.error().message;
   EXPECT_EQ(*params, TrainingParams{});
+}
+
+TEST(TrainingSummary, TheModelSearchRoundTripsAndNamesABadFigure) {
+  TrainingSummary in;
+  in.search = SearchRecord{};
+  SearchRecord& s = *in.search;
+  s.budget_seconds = 5;
+  s.budget_auto = true;
+  s.work_budget = 5e7;
+  s.work_used = 4.2e7;
+  s.seconds = 3.5;
+  s.search_rows = 38570;
+  s.candidates_planned = 2;
+  s.folds.push_back({1750291200, 1751414400, 1750204800, 19741, 6000, 12829});
+  SearchRecord::Trial t;
+  t.id = 0;
+  t.params.eta = 0.1;
+  t.params.max_leaves = 7;
+  t.params.min_child_weight = 10;
+  t.params.lambda = 1;
+  t.params.subsample = 1;
+  t.params.colsample_bytree = 1;
+  t.rung = 0;
+  t.fold_auc = {0.79};
+  t.fold_logloss = {0.29};
+  t.fold_rounds = {102};
+  t.mean_auc = 0.79;
+  t.mean_logloss = 0.29;
+  s.trials.push_back(t);
+  t.id = 1;
+  t.params.max_leaves = 31;
+  t.rung = -1;  // never fitted
+  t.fold_auc.clear();
+  t.fold_logloss.clear();
+  t.fold_rounds.clear();
+  t.mean_auc = std::numeric_limits<double>::quiet_NaN();
+  t.mean_logloss = std::numeric_limits<double>::quiet_NaN();
+  s.trials.push_back(t);
+  s.winner = 0;
+  const std::string json = in.ToJson();
+  auto out = TrainingSummary::FromJson(json);
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  ASSERT_TRUE(out->search.has_value());
+  EXPECT_EQ(out->ToJson(), json);
+  EXPECT_EQ(out->search->trials[1].rung, -1);
+  EXPECT_EQ(out->search->trials[0].params, s.trials[0].params);
+  EXPECT_EQ(out->search->folds[0].train_rows, 19741u);
+
+  std::string bad = json;
+  bad.replace(bad.find("[102]"), 5, "[\"x\"]");
+  auto refused = TrainingSummary::FromJson(bad);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message.find("extra.search.trials[0].fold_rounds[0]"),
+            std::string::npos)
+      << refused.error().message;
 }
 
 }  // namespace

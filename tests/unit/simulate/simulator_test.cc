@@ -11,6 +11,7 @@
 #include "csml/core/json_writer.h"
 #include "csml/data/snapshot_reader.h"
 #include "csml/data/snapshot_writer.h"
+#include "csml/registry/sha256.h"
 
 namespace csml {
 namespace {
@@ -308,6 +309,100 @@ TEST(Simulate, OtherCadencesAndHorizonsKeepTheTimeline) {
   }
   // 30 customers x about (20 + 10) / 3 snapshots each.
   EXPECT_NEAR(static_cast<double>(records->size()), 300.0, 30.0);
+}
+
+// ---- the worlds and the base rate ----------------------------------------------------------
+
+// The bytes `csml simulate --customers 3000 --days 180 --seed 1 --end 2025-08-01 --out x.jsonl`
+// wrote before the worlds existed: the default world must not change by one bit.
+TEST(Simulate, TheDefaultWorldKeepsItsBytes) {
+  SimulatorOptions options = Options(3000, 180, 1);
+  options.end = 1754006400;  // 2025-08-01T00:00:00Z
+  const std::string text = SimulateToJsonLines(options, nullptr);
+  const auto hash = Sha256Hex(text);
+  ASSERT_TRUE(hash.has_value());
+  EXPECT_EQ(*hash, "7e9ac5bfb4e7219a21a29533c1360f1613f87beed4104f6165ac22bef98dcdeb");
+}
+
+double PositiveShare(const SimulatorOptions& options) {
+  const auto summary =
+      Simulate(options, [](const Snapshot&, std::string_view) -> Status { return {}; });
+  EXPECT_TRUE(summary.has_value());
+  return summary ? summary->positive_rate() : 0.0;
+}
+
+TEST(Simulate, TheInteractionsWorldHasTheSameFeaturesButOtherLabels) {
+  SimulatorOptions additive = Options(400, 90, 4);
+  SimulatorOptions interactions = additive;
+  interactions.world = SimulatedWorld::kInteractions;
+  const auto a = SimulateSnapshots(additive);
+  const auto b = SimulateSnapshots(interactions);
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  ASSERT_EQ(a->size(), b->size());
+  std::size_t labels_differ = 0;
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    // The churn draw consumes one uniform either way, so the features stay the same.
+    ASSERT_EQ((*a)[i].user_id, (*b)[i].user_id);
+    const double x = (*a)[i].features.Get(NumericFeature::kActivity30d);
+    const double y = (*b)[i].features.Get(NumericFeature::kActivity30d);
+    ASSERT_TRUE(x == y || (std::isnan(x) && std::isnan(y))) << i;
+    labels_differ += (*a)[i].label != (*b)[i].label ? 1 : 0;
+  }
+  EXPECT_GT(labels_differ, a->size() / 50);
+  const double rate = PositiveShare(interactions);
+  EXPECT_GT(rate, 0.08);
+  EXPECT_LT(rate, 0.17);
+}
+
+TEST(Simulate, TicketsMatterMoreAfterAFailedRenewalInTheInteractionsWorld) {
+  SimulatorOptions options = Options(3000, 120, 8);
+  options.world = SimulatedWorld::kInteractions;
+  const auto records = SimulateSnapshots(options);
+  ASSERT_TRUE(records.has_value());
+  // Churn rate by (failed renewal?, many tickets?) among recently active customers.
+  double n[2][2] = {};
+  double churn[2][2] = {};
+  for (const Snapshot& s : *records) {
+    const double tickets = s.features.Get(NumericFeature::kTickets30d);
+    const double failed = s.features.Get(NumericFeature::kFailedRenewals30d);
+    const double since = s.features.Get(NumericFeature::kTimeSinceLastUseDays);
+    if (!s.label || std::isnan(tickets) || std::isnan(since) || since >= 7) continue;
+    const int f = failed > 0 ? 1 : 0;
+    const int t = tickets >= 3 ? 1 : 0;
+    n[f][t] += 1;
+    churn[f][t] += *s.label;
+  }
+  for (const auto& row : n) {
+    for (double count : row) ASSERT_GT(count, 30);
+  }
+  const double lift_failed = (churn[1][1] / n[1][1]) - (churn[1][0] / n[1][0]);
+  const double lift_ok = (churn[0][1] / n[0][1]) - (churn[0][0] / n[0][0]);
+  EXPECT_GT(lift_failed, 2.0 * lift_ok);
+}
+
+TEST(Simulate, ABaseRateMovesTheShareOfPositives) {
+  for (const SimulatedWorld world : {SimulatedWorld::kAdditive, SimulatedWorld::kInteractions}) {
+    SimulatorOptions options = Options(2000, 120, 9);
+    options.world = world;
+    options.base_rate = 0.05;
+    const double rate = PositiveShare(options);
+    EXPECT_GT(rate, 0.04) << SimulatedWorldName(world);
+    EXPECT_LT(rate, 0.06) << SimulatedWorldName(world);
+  }
+}
+
+TEST(Simulate, WorldNamesRoundTripAndBadBaseRatesAreRefused) {
+  for (const SimulatedWorld world : {SimulatedWorld::kAdditive, SimulatedWorld::kInteractions}) {
+    EXPECT_EQ(ParseSimulatedWorld(SimulatedWorldName(world)), world);
+  }
+  EXPECT_FALSE(ParseSimulatedWorld("linear").has_value());
+  for (const double bad : {-0.1, 0.6, std::nan("")}) {
+    SimulatorOptions options = Options(10, 30, 1);
+    options.base_rate = bad;
+    const Status status = options.Validate();
+    ASSERT_FALSE(status.has_value());
+    EXPECT_NE(status.error().message.find("base_rate"), std::string::npos);
+  }
 }
 
 }  // namespace
