@@ -337,6 +337,17 @@ Result<std::vector<int>> MonotoneByColumn(const std::vector<std::pair<std::strin
   return out;
 }
 
+// With model reasons, extra.reasons holds the mode and the catalog: the catalog ships with the
+// version, so a later csml's default cannot change its codes.
+void AddReasonSettings(const TrainOptions& options, std::string& extra) {
+  if (options.reasons != ReasonMode::kModel) return;
+  const ReasonSettings settings{ReasonMode::kModel, ReasonCatalog::Default()};
+  const std::size_t close = extra.rfind('}');
+  if (close == std::string::npos) return;
+  const bool empty = extra.find_first_not_of(" \n{") >= close;
+  extra.insert(close, std::string(empty ? "" : ",") + "\"reasons\":" + settings.ToJson());
+}
+
 }  // namespace
 
 Result<TrainedModel> TrainModel(const Dataset& dataset, const TrainOptions& options) {
@@ -382,6 +393,7 @@ Result<TrainedModel> TrainModel(const Dataset& dataset, const TrainOptions& opti
     out.report.search = std::move(searched.record);
     out.report.search_seconds = search_seconds;
     out.meta.extra_json = SummaryOf(dataset, fixed, out.report).ToJson();
+    AddReasonSettings(fixed, out.meta.extra_json);
     return out;
   }
   report.params = params;
@@ -534,16 +546,7 @@ Result<TrainedModel> TrainModel(const Dataset& dataset, const TrainOptions& opti
   meta.validation_metrics = ValidationMetricsMap(report);
   meta.params_json = ParamsOf(options, report.params).ToJson();
   meta.extra_json = SummaryOf(dataset, options, report).ToJson();
-  if (options.reasons == ReasonMode::kModel) {
-    // The catalog ships with the version, so a later csml's default cannot change its codes.
-    const ReasonSettings settings{ReasonMode::kModel, ReasonCatalog::Default()};
-    std::string& extra = meta.extra_json;
-    const std::size_t close = extra.rfind('}');
-    if (close != std::string::npos) {
-      const bool empty = extra.find_first_not_of(" \n{") >= close;
-      extra.insert(close, std::string(empty ? "" : ",") + "\"reasons\":" + settings.ToJson());
-    }
-  }
+  AddReasonSettings(options, meta.extra_json);
   return out;
 }
 

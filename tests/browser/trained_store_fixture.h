@@ -27,7 +27,7 @@ class TrainedStore {
     }
     const testing::RunResult trained =
         Csml({"train", "--input", data_, "--days", "90", "--as-of", kTrainAsOf, "--model-dir",
-              store(), "--threads", "1", "--quiet"});
+              store(), "--threads", "1", "--no-tune", "--quiet"});
     if (trained.exit_code != 0) problem_ = "csml train failed: " + trained.output;
   }
 

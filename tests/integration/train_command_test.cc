@@ -45,7 +45,7 @@ class TrainCommandTest : public ::testing::Test {
                   const std::vector<std::string>& extra = {}) {
     std::vector<std::string> args = {"train",    "--days",    "90",      "--url", url,
                                      "--tenant", kTenant,     "--as-of", kAsOf,   "--model-dir",
-                                     model_dir,  "--threads", "1"};
+                                     model_dir,  "--threads", "1", "--no-tune"};
     args.insert(args.end(), extra.begin(), extra.end());
     return Csml(args);
   }
@@ -253,7 +253,7 @@ TEST_F(TrainCommandTest, TrainsTheSameModelFromAFileAndFromTheCsApi) {
   const std::string from_file = dir_->Join("store-same-file");
   ASSERT_EQ(Train(api.url(), from_api, {"--quiet"}).exit_code, 0);
   const RunResult file = Csml({"train", "--input", *data_, "--days", "90", "--as-of", kAsOf,
-                               "--model-dir", from_file, "--threads", "1", "--quiet"});
+                               "--model-dir", from_file, "--threads", "1", "--no-tune", "--quiet"});
   ASSERT_EQ(file.exit_code, 0) << file.output;
   const std::string a = Versions(from_api).front();
   const std::string b = Versions(from_file).front();
