@@ -93,9 +93,10 @@ class MonitorLoopE2eTest : public ::testing::Test {
       return;
     }
     // The older window: outcomes learned in the 90 days up to today.
-    const auto trained = run("train", {"train", "--input", dir_->Join("sim.jsonl"), "--days", "90",
-                                       "--as-of", FormatRfc3339(today_), "--model-dir",
-                                       dir_->Join("models"), "--threads", "1", "--no-tune", "--quiet"});
+    const auto trained =
+        run("train", {"train", "--input", dir_->Join("sim.jsonl"), "--days", "90", "--as-of",
+                      FormatRfc3339(today_), "--model-dir", dir_->Join("models"), "--threads", "1",
+                      "--no-tune", "--quiet"});
     if (trained.exit_code != 0) {
       *problem_ = "train: " + trained.output;
       return;

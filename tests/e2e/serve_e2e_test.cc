@@ -228,8 +228,9 @@ class TrainedServer {
       error_ = "csml simulate failed: " + (simulate ? simulate->output : simulate.error().message);
       return;
     }
-    auto train = RunCommand(kCsml, {"train", "--input", snapshots, "--model-dir", model_dir_, "--no-tune"},
-                            dir_->Join("train.log"), seconds(300));
+    auto train =
+        RunCommand(kCsml, {"train", "--input", snapshots, "--model-dir", model_dir_, "--no-tune"},
+                   dir_->Join("train.log"), seconds(300));
     if (!train || train->exit_code != 0) {
       error_ = "csml train failed: " + (train ? train->output : train.error().message);
       return;

@@ -43,9 +43,9 @@ class TrainCommandTest : public ::testing::Test {
   // csml train against the CS API at `url` into `model_dir`, one thread, fixed as-of.
   RunResult Train(const std::string& url, const std::string& model_dir,
                   const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {"train",    "--days",    "90",      "--url", url,
-                                     "--tenant", kTenant,     "--as-of", kAsOf,   "--model-dir",
-                                     model_dir,  "--threads", "1", "--no-tune"};
+    std::vector<std::string> args = {"train",    "--days",    "90",      "--url",    url,
+                                     "--tenant", kTenant,     "--as-of", kAsOf,      "--model-dir",
+                                     model_dir,  "--threads", "1",       "--no-tune"};
     args.insert(args.end(), extra.begin(), extra.end());
     return Csml(args);
   }
