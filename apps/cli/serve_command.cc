@@ -61,7 +61,7 @@ struct ServeFlags {
   std::string reasons = "meta";        // rules, model, or meta (each version's own setting)
   std::uint64_t prediction_log_retention_mb = 1024;
   // Outcomes mature 30 days after a score: `csml monitor` needs the log kept longer than that.
-  std::uint64_t prediction_log_retention_days = 30;
+  std::uint64_t prediction_log_retention_days = 90;
   int drain_delay_ms = 0;
 };
 

@@ -1,6 +1,7 @@
 #include "csml/serving/batch_scorer.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -77,6 +78,16 @@ Result<Summary> WriteAtomically(
   if (path.empty() || !path.has_filename()) {
     return MakeError(ErrorCode::kInvalidArgument,
                      fmt::format("output path: expected a file name, got '{}'", path.string()));
+  }
+  // A device, FIFO or socket (`--out /dev/null`, a pipe) is written in place: renaming a file
+  // over it would replace the special file itself. Such a target cannot be all-or-nothing.
+  if (struct stat st{}; ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) &&
+                        !S_ISDIR(st.st_mode)) {
+    const int out = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (out < 0) return tl::unexpected(IoError("cannot open", path, errno));
+    auto summary = produce([&](std::string_view text) { return WriteAll(out, text, path); });
+    if (::close(out) != 0 && summary) return tl::unexpected(IoError("cannot close", path, errno));
+    return summary;
   }
   const std::filesystem::path dir =
       path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");

@@ -43,7 +43,7 @@ struct PredictionLogOptions {
   std::chrono::seconds segment_max_age{3600};            // a segment open this long is rotated
   std::chrono::milliseconds flush_interval{1000};        // written out at least this often
   std::uint64_t retention_bytes = 1ull << 30;            // all segments in dir, on disk
-  std::chrono::seconds retention_age{30 * 86400};        // closed segments older are removed
+  std::chrono::seconds retention_age{90 * 86400};        // closed segments older are removed
   std::chrono::milliseconds disk_retry_interval{30000};  // after a full disk
   bool compress = true;                                  // zstd closed segments
   int compression_level = 3;

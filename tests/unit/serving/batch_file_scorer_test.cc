@@ -1,9 +1,16 @@
 // BatchScorer::ScoreFile, the `csml predict` pipeline: whatever the number of threads, its
 // text, counts, problems and errors are those of reading the whole file (ReadSnapshotFile)
 // and then scoring it (WriteJsonLines), on files of many pieces.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstddef>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -250,6 +257,37 @@ TEST_F(BatchFileScorerTest, AJsonArrayAndAnEmptyFileGiveWhatReadingThemWholeGive
 
 TEST_F(BatchFileScorerTest, AMissingInputIsTheErrorOfReadingIt) {
   ExpectSameAsReference(dir_ / "no-such.jsonl", Skip());
+}
+
+// `--out` naming a FIFO (or a device such as /dev/null) is written in place: the special file
+// is still there afterwards and got every line, where a rename would have replaced it.
+TEST_F(BatchFileScorerTest, AFifoAsTheOutputIsWrittenInPlaceNotReplaced) {
+  std::vector<std::string> lines = Lines();
+  lines.resize(2000);
+  const fs::path path = Write("fifo-input.jsonl", lines);
+  const Outcome expected = Reference(path, Skip());
+  ASSERT_TRUE(expected.ok) << expected.error;
+  const fs::path fifo = dir_ / "scores.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Held open (read-write never blocks on Linux) so that neither end waits for the other
+  // however the scorer treats the path; closed after the scorer so the reader sees the end.
+  const int keep = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(keep, 0);
+  std::string received;
+  std::thread reader([&] {
+    std::ifstream in(fifo, std::ios::binary);
+    received.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  });
+  BatchScoringOptions options;
+  options.threads = 2;
+  auto summary = scorer_->ScoreFileTo(path, Skip(), options, fifo);
+  ::close(keep);
+  reader.join();
+  ASSERT_TRUE(summary.has_value()) << summary.error().message;
+  struct stat st{};
+  ASSERT_EQ(::stat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode)) << "the FIFO was replaced by a regular file";
+  EXPECT_EQ(received, expected.text);
 }
 
 }  // namespace
