@@ -72,22 +72,6 @@ std::vector<SearchCandidate> MakeCandidates(int count, std::uint64_t seed) {
   return out;
 }
 
-LabeledMatrix Gather(const Dataset& dataset, std::span<const std::size_t> rows) {
-  const DenseMatrix& from = dataset.data.features;
-  LabeledMatrix out;
-  out.features.rows = rows.size();
-  out.features.cols = from.cols;
-  out.features.column_names = from.column_names;
-  out.features.values.resize(rows.size() * from.cols);
-  out.labels.reserve(rows.size());
-  for (std::size_t r = 0; r < rows.size(); ++r) {
-    const std::span<const float> row = from.Row(rows[r]);
-    std::copy(row.begin(), row.end(), out.features.Row(r).begin());
-    out.labels.push_back(dataset.data.labels[rows[r]]);
-  }
-  return out;
-}
-
 bool HasBothLabels(std::span<const float> labels) {
   const auto positives = std::count(labels.begin(), labels.end(), 1.0f);
   return positives > 0 && static_cast<std::size_t>(positives) < labels.size();
@@ -336,8 +320,8 @@ Result<SearchResult> SearchHyperparameters(const Dataset& dataset, const Booster
     summary.embargoed_rows = f.embargoed;
     record.folds.push_back(summary);
     FoldData fold_data;
-    fold_data.train = Gather(dataset, f.train);
-    fold_data.validation = Gather(dataset, f.validation);
+    fold_data.train = GatherRows(dataset, f.train);
+    fold_data.validation = GatherRows(dataset, f.validation);
     const std::vector<float>& v = fold_data.validation.features.values;
     fold_data.validation_rows.assign(v.begin(), v.end());
     data.push_back(std::move(fold_data));

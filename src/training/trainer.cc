@@ -29,22 +29,6 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-LabeledMatrix GatherRows(const Dataset& dataset, std::span<const std::size_t> rows) {
-  const DenseMatrix& from = dataset.data.features;
-  LabeledMatrix out;
-  out.features.rows = rows.size();
-  out.features.cols = from.cols;
-  out.features.column_names = from.column_names;
-  out.features.values.resize(rows.size() * from.cols);
-  out.labels.reserve(rows.size());
-  for (std::size_t r = 0; r < rows.size(); ++r) {
-    const std::span<const float> row = from.Row(rows[r]);
-    std::copy(row.begin(), row.end(), out.features.Row(r).begin());
-    out.labels.push_back(dataset.data.labels[rows[r]]);
-  }
-  return out;
-}
-
 std::vector<float> LabelsOf(const Dataset& dataset, std::span<const std::size_t> rows) {
   std::vector<float> out;
   out.reserve(rows.size());

@@ -52,6 +52,10 @@ struct Dataset {
   std::size_t rows() const { return data.labels.size(); }
 };
 
+// The given rows of the dataset (features and labels), in the given order: the matrices the
+// trainer and the model search hand to XGBoost.
+LabeledMatrix GatherRows(const Dataset& dataset, std::span<const std::size_t> rows);
+
 class DatasetBuilder {
  public:
   DatasetBuilder();
