@@ -164,19 +164,20 @@ class ForestExplainer {
     std::uint32_t num_inside;  // its splits, next in table_splits_ after the previous table's
     std::size_t offset;        // into table_: 2^(d + m) x stride floats
   };
-  // The tables' storage: cache-line aligned, so a row of 16 floats is one line.
+  // The tables' storage: cache-line aligned, so a row of 16 floats is one line; from 2 MiB
+  // on, in huge pages where the kernel gives them (AllocateTable).
   template <typename T>
   struct LineAllocator {
     using value_type = T;
     LineAllocator() = default;
     template <typename U>
     explicit LineAllocator(const LineAllocator<U>& /*other*/) {}
-    T* allocate(std::size_t n) {
-      return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{64}));
-    }
-    void deallocate(T* p, std::size_t /*n*/) { ::operator delete (p, std::align_val_t{64}); }
+    T* allocate(std::size_t n) { return static_cast<T*>(AllocateTable(n * sizeof(T))); }
+    void deallocate(T* p, std::size_t n) { FreeTable(p, n * sizeof(T)); }
     friend bool operator==(const LineAllocator&, const LineAllocator&) { return true; }
   };
+  static void* AllocateTable(std::size_t bytes);
+  static void FreeTable(void* p, std::size_t bytes);
 
   explicit ForestExplainer(Forest forest) : forest_(std::move(forest)) {}
   // How a tree's leaves group under table roots (defined in the .cc).
