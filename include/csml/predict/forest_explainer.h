@@ -161,7 +161,8 @@ class ForestExplainer {
   };
   struct TableRoot {
     std::uint32_t node;        // local index
-    std::uint32_t num_inside;  // its splits, next in table_splits_ after the previous table's
+    std::uint16_t num_inside;  // its splits, next in table_splits_ after the previous table's
+    std::uint16_t first_bit;   // the index bit of its first inside split (the next ones follow)
     std::size_t offset;        // into table_: 2^(d + m) x stride floats
   };
   // The tables' storage: cache-line aligned, so a row of 16 floats is one line; from 2 MiB
@@ -187,10 +188,17 @@ class ForestExplainer {
   TablePlan PlanTables(const Tree& tree, std::uint32_t max_bits) const;
   // Builds the pattern tables of a tree (already set up for the node walk) into table_*.
   void AddTableTree(const Tree& tree, const TablePlan& plan);
-  std::uint32_t GoesRight(const TableTree& tree, const TableSplit& split, const double* row) const;
-  // One tree's table rows for a row into rows (prefetched); returns past the last.
-  const TableValue** FindTableRows(const TableTree& tree, const double* row, std::uint32_t* index,
-                                   const TableValue** rows) const;
+  // Every table split's direction for a row, one bit each in table_splits_ order, into
+  // bits (SplitWords() words).
+  std::size_t SplitWords() const { return split_values_.size() / 64 + 2; }
+  void FindDirections(const double* row, std::uint64_t* bits) const;
+  // Sets up split_features_, split_values_, split_nan_left_, special_splits_ from
+  // table_splits_.
+  void IndexSplits();
+  // One tree's table rows for a row into rows (prefetched), from the directions of
+  // FindDirections; returns past the last.
+  const TableValue** FindTableRows(const TableTree& tree, const std::uint64_t* bits,
+                                   std::uint32_t* index, const TableValue** rows) const;
   // Adds the tree's table rows (from FindTableRows) to out; returns past the last.
   template <std::uint32_t kStride>
   const TableValue* const* AddTableRows(const TableTree& tree, const TableValue* const* rows,
@@ -219,6 +227,13 @@ class ForestExplainer {
   std::vector<TableSplit> table_splits_;
   std::vector<TableRoot> table_roots_;
   std::vector<std::uint16_t> table_slots_;
+  // table_splits_ by field, padded to a multiple of 8 (padding: feature 0, +inf: left), for
+  // FindDirections; nan_left one bit per split; special (categorical) splits by index in
+  // table_splits_, with their forest node.
+  std::vector<std::int32_t> split_features_;
+  std::vector<double> split_values_;
+  std::vector<std::uint8_t> split_nan_left_;  // per 8 splits
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> special_splits_;
   std::vector<TableValue, LineAllocator<TableValue>> table_;
   std::uint32_t max_nodes_ = 0;
   std::uint32_t max_points_ = 0;
