@@ -230,7 +230,7 @@ class ForestExplainer {
   // table_splits_ by field, padded to a multiple of 8 (padding: feature 0, +inf: left), for
   // FindDirections; nan_left one bit per split; special (categorical) splits by index in
   // table_splits_, with their forest node.
-  std::vector<std::int32_t> split_features_;
+  std::vector<std::int64_t> split_features_;
   std::vector<double> split_values_;
   std::vector<std::uint8_t> split_nan_left_;  // per 8 splits
   std::vector<std::pair<std::uint32_t, std::uint32_t>> special_splits_;
