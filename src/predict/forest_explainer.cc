@@ -655,14 +655,20 @@ const ForestExplainer::TableValue** ForestExplainer::FindTableRows(const TableTr
   };
   index[0] = 0;
   const TableSplit* above = table_splits_.data() + tree.above_begin;
-  for (std::uint32_t s = 0; s < tree.num_above; ++s) {
-    const TableSplit& split = above[s];
-    const std::uint32_t failed = index[split.node];
-    const std::size_t at = std::size_t{tree.above_begin} + s;
-    const auto right = static_cast<std::uint32_t>(bits[at / 64] >> (at % 64)) & 1u;
-    const std::uint32_t goes_right = (0u - right) & split.bit;
-    index[split.target] = failed | goes_right;
-    index[split.target + 1] = failed | (split.bit ^ goes_right);
+  for (std::uint32_t first = 0; first < tree.num_above; first += 56) {
+    // Up to 56 directions from one unaligned word.
+    const std::uint32_t count = std::min(tree.num_above - first, 56u);
+    std::uint64_t word;
+    const std::size_t at = std::size_t{tree.above_begin} + first;
+    std::memcpy(&word, bytes + at / 8, sizeof(word));
+    word >>= at % 8;
+    for (std::uint32_t s = first; s < first + count; ++s, word >>= 1) {
+      const TableSplit& split = above[s];
+      const std::uint32_t failed = index[split.node];
+      const std::uint32_t goes_right = (0u - static_cast<std::uint32_t>(word & 1u)) & split.bit;
+      index[split.target] = failed | goes_right;
+      index[split.target + 1] = failed | (split.bit ^ goes_right);
+    }
   }
   std::size_t inside = tree.inside_begin;
   const TableRoot* roots = table_roots_.data() + tree.table_begin;
