@@ -348,6 +348,7 @@ Result<ForestExplainer> ForestExplainer::Create(Forest forest,
     }
   }
   ex.IndexSplits();
+  ex.max_vector_bits_ = options.max_vector_bits;
   return ex;
 }
 
@@ -614,10 +615,10 @@ void ForestExplainer::FindDirections(const double* row, std::uint64_t* bits) con
     return __builtin_cpu_supports("avx512f") != 0;
   }();
   const std::size_t groups = split_values_.size() / 8;
-  if (kAvx512 && num_features() <= 16) {
+  if (max_vector_bits_ >= 512 && kAvx512 && num_features() <= 16) {
     FindDirectionsAvx512(split_features_.data(), split_values_.data(), split_nan_left_.data(),
                          groups, row, num_features(), bits);
-  } else if (kAvx2) {
+  } else if (max_vector_bits_ >= 256 && kAvx2) {
     FindDirectionsAvx2(split_features_.data(), split_values_.data(), split_nan_left_.data(), groups,
                        row, bits);
   } else {

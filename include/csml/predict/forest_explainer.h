@@ -18,8 +18,9 @@
 //   splits). Create() groups each tree's leaves under such table roots (fewest rows, a
 //   subtree in one table while it has at most twice its children's rows) and tabulates,
 //   per pattern, the summed contributions by the tree's distinct features (floats, summed
-//   in double and rounded once). Per row a tree costs one pass over its splits (each table's
-//   index) and one cache-line load per table, prefetched for all trees before the sums.
+//   in double and rounded once). Per row: every table split's direction in one vector pass
+//   (a bit each), then per tree each table's index from those bits and one cache-line load
+//   per table (huge pages where the kernel allows), prefetched for all trees before the sums.
 //   Trees take tables, smallest first, while the model's total stays within
 //   options.max_table_bytes and their tables' indices within options.max_path_features bits.
 // - The node walk, for the other trees: a feature's Shapley weight summed over subsets is
@@ -57,6 +58,10 @@ struct ForestExplainerOptions {
   // subtree grouped in one table one more bit per split inside). Trees with a path over
   // more distinct features take the node walk. At most 16.
   std::uint32_t max_path_features = 12;
+  // The widest vectors the per-row direction pass may use, in bits: 512 (AVX-512, when the
+  // processor has it and the model at most 16 features), 256 (AVX2), else a scalar loop.
+  // All give the same bits; lower it to compare them.
+  std::uint32_t max_vector_bits = 512;
 };
 
 class ForestExplainer {
@@ -235,6 +240,7 @@ class ForestExplainer {
   std::vector<std::uint8_t> split_nan_left_;  // per 8 splits
   std::vector<std::pair<std::uint32_t, std::uint32_t>> special_splits_;
   std::vector<TableValue, LineAllocator<TableValue>> table_;
+  std::uint32_t max_vector_bits_ = 512;
   std::uint32_t max_nodes_ = 0;
   std::uint32_t max_points_ = 0;
   double baseline_ = 0.0;
