@@ -1,5 +1,8 @@
 #include "csml/predict/forest_explainer.h"
 
+#include <immintrin.h>
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -113,13 +116,16 @@ struct ForestExplainer::Scratch {
   std::vector<std::uint8_t> right;  // per node: the row goes right
   std::vector<std::uint32_t> mask;  // per node: the path features the row fails above it
   std::vector<const TableValue*> rows;  // per table: the row's row of it
+  std::vector<std::uint64_t> bits;      // per table split: the row goes right
 };
 
 namespace {
 
-ForestExplainer::Scratch& ThreadScratch(std::size_t nodes, std::size_t points, std::size_t tables) {
+ForestExplainer::Scratch& ThreadScratch(std::size_t nodes, std::size_t points, std::size_t tables,
+                                        std::size_t words) {
   thread_local ForestExplainer::Scratch scratch;
   if (scratch.rows.size() < tables) scratch.rows.resize(tables);
+  if (scratch.bits.size() < words) scratch.bits.resize(words);
   ++nodes;  // the virtual prior
   if (scratch.f.size() < nodes * points) {
     scratch.f.resize(nodes * points);
@@ -160,6 +166,32 @@ constexpr std::uint16_t kNanLeftBit = 1;
 constexpr std::uint16_t kSpecialBit = 1u << 14;
 
 }  // namespace
+
+namespace {
+
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+
+std::size_t TableAllocation(std::size_t bytes) {
+  return bytes < kHugePage ? bytes : (bytes + kHugePage - 1) / kHugePage * kHugePage;
+}
+
+}  // namespace
+
+void* ForestExplainer::AllocateTable(std::size_t bytes) {
+  if (bytes < kHugePage) return ::operator new (bytes, std::align_val_t{64});
+  // A row loads one line from each of ~3,000 tables scattered over tens of MB: in 4 KiB
+  // pages nearly every load also misses the TLB (a two-level walk under a hypervisor).
+  // Asked before the pages are touched; a hint (transparent_hugepage "madvise" or
+  // "always"), harmless where the kernel says no.
+  const std::size_t size = TableAllocation(bytes);
+  void* p = ::operator new (size, std::align_val_t{kHugePage});
+  (void)madvise(p, size, MADV_HUGEPAGE);
+  return p;
+}
+
+void ForestExplainer::FreeTable(void* p, std::size_t bytes) {
+  ::operator delete (p, std::align_val_t{bytes < kHugePage ? 64 : kHugePage});
+}
 
 Result<ForestExplainer> ForestExplainer::Create(Forest forest) {
   return Create(std::move(forest), ForestExplainerOptions{});
@@ -315,6 +347,8 @@ Result<ForestExplainer> ForestExplainer::Create(Forest forest,
       ex.walk_only_.push_back(t);
     }
   }
+  ex.IndexSplits();
+  ex.max_vector_bits_ = options.max_vector_bits;
   return ex;
 }
 
@@ -476,7 +510,8 @@ void ForestExplainer::AddTableTree(const Tree& tree, const TablePlan& plan) {
         for (std::uint32_t j = 0; j < width; ++j) row[slot[j]] += values[j];
       }
     }
-    const TableRoot entry{r, inside_of[r], table_.size()};
+    const TableRoot entry{r, static_cast<std::uint16_t>(inside_of[r]),
+                          static_cast<std::uint16_t>(plan.count[r]), table_.size()};
     table_.resize(table_.size() + rows * stride);
     for (std::size_t i = 0; i < rows * stride; ++i) {
       table_[entry.offset + i] = static_cast<TableValue>(sums[i]);
@@ -487,44 +522,163 @@ void ForestExplainer::AddTableTree(const Tree& tree, const TablePlan& plan) {
   table_trees_.push_back(out);
 }
 
-inline std::uint32_t ForestExplainer::GoesRight(const TableTree& tree, const TableSplit& split,
-                                                const double* row) const {
-  if (split.flags & kSpecialBit) [[unlikely]] {
-    const std::uint32_t node = tree.root + split.node;
-    return forest_.ChildFor(node, row) - forest_.nodes_[node].left;
+void ForestExplainer::IndexSplits() {
+  const std::size_t n = table_splits_.size();
+  const std::size_t padded = (n + 7) / 8 * 8;
+  split_features_.assign(padded, 0);
+  split_values_.assign(padded, std::numeric_limits<double>::infinity());
+  split_nan_left_.assign(padded / 8, 0);
+  special_splits_.clear();
+  for (const TableTree& tree : table_trees_) {
+    const std::size_t end = std::size_t{tree.inside_begin} + tree.num_inside;
+    for (std::size_t s = tree.above_begin; s < end; ++s) {
+      const TableSplit& split = table_splits_[s];
+      split_features_[s] = split.feature;
+      split_values_[s] = split.value;
+      if (split.flags & kNanLeftBit) split_nan_left_[s / 8] |= std::uint8_t(1u << (s % 8));
+      if (split.flags & kSpecialBit) {
+        special_splits_.emplace_back(static_cast<std::uint32_t>(s), tree.root + split.node);
+      }
+    }
   }
-  // As the forest's walk: `x <= t` is false for NaN, which goes left when the bit says so.
-  const double x = row[split.feature];
-  const auto le = static_cast<std::uint32_t>(x <= split.value);
-  const auto nan_left = static_cast<std::uint32_t>(std::isnan(x)) & (split.flags & kNanLeftBit);
-  return 1u ^ (le | nan_left);
+}
+
+namespace {
+
+// Eight splits' directions (bit i: split i goes right): x <= t false and not (NaN and
+// NaN-goes-left), as the forest's walk.
+__attribute__((target("avx2"))) void FindDirectionsAvx2(const std::int64_t* features,
+                                                        const double* values,
+                                                        const std::uint8_t* nan_left,
+                                                        std::size_t groups, const double* row,
+                                                        std::uint64_t* bits) {
+  std::uint64_t word = 0;
+  for (std::size_t g = 0; g < groups; ++g) {
+    const __m256i f0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(features + 8 * g));
+    const __m256i f1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(features + 8 * g + 4));
+    const __m256d all = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
+    const __m256d x0 = _mm256_mask_i64gather_pd(_mm256_setzero_pd(), row, f0, all, 8);
+    const __m256d x1 = _mm256_mask_i64gather_pd(_mm256_setzero_pd(), row, f1, all, 8);
+    const __m256d t0 = _mm256_loadu_pd(values + 8 * g);
+    const __m256d t1 = _mm256_loadu_pd(values + 8 * g + 4);
+    const auto le =
+        static_cast<std::uint32_t>(_mm256_movemask_pd(_mm256_cmp_pd(x0, t0, _CMP_LE_OQ)) |
+                                   (_mm256_movemask_pd(_mm256_cmp_pd(x1, t1, _CMP_LE_OQ)) << 4));
+    const auto nan =
+        static_cast<std::uint32_t>(_mm256_movemask_pd(_mm256_cmp_pd(x0, x0, _CMP_UNORD_Q)) |
+                                   (_mm256_movemask_pd(_mm256_cmp_pd(x1, x1, _CMP_UNORD_Q)) << 4));
+    const std::uint64_t right = ~(le | (nan & nan_left[g])) & 0xffu;
+    word |= right << (8 * (g % 8));
+    if (g % 8 == 7) {
+      bits[g / 8] = word;
+      word = 0;
+    }
+  }
+  bits[groups / 8] = word;
+}
+
+// The same for at most 16 features, AVX-512: each split's value picked from the row held in
+// two registers (one permute, no gather), eight splits a compare.
+__attribute__((target("avx512f"))) void FindDirectionsAvx512(
+    const std::int64_t* features, const double* values, const std::uint8_t* nan_left,
+    std::size_t groups, const double* row, std::size_t num_features, std::uint64_t* bits) {
+  double padded[16] = {};
+  std::memcpy(padded, row, num_features * sizeof(double));
+  const __m512d lo = _mm512_loadu_pd(padded);
+  const __m512d hi = _mm512_loadu_pd(padded + 8);
+  std::uint64_t word = 0;
+  for (std::size_t g = 0; g < groups; ++g) {
+    const __m512i f = _mm512_loadu_si512(features + 8 * g);
+    const __m512d x = _mm512_permutex2var_pd(lo, f, hi);
+    const __m512d t = _mm512_loadu_pd(values + 8 * g);
+    const auto le = static_cast<std::uint32_t>(_mm512_cmp_pd_mask(x, t, _CMP_LE_OQ));
+    const auto nan = static_cast<std::uint32_t>(_mm512_cmp_pd_mask(x, x, _CMP_UNORD_Q));
+    const std::uint64_t right = ~(le | (nan & nan_left[g])) & 0xffu;
+    word |= right << (8 * (g % 8));
+    if (g % 8 == 7) {
+      bits[g / 8] = word;
+      word = 0;
+    }
+  }
+  bits[groups / 8] = word;
+}
+
+}  // namespace
+
+void ForestExplainer::FindDirections(const double* row, std::uint64_t* bits) const {
+  static const bool kAvx2 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  static const bool kAvx512 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  const std::size_t groups = split_values_.size() / 8;
+  if (max_vector_bits_ >= 512 && kAvx512 && num_features() <= 16) {
+    FindDirectionsAvx512(split_features_.data(), split_values_.data(), split_nan_left_.data(),
+                         groups, row, num_features(), bits);
+  } else if (max_vector_bits_ >= 256 && kAvx2) {
+    FindDirectionsAvx2(split_features_.data(), split_values_.data(), split_nan_left_.data(), groups,
+                       row, bits);
+  } else {
+    std::fill(bits, bits + SplitWords(), 0);
+    for (std::size_t s = 0; s < groups * 8; ++s) {
+      const double x = row[split_features_[s]];
+      const bool nan_left = std::isnan(x) && ((split_nan_left_[s / 8] >> (s % 8)) & 1u) != 0;
+      if (!(x <= split_values_[s] || nan_left)) bits[s / 64] |= std::uint64_t{1} << (s % 64);
+    }
+  }
+  bits[SplitWords() - 1] = 0;  // FindTableRows reads 8 bytes from any split's byte
+  for (const auto& [s, node] : special_splits_) {
+    const std::uint64_t bit = std::uint64_t{1} << (s % 64);
+    if (forest_.ChildFor(node, row) != forest_.nodes_[node].left) {
+      bits[s / 64] |= bit;
+    } else {
+      bits[s / 64] &= ~bit;
+    }
+  }
 }
 
 const ForestExplainer::TableValue** ForestExplainer::FindTableRows(const TableTree& tree,
-                                                                   const double* row,
+                                                                   const std::uint64_t* bits,
                                                                    std::uint32_t* index,
                                                                    const TableValue** rows) const {
   // Down: the features the row fails on the way to each node above the tables (going
   // right fails the left child's side of the split, and the other way round), then the
-  // directions inside each table's subtree.
+  // directions inside each table's subtree (consecutive bits, in the order of the index's
+  // bits).
+  const auto* bytes = reinterpret_cast<const unsigned char*>(bits);
+  const auto field = [bytes](std::size_t s, std::uint32_t width) {
+    std::uint64_t word;
+    std::memcpy(&word, bytes + s / 8, sizeof(word));
+    return static_cast<std::uint32_t>((word >> (s % 8)) & ((std::uint64_t{1} << width) - 1));
+  };
   index[0] = 0;
   const TableSplit* above = table_splits_.data() + tree.above_begin;
-  for (std::uint32_t s = 0; s < tree.num_above; ++s) {
-    const TableSplit& split = above[s];
-    const std::uint32_t failed = index[split.node];
-    const std::uint32_t goes_right = (0u - GoesRight(tree, split, row)) & split.bit;
-    index[split.target] = failed | goes_right;
-    index[split.target + 1] = failed | (split.bit ^ goes_right);
+  for (std::uint32_t first = 0; first < tree.num_above; first += 56) {
+    // Up to 56 directions from one unaligned word.
+    const std::uint32_t count = std::min(tree.num_above - first, 56u);
+    std::uint64_t word;
+    const std::size_t at = std::size_t{tree.above_begin} + first;
+    std::memcpy(&word, bytes + at / 8, sizeof(word));
+    word >>= at % 8;
+    for (std::uint32_t s = first; s < first + count; ++s, word >>= 1) {
+      const TableSplit& split = above[s];
+      const std::uint32_t failed = index[split.node];
+      const std::uint32_t goes_right = (0u - static_cast<std::uint32_t>(word & 1u)) & split.bit;
+      index[split.target] = failed | goes_right;
+      index[split.target + 1] = failed | (split.bit ^ goes_right);
+    }
   }
-  const TableSplit* inside = table_splits_.data() + tree.inside_begin;
+  std::size_t inside = tree.inside_begin;
   const TableRoot* roots = table_roots_.data() + tree.table_begin;
   const TableValue* table = table_.data();
   for (std::uint32_t t = 0; t < tree.num_tables; ++t) {
     const TableRoot& root = roots[t];
-    std::uint32_t at_root = index[root.node];
-    for (std::uint32_t s = 0; s < root.num_inside; ++s, ++inside) {
-      at_root |= (0u - GoesRight(tree, *inside, row)) & inside->bit;
-    }
+    const std::uint32_t at_root =
+        index[root.node] | (field(inside, root.num_inside) << root.first_bit);
+    inside += root.num_inside;
     const TableValue* at = table + root.offset + std::size_t{at_root} * tree.stride;
     __builtin_prefetch(at);
     if (tree.stride * sizeof(TableValue) > 64) __builtin_prefetch(at + 64 / sizeof(TableValue));
@@ -643,15 +797,16 @@ void ForestExplainer::ExplainTree(const Tree& tree, const double* row, Scratch* 
 }
 
 void ForestExplainer::ExplainRow(const double* row, bool by_walk, double* out) const {
-  Scratch& scratch = ThreadScratch(max_nodes_, max_points_, table_roots_.size());
+  Scratch& scratch = ThreadScratch(max_nodes_, max_points_, table_roots_.size(), SplitWords());
   if (by_walk) {
     for (const Tree& tree : trees_) WalkTree(tree, row, &scratch, out);
     return;
   }
   // Every table row this row needs, prefetched, then their sums: the loads overlap.
   const TableValue** rows = scratch.rows.data();
+  FindDirections(row, scratch.bits.data());
   for (const TableTree& tree : table_trees_) {
-    rows = FindTableRows(tree, row, scratch.mask.data(), rows);
+    rows = FindTableRows(tree, scratch.bits.data(), scratch.mask.data(), rows);
   }
   const TableValue* const* next = scratch.rows.data();
   for (const TableTree& tree : table_trees_) {

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "csml/core/json_writer.h"
+#include "csml/predict/forest_predictor.h"
 
 namespace csml {
 
@@ -131,6 +132,31 @@ Result<ScoreExplanation> ServingModel::Explain(const RawFeatures& features) cons
   out.baseline = explainer_->baseline();
   out.margin = explainer_->forest().PredictMargin(row);
   return out;
+}
+
+Result<ScoreResult> ServingModel::ScoreExplained(const RawFeatures& features,
+                                                 ScoreExplanation* explanation) const {
+  Result<ScoreExplanation> explained = Explain(features);
+  if (!explained) return tl::unexpected(explained.error());
+  *explanation = *explained;
+  const std::span<const double> row(explanation->values.data(), explanation->num_columns);
+  double probability = 0.0;
+  if (const auto* forest = dynamic_cast<const ForestPredictor*>(predictor_.get())) {
+    // What ForestPredictor::PredictRisk computes, from the margin already walked (the
+    // explainer's forest is a copy of the predictor's, loaded from the same file).
+    if (forest->forest().num_features() != row.size()) {
+      return MakeError(ErrorCode::kModel,
+                       fmt::format("model {}: row of {} columns for {}", version_, row.size(),
+                                   forest->forest().num_features()));
+    }
+    explanation->margin = forest->forest().PredictMargin(row);
+    probability = forest->forest().RiskFromMargin(explanation->margin);
+  } else {
+    Result<double> risk = predictor_->PredictRisk(row);
+    if (!risk) return tl::unexpected(risk.error().WithContext(fmt::format("model {}", version_)));
+    probability = *risk;
+  }
+  return Finish(probability, features);
 }
 
 }  // namespace csml

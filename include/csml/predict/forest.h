@@ -63,6 +63,9 @@ class Forest {
   // A row of the wrong size gives NaN (never a read out of bounds): callers that take rows
   // from outside check the size first (ForestPredictor does).
   double PredictRisk(std::span<const double> row) const noexcept;
+  // The model's link of a margin from PredictMargin(): PredictRisk() is
+  // RiskFromMargin(PredictMargin(row)).
+  double RiskFromMargin(double margin) const noexcept;
 
   // The raw score before the sigmoid: LightGBM's sum of leaves, XGBoost's margin.
   // On CPUs with AVX2 (and models whose splits use at most 16 features) the one-row form of
@@ -143,7 +146,6 @@ class Forest {
   Acc SumTrees(const double* row) const noexcept;
   template <typename Acc>
   void SumTreesBlock(const double* rows, std::size_t num_rows, Acc* acc) const noexcept;
-  double RiskFromMargin(double margin) const noexcept;
   // The leaf one tree (root in nodes_) sends row to; every kind of split.
   double TreeLeafValue(std::uint32_t root, const double* row) const noexcept;
   std::uint32_t TreeRoot(std::size_t tree) const noexcept {

@@ -18,8 +18,9 @@
 //   splits). Create() groups each tree's leaves under such table roots (fewest rows, a
 //   subtree in one table while it has at most twice its children's rows) and tabulates,
 //   per pattern, the summed contributions by the tree's distinct features (floats, summed
-//   in double and rounded once). Per row a tree costs one pass over its splits (each table's
-//   index) and one cache-line load per table, prefetched for all trees before the sums.
+//   in double and rounded once). Per row: every table split's direction in one vector pass
+//   (a bit each), then per tree each table's index from those bits and one cache-line load
+//   per table (huge pages where the kernel allows), prefetched for all trees before the sums.
 //   Trees take tables, smallest first, while the model's total stays within
 //   options.max_table_bytes and their tables' indices within options.max_path_features bits.
 // - The node walk, for the other trees: a feature's Shapley weight summed over subsets is
@@ -57,6 +58,10 @@ struct ForestExplainerOptions {
   // subtree grouped in one table one more bit per split inside). Trees with a path over
   // more distinct features take the node walk. At most 16.
   std::uint32_t max_path_features = 12;
+  // The widest vectors the per-row direction pass may use, in bits: 512 (AVX-512, when the
+  // processor has it and the model at most 16 features), 256 (AVX2), else a scalar loop.
+  // All give the same bits; lower it to compare them.
+  std::uint32_t max_vector_bits = 512;
 };
 
 class ForestExplainer {
@@ -161,22 +166,24 @@ class ForestExplainer {
   };
   struct TableRoot {
     std::uint32_t node;        // local index
-    std::uint32_t num_inside;  // its splits, next in table_splits_ after the previous table's
+    std::uint16_t num_inside;  // its splits, next in table_splits_ after the previous table's
+    std::uint16_t first_bit;   // the index bit of its first inside split (the next ones follow)
     std::size_t offset;        // into table_: 2^(d + m) x stride floats
   };
-  // The tables' storage: cache-line aligned, so a row of 16 floats is one line.
+  // The tables' storage: cache-line aligned, so a row of 16 floats is one line; from 2 MiB
+  // on, in huge pages where the kernel gives them (AllocateTable).
   template <typename T>
   struct LineAllocator {
     using value_type = T;
     LineAllocator() = default;
     template <typename U>
     explicit LineAllocator(const LineAllocator<U>& /*other*/) {}
-    T* allocate(std::size_t n) {
-      return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{64}));
-    }
-    void deallocate(T* p, std::size_t /*n*/) { ::operator delete (p, std::align_val_t{64}); }
+    T* allocate(std::size_t n) { return static_cast<T*>(AllocateTable(n * sizeof(T))); }
+    void deallocate(T* p, std::size_t n) { FreeTable(p, n * sizeof(T)); }
     friend bool operator==(const LineAllocator&, const LineAllocator&) { return true; }
   };
+  static void* AllocateTable(std::size_t bytes);
+  static void FreeTable(void* p, std::size_t bytes);
 
   explicit ForestExplainer(Forest forest) : forest_(std::move(forest)) {}
   // How a tree's leaves group under table roots (defined in the .cc).
@@ -186,10 +193,17 @@ class ForestExplainer {
   TablePlan PlanTables(const Tree& tree, std::uint32_t max_bits) const;
   // Builds the pattern tables of a tree (already set up for the node walk) into table_*.
   void AddTableTree(const Tree& tree, const TablePlan& plan);
-  std::uint32_t GoesRight(const TableTree& tree, const TableSplit& split, const double* row) const;
-  // One tree's table rows for a row into rows (prefetched); returns past the last.
-  const TableValue** FindTableRows(const TableTree& tree, const double* row, std::uint32_t* index,
-                                   const TableValue** rows) const;
+  // Every table split's direction for a row, one bit each in table_splits_ order, into
+  // bits (SplitWords() words).
+  std::size_t SplitWords() const { return split_values_.size() / 64 + 2; }
+  void FindDirections(const double* row, std::uint64_t* bits) const;
+  // Sets up split_features_, split_values_, split_nan_left_, special_splits_ from
+  // table_splits_.
+  void IndexSplits();
+  // One tree's table rows for a row into rows (prefetched), from the directions of
+  // FindDirections; returns past the last.
+  const TableValue** FindTableRows(const TableTree& tree, const std::uint64_t* bits,
+                                   std::uint32_t* index, const TableValue** rows) const;
   // Adds the tree's table rows (from FindTableRows) to out; returns past the last.
   template <std::uint32_t kStride>
   const TableValue* const* AddTableRows(const TableTree& tree, const TableValue* const* rows,
@@ -218,7 +232,15 @@ class ForestExplainer {
   std::vector<TableSplit> table_splits_;
   std::vector<TableRoot> table_roots_;
   std::vector<std::uint16_t> table_slots_;
+  // table_splits_ by field, padded to a multiple of 8 (padding: feature 0, +inf: left), for
+  // FindDirections; nan_left one bit per split; special (categorical) splits by index in
+  // table_splits_, with their forest node.
+  std::vector<std::int64_t> split_features_;
+  std::vector<double> split_values_;
+  std::vector<std::uint8_t> split_nan_left_;  // per 8 splits
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> special_splits_;
   std::vector<TableValue, LineAllocator<TableValue>> table_;
+  std::uint32_t max_vector_bits_ = 512;
   std::uint32_t max_nodes_ = 0;
   std::uint32_t max_points_ = 0;
   double baseline_ = 0.0;

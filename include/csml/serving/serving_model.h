@@ -98,6 +98,11 @@ class ServingModel {
   bool can_explain() const { return explainer_ != nullptr; }
   // Encodes and explains one customer; kUnavailable when !can_explain(). No heap allocation.
   Result<ScoreExplanation> Explain(const RawFeatures& features) const;
+  // Score() and Explain() at once, as /score?explain=true needs them: with a forest
+  // predictor its walk once (the margin it links to the risk is the explanation's margin).
+  // The same results as the two calls; kUnavailable when !can_explain().
+  Result<ScoreResult> ScoreExplained(const RawFeatures& features,
+                                     ScoreExplanation* explanation) const;
 
   // How `reasons` are chosen: kModel when built with model reasons and able to explain;
   // kRules otherwise (a model without covers falls back to the seed's rules).

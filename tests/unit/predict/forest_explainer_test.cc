@@ -143,6 +143,30 @@ TEST_P(ExplainerOnFixture, TablesAgreeWithTheNodeWalkOnEveryCase) {
   EXPECT_GT(largest, 0.1);
 }
 
+// The per-row direction pass in each width (AVX-512, AVX2, scalar; a width the processor
+// lacks falls to the next): the same contributions, bit for bit.
+TEST_P(ExplainerOnFixture, DirectionPassesOfEveryWidthAgree) {
+  auto bytes = testing::ReadFile(testing::FixturePath(GetParam().name, GetParam().model_file));
+  ASSERT_TRUE(bytes.has_value());
+  auto forest = LoadForest(*bytes);
+  ASSERT_TRUE(forest.has_value());
+  std::vector<double> widest(width_), phi(width_);
+  for (const std::uint32_t bits : {256u, 0u}) {
+    ForestExplainerOptions options;
+    options.max_vector_bits = bits;
+    auto narrow = ForestExplainer::Create(*forest, options);
+    ASSERT_TRUE(narrow.has_value()) << narrow.error().message;
+    ASSERT_GT(narrow->num_table_trees(), 0u);
+    for (std::size_t r = 0; r < num_rows(); ++r) {
+      explainer_->Explain(Row(r), widest);
+      narrow->Explain(Row(r), phi);
+      for (std::size_t f = 0; f < width_; ++f) {
+        ASSERT_EQ(phi[f], widest[f]) << bits << " bits, row " << r << " feature " << f;
+      }
+    }
+  }
+}
+
 // Bounds on the tables: none (every tree by the node walk, bit for bit the reference), and
 // half the memory the tables want (the trees left out fall back), agree on every case.
 TEST_P(ExplainerOnFixture, BoundedTablesFallBackToTheNodeWalkPerTree) {

@@ -87,6 +87,37 @@ TEST_F(ModelLoaderTest, LoadsAPublishedVersionThatScoresAsXgboostDoes) {
   EXPECT_EQ(checked, 200);
 }
 
+// /score?explain=true's one pass (ScoreExplained) gives what Score and Explain give apart, bit
+// for bit: risk, tier, reasons, every contribution, the baseline and the margin.
+TEST_F(ModelLoaderTest, ScoreExplainedIsScoreAndExplainAtOnce) {
+  const ModelMeta meta = Publish(Draft());
+  auto model = LoadServingModel(*registry_, meta.version);
+  ASSERT_TRUE(model.has_value()) << model.error().message;
+  ASSERT_TRUE((*model)->can_explain());
+  simdjson::dom::parser parser;
+  const simdjson::padded_string cases(ReadWholeFile(kFixture / "cases.json"));
+  int checked = 0;
+  for (simdjson::dom::element c : parser.parse(cases).get_array()) {
+    const RawFeatures features = FeaturesFrom(c["features"].get_object().value());
+    const Result<ScoreResult> alone = (*model)->Score(features);
+    const Result<ScoreExplanation> explained_alone = (*model)->Explain(features);
+    ScoreExplanation explanation;
+    const Result<ScoreResult> both = (*model)->ScoreExplained(features, &explanation);
+    ASSERT_TRUE(alone.has_value() && explained_alone.has_value() && both.has_value());
+    EXPECT_EQ(both->risk, alone->risk);
+    EXPECT_EQ(both->tier, alone->tier);
+    EXPECT_EQ(both->reasons, alone->reasons);
+    ASSERT_EQ(explanation.num_columns, explained_alone->num_columns);
+    for (std::size_t i = 0; i < explanation.num_columns; ++i) {
+      EXPECT_EQ(explanation.contributions[i], explained_alone->contributions[i]);
+    }
+    EXPECT_EQ(explanation.baseline, explained_alone->baseline);
+    EXPECT_EQ(explanation.margin, explained_alone->margin);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 200);
+}
+
 // Every scoring path (POST /score and /score/batch through ServingModel::Score, csml predict and
 // csml test through BatchScorer) gives risk = calibration(model probability), the probability
 // itself still the library's, and the same tier.
