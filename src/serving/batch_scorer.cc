@@ -81,8 +81,8 @@ Result<Summary> WriteAtomically(
   }
   // A device, FIFO or socket (`--out /dev/null`, a pipe) is written in place: renaming a file
   // over it would replace the special file itself. Such a target cannot be all-or-nothing.
-  if (struct stat st{}; ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) &&
-                        !S_ISDIR(st.st_mode)) {
+  if (struct stat st{};
+      ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
     const int out = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
     if (out < 0) return tl::unexpected(IoError("cannot open", path, errno));
     auto summary = produce([&](std::string_view text) { return WriteAll(out, text, path); });

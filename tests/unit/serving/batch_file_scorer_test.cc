@@ -284,7 +284,7 @@ TEST_F(BatchFileScorerTest, AFifoAsTheOutputIsWrittenInPlaceNotReplaced) {
   ::close(keep);
   reader.join();
   ASSERT_TRUE(summary.has_value()) << summary.error().message;
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(fifo.c_str(), &st), 0);
   EXPECT_TRUE(S_ISFIFO(st.st_mode)) << "the FIFO was replaced by a regular file";
   EXPECT_EQ(received, expected.text);
