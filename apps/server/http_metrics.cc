@@ -39,6 +39,7 @@ std::string_view ConnectionEndName(ConnectionEnd end) {
 void HttpMetrics::BindRoutes(std::vector<std::string> paths) {
   if (paths.size() > kMaxRoutes) paths.resize(kMaxRoutes);
   routes_ = std::move(paths);
+  bound_.store(true, std::memory_order_release);
 }
 
 std::size_t HttpMetrics::StatusSlot(int status) {
@@ -94,6 +95,7 @@ std::uint64_t HttpMetrics::TotalRequests() const {
 
 HttpMetrics::RouteLatency HttpMetrics::LatencyOf(std::string_view path) const {
   RouteLatency out;
+  if (!bound_.load(std::memory_order_acquire)) return out;
   const auto it = std::find(routes_.begin(), routes_.end(), path);
   if (it == routes_.end()) return out;
   const auto r = static_cast<std::size_t>(it - routes_.begin());

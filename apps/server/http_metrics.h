@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -67,6 +68,7 @@ class HttpMetrics {
     std::uint64_t sum_ns = 0;
     std::array<std::uint64_t, kNumLatencyBuckets> buckets{};
   };
+  // Empty until BindRoutes ran; safe to call from any thread before and after it.
   RouteLatency LatencyOf(std::string_view path) const;
 
  private:
@@ -93,6 +95,7 @@ class HttpMetrics {
   std::string_view RouteLabel(std::size_t slot) const;
 
   std::vector<std::string> routes_;
+  std::atomic<bool> bound_{false};  // routes_ written (LatencyOf may run on another thread)
   mutable PerThread<Slot> slots_;
 };
 

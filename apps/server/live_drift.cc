@@ -148,7 +148,7 @@ LiveDriftFigures LiveDrift::Check(const ServingModel* model) {
         alarm_[i] = true;
         spdlog::warn(
             "drift: {} PSI {:.3f} is above {} over the last {} scores of {} "
-            "(docs/MONITORING.md, \"When a drift alarm fires\")",
+            "(docs/MONITORING.md, \"What to do when an alarm fires\")",
             NameOf(out, i), psi, kPsiAlarm, out.drift.rows, out.version);
       } else if (alarm_[i] && psi < kPsiRecovered) {
         alarm_[i] = false;

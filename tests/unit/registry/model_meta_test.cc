@@ -147,6 +147,7 @@ TEST(ModelMeta, AMetaWrittenBeforeCalibrationExistedLoadsUncalibrated) {
   ASSERT_TRUE(meta.has_value()) << meta.error().message;
   EXPECT_TRUE(meta->calibration.is_none());
   EXPECT_EQ(meta->calibration.Apply(0.4321), 0.4321);
+  EXPECT_FALSE(meta->reference_profile.has_value()) << "no drift figures for older versions";
   auto summary = TrainingSummary::FromJson(meta->extra_json);
   ASSERT_TRUE(summary.has_value()) << summary.error().message;
   ASSERT_TRUE(summary->calibration.has_value());
