@@ -45,12 +45,15 @@ LiveDrift::LiveDrift(std::size_t window)
 
 void LiveDrift::ResetChunk(Chunk& chunk) {
   const std::uint64_t seq = chunk.seq.load(std::memory_order_relaxed);
+  // A sequence lock without fences (ThreadSanitizer does not model them): the odd sequence
+  // is stored first, and every reset store is a release, so no reader sees a reset value
+  // without also seeing the odd sequence; the readers load with acquire (Figures).
   chunk.seq.store(seq + 1, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_release);
-  chunk.rows.Set(0);
-  chunk.filled_ns.Set(0);
-  for (Counter& c : chunk.tiers) c.Set(0);
-  for (Counter& c : chunk.cells) c.Set(0);
+  constexpr auto kRelease = std::memory_order_release;
+  chunk.rows.Set(0, kRelease);
+  chunk.filled_ns.Set(0, kRelease);
+  for (Counter& c : chunk.tiers) c.Set(0, kRelease);
+  for (Counter& c : chunk.cells) c.Set(0, kRelease);
   chunk.seq.store(seq + 2, std::memory_order_release);
 }
 
@@ -102,14 +105,19 @@ LiveDriftFigures LiveDrift::Figures(const ServingModel* model) const {
     for (const Chunk& chunk : slot.chunks) {
       const std::uint64_t before = chunk.seq.load(std::memory_order_acquire);
       if (before % 2 != 0) continue;
+      // Acquire loads: the sequence check after them cannot move before them.
+      constexpr auto kAcquire = std::memory_order_acquire;
       ChunkView view;
-      view.rows = chunk.rows.Get();
+      view.rows = chunk.rows.Get(kAcquire);
       if (view.rows == 0) continue;
-      view.filled_ns = chunk.filled_ns.Get();
-      for (std::size_t t = 0; t < view.tiers.size(); ++t) view.tiers[t] = chunk.tiers[t].Get();
+      view.filled_ns = chunk.filled_ns.Get(kAcquire);
+      for (std::size_t t = 0; t < view.tiers.size(); ++t) {
+        view.tiers[t] = chunk.tiers[t].Get(kAcquire);
+      }
       view.cells.resize(layout.cells());
-      for (std::size_t c = 0; c < view.cells.size(); ++c) view.cells[c] = chunk.cells[c].Get();
-      std::atomic_thread_fence(std::memory_order_acquire);
+      for (std::size_t c = 0; c < view.cells.size(); ++c) {
+        view.cells[c] = chunk.cells[c].Get(kAcquire);
+      }
       if (chunk.seq.load(std::memory_order_relaxed) != before) continue;  // reset meanwhile
       views.push_back(std::move(view));
     }

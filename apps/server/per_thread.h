@@ -25,9 +25,15 @@ class Counter {
   void Add(std::uint64_t n = 1) {
     value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
-  std::uint64_t Get() const { return value_.load(std::memory_order_relaxed); }
+  // A reader that must see the value after an owner's earlier store (a sequence lock) asks
+  // for acquire; the hot path's counts stay relaxed.
+  std::uint64_t Get(std::memory_order order = std::memory_order_relaxed) const {
+    return value_.load(order);
+  }
   // Only from the owning thread (or when no thread writes any more).
-  void Set(std::uint64_t value) { value_.store(value, std::memory_order_relaxed); }
+  void Set(std::uint64_t value, std::memory_order order = std::memory_order_relaxed) {
+    value_.store(value, order);
+  }
 
  private:
   std::atomic<std::uint64_t> value_{0};
