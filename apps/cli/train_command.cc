@@ -261,13 +261,18 @@ void PrintSearch(const SearchRecord& s) {
     if (x.fold_auc.size() != y.fold_auc.size()) return x.fold_auc.size() > y.fold_auc.size();
     return x.mean_auc > y.mean_auc;
   });
-  fmt::print(stderr, "  {:>3} {:>5} {:>9} {:>9}  {}\n", "id", "folds", "mean AUC", "logloss",
-             "configuration");
+  // "final fit": the trial's predicted final-fit work over the cap (above 1 it cannot win).
+  fmt::print(stderr, "  {:>3} {:>5} {:>9} {:>9} {:>9}  {}\n", "id", "folds", "mean AUC", "logloss",
+             "final fit", "configuration");
   for (std::size_t k = 0; k < order.size() && k < 12; ++k) {
     const SearchRecord::Trial& t = s.trials[order[k]];
-    fmt::print(stderr, "  {:>3} {:>5} {:>9.5f} {:>9.5f}  {}{}\n", t.id, t.fold_auc.size(),
-               t.mean_auc, t.mean_logloss, t.params.Summary(),
-               static_cast<int>(order[k]) == s.winner ? "  <- chosen" : "");
+    const double share = t.final_fit_work / s.final_fit_cap;
+    const bool chosen = static_cast<int>(order[k]) == s.winner;
+    fmt::print(stderr, "  {:>3} {:>5} {:>9.5f} {:>9.5f} {:>9}  {}{}\n", t.id, t.fold_auc.size(),
+               t.mean_auc, t.mean_logloss,
+               std::isfinite(share) ? fmt::format("{:.2f}x", share) : std::string("-"),
+               t.params.Summary(),
+               chosen ? "  <- chosen" : (share > 1 ? "  (final fit over the cap)" : ""));
   }
 }
 

@@ -379,8 +379,9 @@ void WriteSearchJson(JsonWriter& w, const SearchRecord& s) {
       .Key("work_budget")
       .Double(s.work_budget)
       .Key("work_used")
-      .Double(s.work_used)
-      .Key("seconds")
+      .Double(s.work_used);
+  if (std::isfinite(s.final_fit_cap)) w.Key("final_fit_cap").Double(s.final_fit_cap);
+  w.Key("seconds")
       .Double(s.seconds)
       .Key("search_rows")
       .Uint(s.search_rows)
@@ -416,12 +417,9 @@ void WriteSearchJson(JsonWriter& w, const SearchRecord& s) {
     for (double v : t.fold_logloss) w.Double(v);
     w.EndArray().Key("fold_rounds").BeginArray();
     for (int v : t.fold_rounds) w.Int(v);
-    w.EndArray()
-        .Key("mean_auc")
-        .Double(t.mean_auc)
-        .Key("mean_logloss")
-        .Double(t.mean_logloss)
-        .EndObject();
+    w.EndArray().Key("mean_auc").Double(t.mean_auc).Key("mean_logloss").Double(t.mean_logloss);
+    if (std::isfinite(t.final_fit_work)) w.Key("final_fit_work").Double(t.final_fit_work);
+    w.EndObject();
   }
   w.EndArray()
       .Key("winner")
@@ -440,6 +438,7 @@ Result<SearchRecord> ReadSearch(const ObjectReader& r) {
   CSML_ASSIGN_OR_RETURN(s.budget_auto, r.OptionalBool("budget_auto"));
   CSML_ASSIGN_OR_RETURN(s.work_budget, r.OptionalNumber("work_budget"));
   CSML_ASSIGN_OR_RETURN(s.work_used, r.OptionalNumber("work_used"));
+  CSML_ASSIGN_OR_RETURN(s.final_fit_cap, r.OptionalNumber("final_fit_cap"));
   CSML_ASSIGN_OR_RETURN(s.seconds, r.OptionalNumber("seconds"));
   CSML_ASSIGN_OR_RETURN(s.search_rows, r.OptionalCount("search_rows"));
   CSML_ASSIGN_OR_RETURN(s.row_stride, r.OptionalCount("row_stride"));
@@ -470,6 +469,7 @@ Result<SearchRecord> ReadSearch(const ObjectReader& r) {
     for (double v : rounds) trial.fold_rounds.push_back(std::isfinite(v) ? static_cast<int>(v) : 0);
     CSML_ASSIGN_OR_RETURN(trial.mean_auc, t.OptionalNumber("mean_auc"));
     CSML_ASSIGN_OR_RETURN(trial.mean_logloss, t.OptionalNumber("mean_logloss"));
+    CSML_ASSIGN_OR_RETURN(trial.final_fit_work, t.OptionalNumber("final_fit_work"));
     s.trials.push_back(std::move(trial));
   }
   s.winner = -1;

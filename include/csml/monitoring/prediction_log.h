@@ -10,7 +10,10 @@
 //   - written out (write(2)) at least every flush_interval, so a crash loses at most that;
 //   - rotated when it reaches segment_max_bytes or segment_max_age; a closed segment is
 //     compressed to <name>.jsonl.zst (written to a temporary name, renamed, then the .jsonl
-//     removed, so a reader never sees half a file) unless compression is off;
+//     removed, so a reader never sees half a file) unless compression is off. Compression
+//     runs on a thread of its own at nice 19, so a request thread on the same core preempts
+//     it; under sustained full load closed segments wait as plain .jsonl (readers take both,
+//     retention counts them) until the CPU has time;
 //   - retention: after each rotation, closed segments of every replica in the directory are
 //     removed oldest first while they total more than retention_bytes or are older than
 //     retention_age; an open .jsonl is counted but never removed (unless it is older than
@@ -20,8 +23,8 @@
 // tried again every disk_retry_interval; when it succeeds the observer is told once more.
 //
 // Thread-safety: Append() and Stats() from any thread. The destructor writes what is queued,
-// closes (and compresses) the open segment and joins the writer; call it after the request
-// threads have stopped.
+// closes the open segment, joins the writer, then lets the compressor finish every closed
+// segment still waiting and joins it; call it after the request threads have stopped.
 #pragma once
 
 #include <chrono>

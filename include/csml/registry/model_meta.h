@@ -132,6 +132,8 @@ struct SearchRecord {
     std::vector<int> fold_rounds;
     double mean_auc = std::numeric_limits<double>::quiet_NaN();
     double mean_logloss = std::numeric_limits<double>::quiet_NaN();
+    // Predicted work (rows x rounds) of its final fit on the whole window; NaN when unknown.
+    double final_fit_work = std::numeric_limits<double>::quiet_NaN();
   };
   std::string strategy = "successive_halving";
   std::string selection = "mean_fold_auc";
@@ -140,6 +142,9 @@ struct SearchRecord {
   bool budget_auto = false;
   double work_budget = std::numeric_limits<double>::quiet_NaN();  // rows x rounds
   double work_used = std::numeric_limits<double>::quiet_NaN();
+  // The most a winner's final fit may cost (rows x rounds); trials above it cannot win. NaN in
+  // records written before the cap.
+  double final_fit_cap = std::numeric_limits<double>::quiet_NaN();
   double seconds = std::numeric_limits<double>::quiet_NaN();  // wall time of the search
   std::uint64_t search_rows = 0;                              // rows the folds were cut from
   std::uint64_t row_stride = 1;                               // every k-th row of the window

@@ -17,9 +17,11 @@
 //
 //   Successive halving (eta 3). Rung 0 fits every candidate on the newest fold; the best
 //   third (by validation AUC, ties by log loss, then by index) goes on to rung 1, which adds
-//   the next older fold, and so on until a rung has used every fold. The winner has the best
-//   mean AUC over all folds; of those within 0.001 of it (closer than fold noise tells
-//   apart), the one that boosted the fewest rounds is taken (cost-aware tie-break). Then
+//   the next older fold, and so on until a rung has used every fold; candidate 0 goes on to
+//   every rung whatever its rank (and is fitted past the work limit). The winner has the best
+//   mean AUC over all folds among the trials whose predicted final fit is affordable (below);
+//   of those within 0.001 of it (closer than fold noise tells apart), candidate 0 if it is
+//   one, else the one that boosted the fewest rounds (cost-aware tie-break). Then
 //   the winner is tried once more with scale_pos_weight = negatives / positives (as many
 //   rounds per fold as the winner needed), kept only when its mean fold AUC is higher; the
 //   final model's early stopping then watches AUC.
@@ -33,6 +35,12 @@
 //   seed give the same search and the same model bytes on any machine; wall time follows the
 //   machine. Budget 0 = automatic: max(5 s, 0.6 x the estimated work of the fixed path), so that a
 //   large window's whole `csml train` stays within about 3x the fixed path's time.
+//
+//   Final-fit cap. A trial's final fit on the whole window is predicted as the fixed path's
+//   work times its rounds on the newest fold over candidate 0's (final_fit_work); a trial
+//   above final_fit_cap = max(1.6 x the fixed path's work, 5 s of nominal work, an explicit
+//   budget's work) cannot win: a low learning rate that stops early on a sample boosts many
+//   more rounds on every row.
 //
 //   Large windows: the search runs on every k-th row (in time order) so that it sees at most
 //   `max_search_rows` (60,000) rows; the final model is trained on every row as before.
