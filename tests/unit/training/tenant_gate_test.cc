@@ -170,7 +170,7 @@ TEST_F(TenantPipelineTest, RefusesTooLittleDataBeforeTrainingAndCreatesNothing) 
 TEST_F(TenantPipelineTest, TheGateDoesNotApplyToTheGlobalScope) {
   testing::SyntheticOptions data;
   data.customers = 40;
-  data.weeks = 5;
+  data.weeks = 20;  // 800 rows: below the default gate, enough for the time split
   auto pipeline = TrainPipeline::Create(Options(""));
   ASSERT_TRUE(pipeline.has_value()) << pipeline.error().message;
   TrainObserver observer;
@@ -178,6 +178,7 @@ TEST_F(TenantPipelineTest, TheGateDoesNotApplyToTheGlobalScope) {
   ASSERT_TRUE(result.has_value()) << result.error().message;
   EXPECT_FALSE(result->tenant_refused);
   EXPECT_EQ(result->registry_dir, root_ / "store");
+  EXPECT_LT(result->rows, 1000u);
   EXPECT_FALSE(fs::exists(root_ / "store" / "tenants"));
 }
 
