@@ -42,7 +42,7 @@ class TenantsCliTest : public ::testing::Test {
   RunResult Train(std::vector<std::string> extra, const testing::Environment& env = {}) {
     std::vector<std::string> args = {
         "train", "--input",   data_, "--days",    "60",      "--as-of",      kAsOf, "--model-dir",
-        store(), "--threads", "1",   "--no-tune", "--quiet", "--max-rounds", "40"};
+        store(), "--threads", "1",   "--no-tune", "--quiet"};
     args.insert(args.end(), extra.begin(), extra.end());
     return Csml(std::move(args), env);
   }
