@@ -17,6 +17,8 @@ Environment ReadEnvironment() {
   Override("MODEL_DIR", &env.model_dir);
   Override("CS_FEATURES_URL", &env.cs_features_url);
   Override("TENANT_ID", &env.tenant_id);
+  const char* tenant = std::getenv("TENANT_ID");  // NOLINT(concurrency-mt-unsafe): as above
+  env.tenant_id_set = tenant != nullptr && *tenant != '\0';
   Override("CSML_LOG_LEVEL", &env.log_level);
   return env;
 }

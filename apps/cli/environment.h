@@ -11,6 +11,7 @@ struct Environment {
   std::string cs_features_url =
       "http://localhost:3000/customers/features/public";           // CS_FEATURES_URL
   std::string tenant_id = "e0028c9a-8c4e-4f3b-9d8a-f2e5c7d1b9a4";  // TENANT_ID
+  bool tenant_id_set = false;  // TENANT_ID was set (not the default above)
   std::string log_level =
       "info";  // CSML_LOG_LEVEL: trace, debug, info, warn, error, off (else exit 2)
 };

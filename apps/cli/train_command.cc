@@ -2,9 +2,10 @@
 // (a file or the CS API), refuses data the validator blocks, trains an XGBoost model with
 // early stopping on a time split, calibrates tier thresholds on the validation rows,
 // publishes the version and promotes it when it is not worse than the served one
-// (docs/COMMANDS.md, docs/TRAINING.md). The domain does the work (TrainPipeline,
-// training/train_pipeline.h); this file turns flags into options, watches the run on stderr
-// and prints the result on stdout.
+// (docs/COMMANDS.md, docs/TRAINING.md). With --scope tenant it publishes into the namespace of
+// --tenant (or TENANT_ID) instead, once the tenant data gate lets the data through. The domain does
+// the work (TrainPipeline, training/train_pipeline.h); this file turns flags into options, watches
+// the run on stderr and prints the result on stdout.
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +25,7 @@
 #include "command.h"
 #include "csml/core/number_format.h"
 #include "csml/core/time.h"
+#include "csml/registry/registry.h"
 #include "csml/training/train_pipeline.h"
 #include "environment.h"
 #include "flag_names.h"
@@ -56,6 +58,10 @@ struct TrainFlags {
   int threads = 0;
   std::uint64_t seed = 0;
   bool quiet = false;
+  std::string scope = "global";  // global or tenant: the registry namespace published into
+  bool tenant_given = false;     // --tenant on the line or TENANT_ID set
+  std::int64_t min_tenant_rows = TenantDataGate{}.min_rows;
+  std::int64_t min_tenant_positives = TenantDataGate{}.min_positives;
 };
 
 // "--monotone time_since_last_use_days=+1,usage_score=-1".
@@ -131,6 +137,22 @@ Result<TrainPipelineOptions> ToPipelineOptions(const TrainFlags& flags) {
   }
   p.promotion.max_auc_drop = flags.gate_auc_tolerance;
   p.promotion.force = flags.force;
+  if (flags.scope == "tenant") {
+    if (!flags.tenant_given) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "--scope tenant: expected a tenant id from --tenant or TENANT_ID");
+    }
+    p.tenant = flags.source.tenant;
+    if (p.tenant.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "--scope tenant: expected a tenant id from --tenant or TENANT_ID, got ''");
+    }
+  } else if (flags.scope != "global") {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("--scope: expected global or tenant, got '{}'", flags.scope));
+  }
+  p.tenant_gate.min_rows = flags.min_tenant_rows;
+  p.tenant_gate.min_positives = flags.min_tenant_positives;
   if (auto s = p.Validate(); !s) {
     return tl::unexpected(
         NameFlags(s.error(), {{"model_dir", "--model-dir"},
@@ -149,7 +171,10 @@ Result<TrainPipelineOptions> ToPipelineOptions(const TrainFlags& flags) {
                               {"tier quantiles", "--tier-quantiles"},
                               {"AUC tolerance", "--gate-auc-tolerance"},
                               {"search budget", "--tune-budget"},
-                              {"monotone", "--monotone"}}));
+                              {"monotone", "--monotone"},
+                              {"tenant id", "--tenant (or TENANT_ID) with --scope tenant"},
+                              {"min tenant rows", "--min-tenant-rows"},
+                              {"min tenant positives", "--min-tenant-positives"}}));
   }
   return p;
 }
@@ -282,7 +307,8 @@ void PrintReport(const TrainPipelineResult& result, const std::string& metric) {
   const TrainingReport& r = result.training;
   const DatasetCounts& counts = result.counts;
   const PromotionDecision& d = outcome.decision;
-  fmt::print("csml train: published {} to {}\n", m.version, result.registry_dir.string());
+  fmt::print("csml train: published {} to {}\n", QualifiedVersion(result.tenant, m.version),
+             result.registry_dir.string());
   fmt::print("  decision    {}: {}\n", d.promote ? "promoted" : "NOT promoted", d.reason);
   fmt::print("  served now  {}\n", outcome.served_after);
   fmt::print("  source      {}\n", result.origin);
@@ -374,10 +400,26 @@ Result<int> RunTrain(const TrainFlags& flags) {
                   result.validation.errors(), result.origin);
     return 1;
   }
+  if (result.tenant_refused) {
+    std::string why = result.tenant_refusal;
+    for (const auto& [field, flag] :
+         {std::pair<std::string_view, std::string_view>{"min tenant rows", "--min-tenant-rows"},
+          {"min tenant positives", "--min-tenant-positives"}}) {
+      if (const std::size_t at = why.find(field); at != std::string::npos) {
+        why.replace(at, field.size(), flag);
+      }
+    }
+    spdlog::error(
+        "refusing a model for tenant {}: {} (from {}); nothing was published, the "
+        "tenant keeps the global model",
+        result.tenant, why, result.origin);
+    return 1;
+  }
   if (!flags.quiet && result.training.search) PrintSearch(*result.training.search);
   const PublishOutcome& outcome = result.published;
   if (flags.quiet) {
-    fmt::print("published {} {} auc={} thresholds={},{} served={}\n", outcome.meta.version,
+    fmt::print("published {} {} auc={} thresholds={},{} served={}\n",
+               QualifiedVersion(result.tenant, outcome.meta.version),
                outcome.decision.promote ? "promoted" : "not_promoted",
                Fixed(result.training.validation.auc), Fixed(outcome.meta.thresholds.medium),
                Fixed(outcome.meta.thresholds.high), outcome.served_after);
@@ -460,8 +502,21 @@ void AddTrainCommand(CLI::App& app, CommandSlot& slot) {
       ->capture_default_str();
   cmd->add_flag("--quiet", flags->quiet,
                 "No progress and no data warnings; one result line (for logs)");
-  cmd->callback([&slot, flags, deprecated_tolerance, eta, leaves, mcw] {
+  cmd->add_option("--scope", flags->scope,
+                  "Registry namespace to publish into: global, or tenant (the namespace of "
+                  "--tenant / TENANT_ID, behind the tenant data gate)")
+      ->capture_default_str();
+  cmd->add_option("--min-tenant-rows", flags->min_tenant_rows,
+                  "Tenant data gate (--scope tenant): fewest labeled rows in the window")
+      ->capture_default_str();
+  cmd->add_option("--min-tenant-positives", flags->min_tenant_positives,
+                  "Tenant data gate (--scope tenant): fewest churned rows (label 1) in the window")
+      ->capture_default_str();
+  CLI::Option* tenant = cmd->get_option("--tenant");
+  const bool tenant_in_env = env.tenant_id_set;
+  cmd->callback([&slot, flags, deprecated_tolerance, eta, leaves, mcw, tenant, tenant_in_env] {
     flags->booster_flag_given = eta->count() > 0 || leaves->count() > 0 || mcw->count() > 0;
+    flags->tenant_given = tenant->count() > 0 || tenant_in_env;
     if (deprecated_tolerance->count() > 0) {
       spdlog::warn("csml train: --auc-tolerance is deprecated; use --gate-auc-tolerance");
     }

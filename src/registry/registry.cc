@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <random>
@@ -230,7 +233,7 @@ std::vector<std::string> PromotionStack(const std::vector<PointerMove>& history)
   for (const PointerMove& move : history) {
     if (move.action == "promote") {
       stack.push_back(move.version);
-    } else {
+    } else if (move.action == "rollback") {
       if (!stack.empty()) stack.pop_back();
       if (stack.empty() || stack.back() != move.version) stack.push_back(move.version);
     }
@@ -238,7 +241,97 @@ std::vector<std::string> PromotionStack(const std::vector<PointerMove>& history)
   return stack;
 }
 
+constexpr std::array<std::string_view, 6> kHistoryActions = {
+    "promote", "rollback", "shadow-set", "shadow-clear", "canary-set", "canary-clear"};
+
+bool IsHistoryAction(std::string_view action) {
+  return std::find(kHistoryActions.begin(), kHistoryActions.end(), action) != kHistoryActions.end();
+}
+
+// "shadow" for SHADOW, "canary" for CANARY: the history's action prefix.
+std::string SideActionPrefix(std::string_view file) {
+  return file == kShadowPointerFile ? "shadow" : "canary";
+}
+
+// Reads a share written by fmt's "{}" for a double: the whole text must be the number.
+std::optional<double> ParseShare(std::string_view text) {
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+Status ValidateSample(double sample) {
+  if (!(sample > 0 && sample <= 1)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("shadow sample: expected a share in (0, 1], got {}", sample));
+  }
+  return {};
+}
+
+Status ValidatePercent(double percent) {
+  if (!(percent > 0 && percent < 100)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("canary percent: expected a number in (0, 100), got {}", percent));
+  }
+  return {};
+}
+
 }  // namespace
+
+Status ValidateTenantId(std::string_view tenant) {
+  if (tenant.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "tenant id: expected 1 to 64 characters, got ''");
+  }
+  if (tenant.size() > kMaxTenantIdLength) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("tenant id: expected at most {} characters, got {} ('{}...')",
+                                 kMaxTenantIdLength, tenant.size(), tenant.substr(0, 20)));
+  }
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (!alnum(tenant.front())) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("tenant id: expected a letter or a digit first, got '{}'",
+                                 tenant.substr(0, kMaxTenantIdLength)));
+  }
+  for (char c : tenant) {
+    if (!alnum(c) && c != '-' && c != '_') {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       fmt::format("tenant id: expected only letters, digits, '-' and '_', got "
+                                   "'{}'",
+                                   tenant));
+    }
+  }
+  return {};
+}
+
+std::string QualifiedVersion(std::string_view tenant, std::string_view version) {
+  if (tenant.empty()) return std::string(version);
+  return fmt::format("{}/{}", tenant, version);
+}
+
+Result<QualifiedVersionName> ParseQualifiedVersion(std::string_view text) {
+  QualifiedVersionName out;
+  std::string_view version = text;
+  if (const std::size_t slash = text.find('/'); slash != std::string_view::npos) {
+    const std::string_view tenant = text.substr(0, slash);
+    CSML_TRY(ValidateTenantId(tenant));
+    out.tenant = std::string(tenant);
+    version = text.substr(slash + 1);
+  }
+  if (!IsValidVersionName(version)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("version: expected a name of 1 to 100 characters from "
+                                 "[a-z0-9-] (or TENANT/NAME), got '{}'",
+                                 text.substr(0, 200)));
+  }
+  out.version = std::string(version);
+  return out;
+}
 
 Result<Registry> Registry::Open(std::filesystem::path dir, RegistryOpenMode mode) {
   if (dir.empty()) {
@@ -262,7 +355,62 @@ Result<Registry> Registry::Open(std::filesystem::path dir, RegistryOpenMode mode
         ErrorCode::kInvalidArgument,
         fmt::format("model registry {}: expected a directory, got a file", dir.string()));
   }
-  return Registry(std::move(dir));
+  fs::path root = dir;
+  return Registry(std::move(dir), std::move(root), std::string());
+}
+
+Result<Registry> Registry::OpenTenant(std::filesystem::path root, std::string_view tenant,
+                                      RegistryOpenMode mode) {
+  CSML_TRY(ValidateTenantId(tenant));
+  if (mode == RegistryOpenMode::kReadOnly) {
+    CSML_TRY(Open(root, RegistryOpenMode::kReadOnly));
+  }
+  fs::path dir = root / kTenantsDir / std::string(tenant);
+  auto opened = Open(dir, mode);
+  if (!opened) {
+    if (opened.error().code == ErrorCode::kNotFound) {
+      return MakeError(ErrorCode::kNotFound,
+                       fmt::format("tenant {} has no namespace in model registry {} (no {})",
+                                   tenant, root.string(), dir.string()));
+    }
+    return tl::unexpected(opened.error());
+  }
+  return Registry(std::move(dir), std::move(root), std::string(tenant));
+}
+
+Result<TenantListing> Registry::ListTenants() const {
+  TenantListing listing;
+  const fs::path tenants = root_ / kTenantsDir;
+  std::error_code ec;
+  if (!fs::exists(tenants, ec)) return listing;
+  if (!fs::is_directory(tenants, ec)) {
+    listing.problems.push_back({std::string(kTenantsDir),
+                                "expected a directory of tenant "
+                                "namespaces, got a file"});
+    return listing;
+  }
+  fs::directory_iterator it(tenants, ec);
+  if (ec) {
+    return MakeError(ErrorCode::kIo, fmt::format("model registry {}: cannot list: {}",
+                                                 tenants.string(), ec.message()));
+  }
+  for (const fs::directory_entry& entry : it) {
+    const std::string name = entry.path().filename().string();
+    const std::string file = fmt::format("{}/{}", kTenantsDir, name);
+    if (Status valid = ValidateTenantId(name); !valid) {
+      listing.problems.push_back({file, valid.error().message});
+      continue;
+    }
+    if (!entry.is_directory(ec)) {
+      listing.problems.push_back({file, "expected a tenant namespace directory, got a file"});
+      continue;
+    }
+    listing.tenants.push_back(name);
+  }
+  std::sort(listing.tenants.begin(), listing.tenants.end());
+  std::sort(listing.problems.begin(), listing.problems.end(),
+            [](const RegistryProblem& a, const RegistryProblem& b) { return a.file < b.file; });
+  return listing;
 }
 
 std::filesystem::path Registry::MetaPath(std::string_view version) const {
@@ -327,6 +475,8 @@ Result<RegistryListing> Registry::Scan() const {
   std::sort(names.begin(), names.end());
 
   for (const std::string& name : names) {
+    // The root holds the tenant namespaces; they are listed by ListTenants, not here.
+    if (tenant_.empty() && name == kTenantsDir) continue;
     if (name.starts_with(kTempPrefix)) {
       listing.problems.push_back({name, "leftover temporary file of an interrupted write"});
       continue;
@@ -563,11 +713,18 @@ Status Registry::WritePointer(std::string_view version, std::string_view action)
     return IoError("cannot replace", pointer, errno);
   }
   temp.Release();
+  return AppendHistory(version, action, "");
+}
 
+Status Registry::AppendHistory(std::string_view version, std::string_view action,
+                               std::string_view detail) const {
   const fs::path history = dir_ / kServingHistoryFile;
   Fd fd(::open(history.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   if (fd.get() < 0) return IoError("cannot open", history, errno);
-  const std::string line = fmt::format("{} {} {}\n", FormatRfc3339(NowUtc()), version, action);
+  const std::string line =
+      detail.empty()
+          ? fmt::format("{} {} {}\n", FormatRfc3339(NowUtc()), version, action)
+          : fmt::format("{} {} {} {}\n", FormatRfc3339(NowUtc()), version, action, detail);
   if (auto s = WriteAll(fd.get(), line, history); !s) return s;
   if (::fsync(fd.get()) != 0) return IoError("cannot fsync", history, errno);
   if (auto s = fd.Close(history); !s) return s;
@@ -580,7 +737,15 @@ Status Registry::Promote(std::string_view version) const {
   CSML_ASSIGN_OR_RETURN(auto lock, RegistryLock::Acquire(dir_));
   auto current = PromotedVersion();
   if (current && current->has_value() && **current == version) return {};
-  return WritePointer(version, "promote");
+  CSML_TRY(WritePointer(version, "promote"));
+  // A promoted version is no longer a shadow or a canary: that trial has ended.
+  for (std::string_view file : {kShadowPointerFile, kCanaryPointerFile}) {
+    auto side = ReadSidePointer(file);
+    if (side && side->has_value() && (*side)->first == version) {
+      CSML_TRY(ClearSidePointer(file, "reason=promote"));
+    }
+  }
+  return {};
 }
 
 Result<std::string> Registry::Rollback() const {
@@ -632,7 +797,7 @@ Result<std::vector<PointerMove>> Registry::History() const {
     if (line.empty()) continue;
     auto bad = [&](std::string_view what) {
       return MakeError(ErrorCode::kParse,
-                       fmt::format("{} line {}: expected '<rfc3339> <version> promote|rollback', "
+                       fmt::format("{} line {}: expected '<rfc3339> <version> <action>', "
                                    "{}",
                                    path.string(), line_number, what));
     };
@@ -644,11 +809,14 @@ Result<std::vector<PointerMove>> Registry::History() const {
     if (!at) return bad(at.error().message);
     move.at = *at;
     move.version = std::string(line.substr(s1 + 1, s2 - s1 - 1));
-    move.action = std::string(line.substr(s2 + 1));
+    const std::string_view tail = line.substr(s2 + 1);
+    const std::size_t s3 = tail.find(' ');
+    move.action = std::string(tail.substr(0, s3));
+    if (s3 != std::string_view::npos) move.detail = std::string(tail.substr(s3 + 1));
     if (!IsValidVersionName(move.version)) {
       return bad(fmt::format("got version '{}'", move.version));
     }
-    if (move.action != "promote" && move.action != "rollback") {
+    if (!IsHistoryAction(move.action)) {
       return bad(fmt::format("got action '{}'", move.action));
     }
     moves.push_back(std::move(move));
@@ -669,9 +837,17 @@ Result<GarbageReport> Registry::CollectGarbage(const GarbageOptions& options) co
   CSML_TRY(options.Validate());
   const UnixSeconds now = options.now != 0 ? options.now : NowUtc();
   const UnixSeconds bound = now - static_cast<UnixSeconds>(options.older_than.count());
-  // The pointer's version keeps its model file even without a meta: SERVING references it.
-  std::string pointer;
-  if (auto promoted = PromotedVersion(); promoted && promoted->has_value()) pointer = **promoted;
+  // The pointers' versions keep their model files even without a meta: SERVING, SHADOW and
+  // CANARY reference them.
+  std::vector<std::pair<std::string, std::string_view>> pointers;  // version, pointer file
+  if (auto promoted = PromotedVersion(); promoted && promoted->has_value()) {
+    pointers.emplace_back(**promoted, kServingPointerFile);
+  }
+  for (std::string_view pointer_file : {kShadowPointerFile, kCanaryPointerFile}) {
+    if (auto side = ReadSidePointer(pointer_file); side && side->has_value()) {
+      pointers.emplace_back((*side)->first, pointer_file);
+    }
+  }
 
   std::error_code ec;
   fs::directory_iterator it(dir_, ec);
@@ -703,7 +879,10 @@ Result<GarbageReport> Registry::CollectGarbage(const GarbageOptions& options) co
     if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     file.size_bytes = static_cast<std::int64_t>(st.st_size);
     file.modified_at = static_cast<UnixSeconds>(st.st_mtim.tv_sec);
-    if (!version.empty() && version == pointer) {
+    const auto named = std::find_if(pointers.begin(), pointers.end(),
+                                    [&](const auto& p) { return p.first == version; });
+    if (!version.empty() && named != pointers.end()) {
+      file.kept_by = std::string(named->second);
       report.kept.push_back(std::move(file));
       continue;
     }
@@ -723,6 +902,118 @@ Result<GarbageReport> Registry::CollectGarbage(const GarbageOptions& options) co
   }
   if (options.apply && !report.garbage.empty()) CSML_TRY(FsyncDir(dir_));
   return report;
+}
+
+Status Registry::CheckSideVersion(std::string_view file, std::string_view version) const {
+  const std::string what = SideActionPrefix(file);
+  auto meta = ReadMeta(version);
+  if (!meta) return tl::unexpected(meta.error().WithContext(what));
+  if (auto bytes = ReadModelBytes(*meta); !bytes) {
+    return MakeError(ErrorCode::kValidation,
+                     fmt::format("{} {}: {}", what, version, bytes.error().message));
+  }
+  auto promoted = PromotedVersion();
+  if (promoted && promoted->has_value() && **promoted == version) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("{} {}: expected a version other than the one SERVING names", what,
+                                 Qualified(version)));
+  }
+  return {};
+}
+
+Status Registry::SetSidePointer(std::string_view file, std::string_view version,
+                                std::string_view share, std::string_view detail) const {
+  CSML_ASSIGN_OR_RETURN(auto lock, RegistryLock::Acquire(dir_));
+  CSML_TRY(CheckSideVersion(file, version));
+  CSML_ASSIGN_OR_RETURN(auto temp, WriteTempFile(dir_, "", fmt::format("{} {}\n", version, share)));
+  const fs::path pointer = dir_ / file;
+  if (::rename(temp.path().c_str(), pointer.c_str()) != 0) {
+    return IoError("cannot replace", pointer, errno);
+  }
+  temp.Release();
+  CSML_TRY(AppendHistory(version, SideActionPrefix(file) + "-set", detail));
+  return FsyncDir(dir_);
+}
+
+Result<std::optional<std::string>> Registry::ClearSidePointer(std::string_view file,
+                                                              std::string_view detail) const {
+  // A pointer that cannot be read is removed all the same; its version is then unknown.
+  auto side = ReadSidePointer(file);
+  if (side && !side->has_value()) return std::optional<std::string>();
+  const fs::path pointer = dir_ / file;
+  if (::unlink(pointer.c_str()) != 0) {
+    if (errno == ENOENT) return std::optional<std::string>();
+    return IoError("cannot remove", pointer, errno);
+  }
+  std::optional<std::string> version;
+  if (side) version = (*side)->first;
+  if (version) {
+    CSML_TRY(AppendHistory(*version, SideActionPrefix(file) + "-clear", detail));
+  }
+  CSML_TRY(FsyncDir(dir_));
+  return version;
+}
+
+Result<std::optional<std::pair<std::string, double>>> Registry::ReadSidePointer(
+    std::string_view file) const {
+  using Side = std::optional<std::pair<std::string, double>>;
+  const fs::path path = dir_ / file;
+  auto text = ReadWholeFile(path);
+  if (!text) {
+    if (text.error().code == ErrorCode::kNotFound) return Side();
+    return tl::unexpected(text.error());
+  }
+  std::string_view v = *text;
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r' || v.back() == ' ')) {
+    v.remove_suffix(1);
+  }
+  const bool shadow = file == kShadowPointerFile;
+  auto bad = [&] {
+    return MakeError(ErrorCode::kParse,
+                     fmt::format("{}: expected '<version> <{}>', got '{}'", path.string(),
+                                 shadow ? "sample" : "percent", v.substr(0, 80)));
+  };
+  const std::size_t space = v.find(' ');
+  if (space == std::string_view::npos) return bad();
+  const std::string_view version = v.substr(0, space);
+  const std::optional<double> share = ParseShare(v.substr(space + 1));
+  if (!IsValidVersionName(version) || !share) return bad();
+  if (!(shadow ? ValidateSample(*share) : ValidatePercent(*share))) return bad();
+  return Side(std::make_pair(std::string(version), *share));
+}
+
+Status Registry::SetShadow(std::string_view version, double sample) const {
+  CSML_TRY(ValidateSample(sample));
+  const std::string share = fmt::format("{}", sample);
+  return SetSidePointer(kShadowPointerFile, version, share, "sample=" + share);
+}
+
+Result<std::optional<std::string>> Registry::ClearShadow() const {
+  CSML_ASSIGN_OR_RETURN(auto lock, RegistryLock::Acquire(dir_));
+  return ClearSidePointer(kShadowPointerFile, "");
+}
+
+Result<std::optional<ShadowPointer>> Registry::ReadShadow() const {
+  CSML_ASSIGN_OR_RETURN(auto side, ReadSidePointer(kShadowPointerFile));
+  if (!side) return std::optional<ShadowPointer>();
+  return std::optional<ShadowPointer>(ShadowPointer{std::move(side->first), side->second});
+}
+
+Status Registry::SetCanary(std::string_view version, double percent) const {
+  CSML_TRY(ValidatePercent(percent));
+  const std::string share = fmt::format("{}", percent);
+  return SetSidePointer(kCanaryPointerFile, version, share, "percent=" + share);
+}
+
+Result<std::optional<std::string>> Registry::ClearCanary() const {
+  CSML_ASSIGN_OR_RETURN(auto lock, RegistryLock::Acquire(dir_));
+  return ClearSidePointer(kCanaryPointerFile, "");
+}
+
+Result<std::optional<CanaryPointer>> Registry::ReadCanary() const {
+  CSML_ASSIGN_OR_RETURN(auto side, ReadSidePointer(kCanaryPointerFile));
+  if (!side) return std::optional<CanaryPointer>();
+  return std::optional<CanaryPointer>(CanaryPointer{std::move(side->first), side->second});
 }
 
 }  // namespace csml

@@ -76,6 +76,10 @@ Status TrainPipelineOptions::Validate() const {
   if (model_dir.empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "model_dir: expected a directory, got ''");
   }
+  if (!tenant.empty()) {
+    CSML_TRY(ValidateTenantId(tenant));
+    CSML_TRY(tenant_gate.Validate());
+  }
   CSML_TRY(train.Validate());
   CSML_TRY(promotion.Validate());
   CSML_TRY(validation.Validate());
@@ -125,6 +129,17 @@ Result<TrainPipelineResult> TrainPipeline::Run(const TrainingLoader& load,
   CSML_ASSIGN_OR_RETURN(const Dataset dataset, builder.Finish(window));
   out.counts = dataset.counts;
   out.rows = dataset.rows();
+  out.tenant = options_.tenant;
+
+  // ---- the tenant data gate: a tenant model needs enough of the tenant's own outcomes
+  if (!options_.tenant.empty()) {
+    out.tenant_counts = CountTenantData(dataset);
+    if (Status gate = CheckTenantDataGate(out.tenant_counts, options_.tenant_gate); !gate) {
+      out.tenant_refused = true;
+      out.tenant_refusal = gate.error().message;
+      return out;
+    }
+  }
 
   // ---- train and evaluate
   observer.OnStage(TrainStage::kTrain);
@@ -139,11 +154,18 @@ Result<TrainPipelineResult> TrainPipeline::Run(const TrainingLoader& load,
   observer.OnStage(TrainStage::kPublish);
   std::error_code ec;
   const bool existed = fs::exists(options_.model_dir, ec);
+  const fs::path tenant_dir =
+      options_.tenant.empty() ? fs::path() : options_.model_dir / kTenantsDir / options_.tenant;
+  const bool tenant_existed = !tenant_dir.empty() && fs::exists(tenant_dir, ec);
   CSML_ASSIGN_OR_RETURN(const Registry registry,
-                        Registry::Open(options_.model_dir, RegistryOpenMode::kCreateIfMissing));
+                        options_.tenant.empty()
+                            ? Registry::Open(options_.model_dir, RegistryOpenMode::kCreateIfMissing)
+                            : Registry::OpenTenant(options_.model_dir, options_.tenant,
+                                                   RegistryOpenMode::kCreateIfMissing));
   auto published = PublishAndPromote(registry, trained->model_json, std::move(trained->meta),
                                      options_.promotion);
   if (!published) {
+    if (!tenant_dir.empty() && !tenant_existed) RemoveIfUnused(tenant_dir);
     if (!existed) RemoveIfUnused(options_.model_dir);
     return tl::unexpected(published.error());
   }

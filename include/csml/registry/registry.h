@@ -5,6 +5,8 @@
 //   <version>.meta.json                          ModelMeta; its presence makes the version exist
 //   SERVING                                      one line: the promoted version
 //   SERVING.history                              append-only "<rfc3339> <version> <action>"
+//   SHADOW                                       optional: "<version> <sample>" scored beside
+//   CANARY                                       optional: "<version> <percent>" serving P %
 //   .lock                                        flock(2) target serializing pointer moves
 //   .tmp-*                                       files being written (ignored; leftovers of a
 //                                                crash are reported by Scan, never listed,
@@ -17,6 +19,11 @@
 // and then the meta, then fsyncs the directory. A crash leaves either no version or a whole
 // one; an orphaned model file only makes the next publisher take the next suffix. A publish
 // that fails removes the files it wrote; what a killed one leaves, CollectGarbage removes.
+//
+// Tenant namespaces: <root>/tenants/<tenant>/ holds exactly the files above for one tenant
+// (Registry::OpenTenant); the root is the global namespace and is unchanged by them. A
+// tenant's version is named "<tenant>/<version>" where one namespace must be told from
+// another (QualifiedVersion); inside its namespace it keeps its plain name.
 //
 // Thread and process safety: a Registry is an immutable path; its methods may be called from
 // many threads and processes at once. Publishers never collide; readers see whole versions
@@ -31,6 +38,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "csml/core/error.h"
@@ -59,7 +67,47 @@ struct RegistryListing {
 struct PointerMove {
   UnixSeconds at = 0;
   std::string version;
-  std::string action;  // "promote" or "rollback"
+  // "promote", "rollback", "shadow-set", "shadow-clear", "canary-set" or "canary-clear".
+  std::string action;
+  // The rest of the line after the action, e.g. "sample=0.25", "percent=10",
+  // "reason=promote"; empty for promote and rollback.
+  std::string detail;
+};
+
+// A tenant id names a namespace directory: 1 to 64 characters from [A-Za-z0-9_-], the first a
+// letter or a digit (so never ".", "..", a path separator or a hidden name).
+inline constexpr std::size_t kMaxTenantIdLength = 64;
+// kInvalidArgument naming the rule that `tenant` breaks.
+[[nodiscard]] Status ValidateTenantId(std::string_view tenant);
+
+// "<tenant>/<version>", or just the version when tenant is empty (the global namespace).
+std::string QualifiedVersion(std::string_view tenant, std::string_view version);
+
+struct QualifiedVersionName {
+  std::string tenant;  // empty: the global namespace
+  std::string version;
+};
+// The inverse of QualifiedVersion: "acme/risk-xgb-..." or "risk-xgb-..."; kInvalidArgument
+// when the tenant id or the version name is not valid.
+Result<QualifiedVersionName> ParseQualifiedVersion(std::string_view text);
+
+// SHADOW: a version scored beside the served one on a sample of the traffic.
+struct ShadowPointer {
+  std::string version;
+  double sample = 1.0;  // share of requests, 0 < sample <= 1
+};
+
+// CANARY: a version served to a share of the customers.
+struct CanaryPointer {
+  std::string version;
+  double percent = 0;  // 0 < percent < 100
+};
+
+// The tenants with a namespace under the root, and the directory entries under tenants/
+// that are not one (an invalid name, a file).
+struct TenantListing {
+  std::vector<std::string> tenants;  // sorted
+  std::vector<RegistryProblem> problems;
 };
 
 // How the served version was chosen (the served-version rule, Registry::ChooseServed).
@@ -98,8 +146,9 @@ struct GarbageOptions {
 
 // One file gc found.
 struct GarbageFile {
-  std::string file;  // name inside the registry
-  std::string kind;  // "temporary" or "orphan model"
+  std::string file;     // name inside the registry
+  std::string kind;     // "temporary" or "orphan model"
+  std::string kept_by;  // kept only: the pointer naming its version ("SERVING", "SHADOW", ...)
   std::int64_t size_bytes = 0;
   UnixSeconds modified_at = 0;
 };
@@ -107,15 +156,36 @@ struct GarbageFile {
 struct GarbageReport {
   std::vector<GarbageFile> garbage;  // removed (apply) or to be removed (dry run)
   std::vector<GarbageFile> young;    // would be garbage but newer than the bound: left alone
-  std::vector<GarbageFile> kept;     // orphan model files the SERVING pointer names: left alone
+  std::vector<GarbageFile> kept;  // orphan model files SERVING, SHADOW or CANARY name: left alone
   std::int64_t garbage_bytes = 0;
 };
 
 class Registry {
  public:
+  // The global namespace: the directory itself.
   static Result<Registry> Open(std::filesystem::path dir, RegistryOpenMode mode);
 
+  // Tenant `tenant`'s namespace, <root>/tenants/<tenant>/. kInvalidArgument for a bad tenant
+  // id; with kReadOnly, kNotFound when the root or the namespace does not exist; with
+  // kCreateIfMissing the namespace (and the root) are created. Every operation below then
+  // works on that namespace exactly as on the global one.
+  static Result<Registry> OpenTenant(std::filesystem::path root, std::string_view tenant,
+                                     RegistryOpenMode mode);
+
   const std::filesystem::path& dir() const { return dir_; }
+  // The registry's root directory (dir() for the global namespace).
+  const std::filesystem::path& root() const { return root_; }
+  // The tenant of this namespace; empty for the global one.
+  const std::string& tenant() const { return tenant_; }
+  // The version's name as told apart from other namespaces: "<tenant>/<version>" or, in the
+  // global namespace, the version itself.
+  std::string Qualified(std::string_view version) const {
+    return QualifiedVersion(tenant_, version);
+  }
+
+  // The tenants with a namespace under root() (whichever namespace this is). No tenants/
+  // directory: none.
+  Result<TenantListing> ListTenants() const;
 
   // Every whole version plus every entry that is not one.
   Result<RegistryListing> Scan() const;
@@ -173,16 +243,47 @@ class Registry {
   // The pointer moves, oldest first; an unreadable line is kParse naming the line.
   Result<std::vector<PointerMove>> History() const;
 
+  // SHADOW and CANARY (docs/REGISTRY.md): written like SERVING (a temporary file renamed over
+  // the old one, under the lock) and recorded in SERVING.history. Set checks that the version
+  // exists, is whole (its sha256 matches) and is not the version SERVING names, and the
+  // share (kInvalidArgument: 0 < sample <= 1, 0 < percent < 100). Clear returns the version
+  // that was named, or nullopt when there was none (nothing is written then). Read returns
+  // nullopt when the file does not exist; kParse when it cannot be read as written. Promote
+  // of the version SHADOW or CANARY names removes that pointer ("<x>-clear reason=promote").
+  Status SetShadow(std::string_view version, double sample) const;
+  Result<std::optional<std::string>> ClearShadow() const;
+  Result<std::optional<ShadowPointer>> ReadShadow() const;
+  Status SetCanary(std::string_view version, double percent) const;
+  Result<std::optional<std::string>> ClearCanary() const;
+  Result<std::optional<CanaryPointer>> ReadCanary() const;
+
  private:
-  explicit Registry(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  Registry(std::filesystem::path dir, std::filesystem::path root, std::string tenant)
+      : dir_(std::move(dir)), root_(std::move(root)), tenant_(std::move(tenant)) {}
 
   Status WritePointer(std::string_view version, std::string_view action) const;
+  Status AppendHistory(std::string_view version, std::string_view action,
+                       std::string_view detail) const;
+  Status SetSidePointer(std::string_view file, std::string_view version, std::string_view share,
+                        std::string_view detail) const;
+  // Without taking the lock: the caller holds it.
+  Result<std::optional<std::string>> ClearSidePointer(std::string_view file,
+                                                      std::string_view detail) const;
+  Result<std::optional<std::pair<std::string, double>>> ReadSidePointer(
+      std::string_view file) const;
+  Status CheckSideVersion(std::string_view file, std::string_view version) const;
 
   std::filesystem::path dir_;
+  std::filesystem::path root_;
+  std::string tenant_;
 };
 
 // The pointer file's name, "SERVING".
 inline constexpr std::string_view kServingPointerFile = "SERVING";
 inline constexpr std::string_view kServingHistoryFile = "SERVING.history";
+inline constexpr std::string_view kShadowPointerFile = "SHADOW";
+inline constexpr std::string_view kCanaryPointerFile = "CANARY";
+// The directory under the root that holds the tenant namespaces.
+inline constexpr std::string_view kTenantsDir = "tenants";
 
 }  // namespace csml

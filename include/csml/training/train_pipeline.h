@@ -24,6 +24,7 @@
 #include "csml/data/snapshot_reader.h"
 #include "csml/training/dataset.h"
 #include "csml/training/promotion.h"
+#include "csml/training/tenant_gate.h"
 #include "csml/training/trainer.h"
 #include "csml/validation/data_validator.h"
 
@@ -64,7 +65,11 @@ class TrainObserver {
 
 struct TrainPipelineOptions {
   std::filesystem::path model_dir;  // the registry; created when the first version is published
-  TrainOptions train;               // its on_progress is replaced by the observer's
+  // Empty: publish into the global namespace (model_dir itself). A tenant id: publish into
+  // that tenant's namespace (Registry::OpenTenant), behind the tenant data gate.
+  std::string tenant;
+  TenantDataGate tenant_gate;  // applied only with a tenant
+  TrainOptions train;          // its on_progress is replaced by the observer's
   PromotionOptions promotion;
   ValidationOptions validation;  // as_of, days and select_window are taken from the input
 
@@ -78,11 +83,17 @@ struct TrainPipelineResult {
   // The validator found errors: nothing was trained or published, and the fields below are
   // empty. The command's verdict (exit 1) rather than an Error.
   bool refused = false;
-  DatasetCounts counts;  // where every record went
-  std::size_t rows = 0;  // rows of the dataset
+  // A tenant run whose data failed the tenant data gate: nothing was trained or published;
+  // tenant_refusal says which threshold failed with the counts. Also a verdict (exit 1).
+  bool tenant_refused = false;
+  std::string tenant_refusal;
+  TenantDataCounts tenant_counts;  // a tenant run's rows and positives (the gate's input)
+  DatasetCounts counts;            // where every record went
+  std::size_t rows = 0;            // rows of the dataset
   TrainingReport training;
   PublishOutcome published;
   std::filesystem::path registry_dir;
+  std::string tenant;  // the namespace published into; empty: the global one
 };
 
 class TrainPipeline {
