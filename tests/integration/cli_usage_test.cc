@@ -123,7 +123,8 @@ TEST_F(CliUsageTest, AMissingRequiredFlagOrCommandIsExit2) {
                    "expected a command: simulate, train, models, serve, cs-api, validate, "
                    "predict, test, monitor");
   ExpectUsageError(Csml({"models"}), "csml models",
-                   "models: expected a command: list, show, promote, rollback, gc, import");
+                   "models: expected a command: list, show, promote, rollback, gc, tenants, "
+                   "shadow, canary, import");
 }
 
 TEST_F(CliUsageTest, FlagsThatCannotBeGivenTogetherAreNamed) {
