@@ -101,6 +101,30 @@ TEST(PredictionRecordTest, JsonLineReadsBackAsTheSameRecord) {
   EXPECT_TRUE(std::isnan(record.features.Get(NumericFeature::kActivity30d)));
 }
 
+TEST(PredictionRecordTest, JsonLineBytesArePinned) {
+  // The documented schema, byte for byte (a warehouse loader keys on it): a change to the
+  // formatter must not change a line. Escapes, a null region, a negative index and the
+  // second boundary of the timestamp cache included.
+  PredictionEvent event = MakeEvent(999, "r\"q\\1");
+  event.user_id = "u\n\x01";
+  event.features.region = Region::kMissing;
+  event.features.Set(NumericFeature::kPlanValue, 1e21);
+  event.features.Set(NumericFeature::kTickets7d, 0.1 + 0.2);
+  std::string line;
+  AppendPredictionJsonLine(&line, event);
+  event.unix_ms += 1;  // 1796236408000: the next second
+  event.endpoint = ScoreEndpoint::kScoreBatch;
+  event.batch_index = 0;
+  event.features.region = Region::kOther;
+  AppendPredictionJsonLine(&line, event);
+  const std::string pinned =
+      R"({"schema":1,"ts":"2026-12-02T18:33:27.999Z","unix_ms":1796236407999,"request_id":"r\"q\\1","endpoint":"score","batch_index":null,"user_id":"u\n\u0001","model_version":"risk-xgb-test","risk":0.7312,"tier":"high","reasons":["inactive_14d","low_feature_usage"],"latency_us":1041,"features":{"activity_7d":3,"activity_30d":null,"time_since_last_use_days":null,"failed_renewals_30d":null,"tickets_7d":0.30000000000000004,"tickets_30d":null,"plan_value":1e+21,"usage_score":0.12,"region":null}}
+)"
+      R"({"schema":1,"ts":"2026-12-02T18:33:28.000Z","unix_ms":1796236408000,"request_id":"r\"q\\1","endpoint":"score_batch","batch_index":0,"user_id":"u\n\u0001","model_version":"risk-xgb-test","risk":0.7312,"tier":"high","reasons":["inactive_14d","low_feature_usage"],"latency_us":1041,"features":{"activity_7d":3,"activity_30d":null,"time_since_last_use_days":null,"failed_renewals_30d":null,"tickets_7d":0.30000000000000004,"tickets_30d":null,"plan_value":1e+21,"usage_score":0.12,"region":"other"}}
+)";
+  EXPECT_EQ(line, pinned);
+}
+
 TEST(PredictionRecordTest, RefusesANewerSchemaAndNonRecords) {
   PredictionLineParser parser;
   PredictionRecord record;
