@@ -6,15 +6,30 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <utility>
 #include <vector>
 
 #include "csml/core/time.h"
 #include "csml/data/snapshot.h"
 #include "csml/training/dataset.h"
+#include "csml/training/train_pipeline.h"
 
 namespace csml::testing {
 
 inline constexpr UnixSeconds kTestAsOf = 1755820800;  // 2025-08-22T00:00:00Z
+
+// A pipeline loader that hands over these records as a year-long window ending at kTestAsOf.
+inline TrainingLoader RecordsLoader(std::vector<Snapshot> records) {
+  return [records = std::move(records)]() -> Result<TrainingInput> {
+    TrainingInput input;
+    input.batch.records = records;
+    input.batch.records_seen = records.size();
+    input.as_of = kTestAsOf;
+    input.days = 365;
+    input.origin = "test records";
+    return input;
+  };
+}
 inline constexpr int kTestHorizonDays = 30;
 
 struct SyntheticOptions {

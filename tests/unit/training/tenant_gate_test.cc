@@ -101,15 +101,7 @@ class TenantPipelineTest : public ::testing::Test {
   }
 
   static TrainingLoader Loader(std::vector<Snapshot> records) {
-    return [records = std::move(records)]() -> Result<TrainingInput> {
-      TrainingInput input;
-      input.batch.records = records;
-      input.batch.records_seen = records.size();
-      input.as_of = testing::kTestAsOf;
-      input.days = 365;
-      input.origin = "test records";
-      return input;
-    };
+    return testing::RecordsLoader(std::move(records));
   }
 
   fs::path root_;
