@@ -70,7 +70,7 @@ void AppendNumberOrNull(std::string* out, double value) {
 
 // `,"<name>":` for every numeric feature (the first without its comma), built once.
 const std::array<std::string, kNumNumericFeatures>& FeatureKeys() {
-  static const std::array<std::string, kNumNumericFeatures> keys = [] {
+  static const std::array<std::string, kNumNumericFeatures> kKeys = [] {
     std::array<std::string, kNumNumericFeatures> k;
     for (std::size_t i = 0; i < kNumNumericFeatures; ++i) {
       if (i > 0) k[i].push_back(',');
@@ -79,7 +79,7 @@ const std::array<std::string, kNumNumericFeatures>& FeatureKeys() {
     }
     return k;
   }();
-  return keys;
+  return kKeys;
 }
 
 }  // namespace
