@@ -21,14 +21,14 @@
 
 #include <fmt/format.h>
 
-#include "bounded_queue.h"
+#include "csml/core/bounded_queue.h"
 #include "segment_files.h"
 
 namespace csml {
 namespace {
 
 namespace fs = std::filesystem;
-using monitoring_internal::BoundedQueue;
+
 using monitoring_internal::KindOfName;
 using monitoring_internal::SegmentKind;
 using Clock = std::chrono::steady_clock;

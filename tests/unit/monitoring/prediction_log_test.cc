@@ -18,7 +18,7 @@
 
 #include <gtest/gtest.h>
 
-#include "bounded_queue.h"
+#include "csml/core/bounded_queue.h"
 #include "csml/monitoring/prediction_log_reader.h"
 #include "testing/files.h"
 
@@ -140,7 +140,7 @@ TEST(PredictionRecordTest, RefusesANewerSchemaAndNonRecords) {
 }
 
 TEST(BoundedQueueTest, AcceptsExactlyItsCapacityFromManyThreadsAndCountsTheRest) {
-  monitoring_internal::BoundedQueue<int> queue(1024);
+  BoundedQueue<int> queue(1024);
   std::atomic<int> accepted{0};
   std::atomic<int> refused{0};
   std::vector<std::thread> threads;

@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <memory>
 
-namespace csml::monitoring_internal {
+namespace csml {
 
 template <typename T>
 class BoundedQueue {
@@ -90,4 +90,4 @@ class BoundedQueue {
   std::atomic<std::size_t> tail_published_{0};
 };
 
-}  // namespace csml::monitoring_internal
+}  // namespace csml
