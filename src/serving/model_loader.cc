@@ -81,7 +81,7 @@ Result<LoadedVersion> LoadVersion(const Registry& registry, std::string_view ver
   }
   auto predictor = std::make_unique<const ForestPredictor>(std::move(*forest));
   Result<std::shared_ptr<const ServingModel>> model = ServingModel::Create(
-      loaded.meta.version, loaded.meta.features, loaded.meta.thresholds, std::move(predictor),
+      registry.Qualified(loaded.meta.version), loaded.meta.features, loaded.meta.thresholds, std::move(predictor),
       loaded.meta.calibration, std::move(explainer), std::move(model_reasons),
       loaded.meta.reference_profile
           ? std::make_shared<const ReferenceProfile>(*loaded.meta.reference_profile)
