@@ -179,6 +179,7 @@ struct MonitorBuilder::Impl {
   std::optional<Error> error;
   std::int64_t first_ms = INT64_MAX;
   std::int64_t last_ms = INT64_MIN;
+  std::uint64_t shadow_records = 0;
 
   std::uint32_t Intern(std::string_view user) {
     if (auto it = users.find(user); it != users.end()) return it->second;
@@ -227,6 +228,12 @@ struct MonitorBuilder::Impl {
   }
 
   void Add(const PredictionRecord& record) {
+    // A shadow score never reached the client: it is not a prediction of its version
+    // (csml monitor --compare reads it).
+    if (!IsAnswer(record.role)) {
+      ++shadow_records;
+      return;
+    }
     const std::size_t version = VersionIndex(record.model_version);
     UnixSeconds seconds = record.unix_ms / 1000;
     if (record.unix_ms % 1000 < 0) --seconds;
@@ -485,6 +492,7 @@ Result<MonitorReport> MonitorBuilder::Finish(const MonitorSource& source) {
   report.source = source;
   report.options = impl.options;
   report.predictions = impl.rows.size();
+  report.shadow_records = impl.shadow_records;
   if (!impl.rows.empty()) {
     report.first_prediction = impl.first_ms / 1000;
     report.last_prediction = impl.last_ms / 1000;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <ctime>
 #include <iterator>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -88,6 +89,18 @@ std::string_view ScoreEndpointName(ScoreEndpoint endpoint) {
   return endpoint == ScoreEndpoint::kScoreBatch ? "score_batch" : "score";
 }
 
+std::string_view PredictionRoleName(PredictionRole role) {
+  switch (role) {
+    case PredictionRole::kServed:
+      break;
+    case PredictionRole::kCanary:
+      return "canary";
+    case PredictionRole::kShadow:
+      return "shadow";
+  }
+  return "served";
+}
+
 void PredictionRecord::Assign(const PredictionEvent& event) {
   unix_ms = event.unix_ms;
   request_id.assign(event.request_id);
@@ -95,6 +108,8 @@ void PredictionRecord::Assign(const PredictionEvent& event) {
   batch_index = event.batch_index;
   user_id.assign(event.user_id);
   model_version.assign(event.model_version);
+  tenant.assign(event.tenant);
+  role = event.role;
   risk = event.risk;
   tier = event.tier;
   reasons = event.reasons;
@@ -110,6 +125,8 @@ PredictionEvent PredictionRecord::View() const {
   event.batch_index = batch_index;
   event.user_id = user_id;
   event.model_version = model_version;
+  event.tenant = tenant;
+  event.role = role;
   event.risk = risk;
   event.tier = tier;
   event.reasons = reasons;
@@ -141,7 +158,16 @@ void AppendPredictionJsonLine(std::string* out, const PredictionEvent& event) {
   AppendJsonString(out, event.user_id);
   out->append(",\"model_version\":");
   AppendJsonString(out, event.model_version);
-  out->append(",\"risk\":");
+  out->append(",\"tenant\":");
+  if (event.tenant.empty()) {
+    out->append("null");
+  } else {
+    AppendJsonString(out, event.tenant);
+  }
+  // The role names need no escaping.
+  out->append(",\"role\":\"");
+  out->append(PredictionRoleName(event.role));
+  out->append("\",\"risk\":");
   AppendNumberOrNull(out, event.risk);
   out->append(",\"tier\":");
   AppendJsonString(out, TierName(event.tier));
@@ -203,6 +229,27 @@ Status PredictionLineParser::Parse(std::string_view line, PredictionRecord* reco
   record->user_id.assign(user_id);
   CSML_ASSIGN_OR_RETURN(std::string_view version, json::StringField(top, "model_version", root));
   record->model_version.assign(version);
+  record->tenant.clear();
+  record->role = PredictionRole::kServed;
+  if (schema >= 2) {  // schema 1 had neither: no tenant, served
+    std::optional<json::dom::element> tenant = json::Find(top, "tenant");
+    if (!tenant) return root.Key("tenant").Missing("a string or null");
+    if (!tenant->is_null()) {
+      CSML_ASSIGN_OR_RETURN(std::string_view text, json::AsString(*tenant, root.Key("tenant")));
+      record->tenant.assign(text);
+    }
+    CSML_ASSIGN_OR_RETURN(std::string_view role, json::StringField(top, "role", root));
+    if (role == "shadow") {
+      record->role = PredictionRole::kShadow;
+    } else if (role == "canary") {
+      record->role = PredictionRole::kCanary;
+    } else if (role != "served") {
+      // Not a record this reader understands: a parse error, as a wrong type would be.
+      tl::unexpected<Error> bad = root.Key("role").Invalid("served, canary or shadow", role);
+      bad.value().code = ErrorCode::kParse;
+      return bad;
+    }
+  }
   CSML_ASSIGN_OR_RETURN(record->risk, json::NumberField(top, "risk", root));
   CSML_ASSIGN_OR_RETURN(std::string_view tier, json::StringField(top, "tier", root));
   bool tier_known = false;

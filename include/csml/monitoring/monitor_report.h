@@ -11,6 +11,11 @@
 // labeled it yet). A pending outcome is never read as "stayed". An older labeled snapshot is
 // never used in place of a newer one whose outcome is pending: it answers another period.
 //
+// What counts. Only the records whose score the client got (role served or canary) are
+// predictions; a shadow record is counted in shadow_records and nowhere else, so a version's
+// volume and outcome figures are those of its answers (csml monitor --compare reads the
+// shadow ones).
+//
 // The unit. Volume, tier mix and PSI count every logged prediction (what the server saw, as
 // /metrics does). Outcome figures (AUC, PR-AUC, calibration, churn per tier) and revenue count
 // each customer once per version and week: its latest prediction by that version in that
@@ -159,7 +164,8 @@ struct MonitorReport {
   MonitorOptions options;
   UnixSeconds first_prediction = 0;
   UnixSeconds last_prediction = 0;
-  std::uint64_t predictions = 0;
+  std::uint64_t predictions = 0;         // the answers (served and canary records)
+  std::uint64_t shadow_records = 0;      // shadow scores, not counted anywhere else
   std::vector<MonitorVersion> versions;  // in order of first prediction
   std::vector<MonitorCheck> checks;      // every check made, failed ones included
   std::vector<std::string> not_checked;  // weeks below the minimums, why

@@ -140,6 +140,39 @@ TEST(MonitorJoinTest, VersionsInterleavedInOneWeekKeepTheirOwnCounts) {
   EXPECT_EQ(r.versions[1].total.customers, 3u);
 }
 
+PredictionRecord WithRole(PredictionRecord r, PredictionRole role) {
+  r.role = role;
+  return r;
+}
+
+TEST(MonitorJoinTest, CountsTheAnswersOnlyNeverAShadowScore) {
+  const UnixSeconds t = kMonday + 2 * kDay;
+  const std::vector<Snapshot> outcomes = {Snap("a", t - kDay, 1), Snap("b", t - kDay, 0),
+                                          Snap("c", t - kDay, 1), Snap("d", t - kDay, 0)};
+  const std::vector<PredictionRecord> predictions = {
+      Pred("a", t, 0.9), Pred("b", t, 0.2),
+      // Shadow scores, later in the same week: of v1 itself (inverted: had they counted as
+      // v1's latest, its AUC would be 0) and of v3, which answered nobody.
+      WithRole(Pred("a", t + 60, 0.1), PredictionRole::kShadow),
+      WithRole(Pred("b", t + 60, 0.95), PredictionRole::kShadow),
+      WithRole(Pred("a", t + 60, 0.1, "v3"), PredictionRole::kShadow),
+      // Canary answers count as their version's.
+      WithRole(Pred("c", t, 0.8, "v2"), PredictionRole::kCanary),
+      WithRole(Pred("d", t, 0.3, "v2"), PredictionRole::kCanary)};
+  const MonitorReport r = Build(Options(), outcomes, predictions);
+  EXPECT_EQ(r.predictions, 4u);
+  EXPECT_EQ(r.shadow_records, 3u);
+  ASSERT_EQ(r.versions.size(), 2u);
+  EXPECT_EQ(r.versions[0].version, "v1");
+  EXPECT_EQ(r.versions[0].total.predictions, 2u);
+  EXPECT_EQ(r.versions[0].total.known, 2u);
+  EXPECT_DOUBLE_EQ(r.versions[0].total.auc, 1.0);
+  EXPECT_DOUBLE_EQ(r.versions[0].total.mean_risk, (0.9 + 0.2) / 2);
+  EXPECT_EQ(r.versions[1].version, "v2");
+  EXPECT_EQ(r.versions[1].total.predictions, 2u);
+  EXPECT_DOUBLE_EQ(r.versions[1].total.auc, 1.0);
+}
+
 TEST(MonitorFiguresTest, AucTierChurnAndRevenueByHand) {
   const UnixSeconds t = kMonday + kDay;
   // Risks 0.9 (churned), 0.8 (stayed), 0.3 (churned), 0.1 (stayed): 3 of 4 pairs ranked right.

@@ -78,7 +78,7 @@ TEST(PredictionRecordTest, JsonLineReadsBackAsTheSameRecord) {
   std::string line;
   AppendPredictionJsonLine(&line, event);
   ASSERT_EQ(line.back(), '\n');
-  EXPECT_NE(line.find("\"schema\":1,\"ts\":\"2026-12-02T"), std::string::npos) << line;
+  EXPECT_NE(line.find("\"schema\":2,\"ts\":\"2026-12-02T"), std::string::npos) << line;
   EXPECT_NE(line.find("\"activity_30d\":null"), std::string::npos) << line;
   EXPECT_NE(line.find("\"reasons\":[\"inactive_14d\",\"low_feature_usage\"]"), std::string::npos)
       << line;
@@ -104,7 +104,7 @@ TEST(PredictionRecordTest, JsonLineReadsBackAsTheSameRecord) {
 TEST(PredictionRecordTest, JsonLineBytesArePinned) {
   // The documented schema, byte for byte (a warehouse loader keys on it): a change to the
   // formatter must not change a line. Escapes, a null region, a negative index and the
-  // second boundary of the timestamp cache included.
+  // second boundary of the timestamp cache included, and a tenant's shadow record.
   PredictionEvent event = MakeEvent(999, "r\"q\\1");
   event.user_id = "u\n\x01";
   event.features.region = Region::kMissing;
@@ -117,12 +117,77 @@ TEST(PredictionRecordTest, JsonLineBytesArePinned) {
   event.batch_index = 0;
   event.features.region = Region::kOther;
   AppendPredictionJsonLine(&line, event);
+  event.model_version = "acme/risk-xgb-test";  // a tenant's shadow version
+  event.tenant = "acme";
+  event.role = PredictionRole::kShadow;
+  AppendPredictionJsonLine(&line, event);
   const std::string pinned =
-      R"({"schema":1,"ts":"2026-12-02T18:33:27.999Z","unix_ms":1796236407999,"request_id":"r\"q\\1","endpoint":"score","batch_index":null,"user_id":"u\n\u0001","model_version":"risk-xgb-test","risk":0.7312,"tier":"high","reasons":["inactive_14d","low_feature_usage"],"latency_us":1041,"features":{"activity_7d":3,"activity_30d":null,"time_since_last_use_days":null,"failed_renewals_30d":null,"tickets_7d":0.30000000000000004,"tickets_30d":null,"plan_value":1e+21,"usage_score":0.12,"region":null}}
+      R"({"schema":2,"ts":"2026-12-02T18:33:27.999Z","unix_ms":1796236407999,"request_id":"r\"q\\1","endpoint":"score","batch_index":null,"user_id":"u\n\u0001","model_version":"risk-xgb-test","tenant":null,"role":"served","risk":0.7312,"tier":"high","reasons":["inactive_14d","low_feature_usage"],"latency_us":1041,"features":{"activity_7d":3,"activity_30d":null,"time_since_last_use_days":null,"failed_renewals_30d":null,"tickets_7d":0.30000000000000004,"tickets_30d":null,"plan_value":1e+21,"usage_score":0.12,"region":null}}
 )"
-      R"({"schema":1,"ts":"2026-12-02T18:33:28.000Z","unix_ms":1796236408000,"request_id":"r\"q\\1","endpoint":"score_batch","batch_index":0,"user_id":"u\n\u0001","model_version":"risk-xgb-test","risk":0.7312,"tier":"high","reasons":["inactive_14d","low_feature_usage"],"latency_us":1041,"features":{"activity_7d":3,"activity_30d":null,"time_since_last_use_days":null,"failed_renewals_30d":null,"tickets_7d":0.30000000000000004,"tickets_30d":null,"plan_value":1e+21,"usage_score":0.12,"region":"other"}}
+      R"({"schema":2,"ts":"2026-12-02T18:33:28.000Z","unix_ms":1796236408000,"request_id":"r\"q\\1","endpoint":"score_batch","batch_index":0,"user_id":"u\n\u0001","model_version":"risk-xgb-test","tenant":null,"role":"served","risk":0.7312,"tier":"high","reasons":["inactive_14d","low_feature_usage"],"latency_us":1041,"features":{"activity_7d":3,"activity_30d":null,"time_since_last_use_days":null,"failed_renewals_30d":null,"tickets_7d":0.30000000000000004,"tickets_30d":null,"plan_value":1e+21,"usage_score":0.12,"region":"other"}}
+)"
+      R"({"schema":2,"ts":"2026-12-02T18:33:28.000Z","unix_ms":1796236408000,"request_id":"r\"q\\1","endpoint":"score_batch","batch_index":0,"user_id":"u\n\u0001","model_version":"acme/risk-xgb-test","tenant":"acme","role":"shadow","risk":0.7312,"tier":"high","reasons":["inactive_14d","low_feature_usage"],"latency_us":1041,"features":{"activity_7d":3,"activity_30d":null,"time_since_last_use_days":null,"failed_renewals_30d":null,"tickets_7d":0.30000000000000004,"tickets_30d":null,"plan_value":1e+21,"usage_score":0.12,"region":"other"}}
 )";
   EXPECT_EQ(line, pinned);
+}
+
+TEST(PredictionRecordTest, TenantAndRoleReadBack) {
+  PredictionEvent event = MakeEvent(1, "req-1");
+  event.model_version = "acme/risk-xgb-test";
+  event.tenant = "acme";
+  for (const PredictionRole role :
+       {PredictionRole::kServed, PredictionRole::kCanary, PredictionRole::kShadow}) {
+    event.role = role;
+    std::string line;
+    AppendPredictionJsonLine(&line, event);
+    line.pop_back();
+    PredictionLineParser parser;
+    PredictionRecord record;
+    ASSERT_TRUE(parser.Parse(line, &record)) << line;
+    EXPECT_EQ(record.tenant, "acme");
+    EXPECT_EQ(record.role, role) << line;
+    EXPECT_EQ(record.model_version, "acme/risk-xgb-test");
+    const PredictionEvent view = record.View();
+    EXPECT_EQ(view.tenant, "acme");
+    EXPECT_EQ(view.role, role);
+  }
+  EXPECT_EQ(PredictionRoleName(PredictionRole::kServed), "served");
+  EXPECT_EQ(PredictionRoleName(PredictionRole::kCanary), "canary");
+  EXPECT_EQ(PredictionRoleName(PredictionRole::kShadow), "shadow");
+}
+
+TEST(PredictionRecordTest, ReadsASchemaOneLineAsServedWithoutTenant) {
+  // A line as schema 1 wrote it (before tenants and roles).
+  const std::string line =
+      R"({"schema":1,"ts":"2026-12-02T18:33:27.999Z","unix_ms":1796236407999,"request_id":"r1","endpoint":"score","batch_index":null,"user_id":"u_001","model_version":"risk-xgb-test","risk":0.7312,"tier":"high","reasons":["inactive_14d"],"latency_us":41,"features":{"activity_7d":3,"region":"US"}})";
+  PredictionLineParser parser;
+  PredictionRecord record;
+  record.tenant = "left over";  // a reused record: the parser clears it
+  record.role = PredictionRole::kShadow;
+  ASSERT_TRUE(parser.Parse(line, &record));
+  EXPECT_EQ(record.tenant, "");
+  EXPECT_EQ(record.role, PredictionRole::kServed);
+  EXPECT_EQ(record.model_version, "risk-xgb-test");
+  EXPECT_EQ(record.user_id, "u_001");
+}
+
+TEST(PredictionRecordTest, RefusesAnUnknownRoleAndASchemaTwoLineWithoutRole) {
+  std::string line;
+  AppendPredictionJsonLine(&line, MakeEvent(1, "r"));
+  line.pop_back();
+  PredictionLineParser parser;
+  PredictionRecord record;
+  std::string unknown = line;
+  unknown.replace(unknown.find("\"role\":\"served\""), 15, "\"role\":\"mirror\"");
+  const Status bad_role = parser.Parse(unknown, &record);
+  ASSERT_FALSE(bad_role) << unknown;
+  EXPECT_EQ(bad_role.error().code, ErrorCode::kParse);
+  EXPECT_NE(bad_role.error().message.find("role"), std::string::npos) << bad_role.error().message;
+  std::string no_role = line;
+  no_role.erase(no_role.find(",\"role\":\"served\""), 16);
+  const Status missing = parser.Parse(no_role, &record);
+  ASSERT_FALSE(missing) << no_role;
+  EXPECT_EQ(missing.error().code, ErrorCode::kParse);
 }
 
 TEST(PredictionRecordTest, RefusesANewerSchemaAndNonRecords) {
@@ -131,7 +196,7 @@ TEST(PredictionRecordTest, RefusesANewerSchemaAndNonRecords) {
   std::string line;
   AppendPredictionJsonLine(&line, MakeEvent(1, "r"));
   line.pop_back();
-  line.replace(line.find("\"schema\":1"), 10, "\"schema\":2");
+  line.replace(line.find("\"schema\":2"), 10, "\"schema\":3");
   const Status newer = parser.Parse(line, &record);
   ASSERT_FALSE(newer);
   EXPECT_EQ(newer.error().code, ErrorCode::kValidation);
