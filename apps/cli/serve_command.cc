@@ -39,6 +39,8 @@
 #include "csml/serving/model_loader.h"
 #include "csml/serving/model_manager.h"
 #include "csml/serving/model_reloader.h"
+#include "csml/serving/model_router.h"
+#include "csml/serving/shadow_scorer.h"
 #include "csml/serving/model_source.h"
 #include "csml/serving/served_version.h"
 #include "environment.h"
@@ -55,6 +57,7 @@ struct ServeFlags {
   server::ServeRoutesOptions routes;
   server::AccessLogOptions access_log;
   ModelReloaderOptions reload;
+  ModelRouterOptions router;
   std::string model_dir;
   std::string access_log_destination = "stdout";
   std::string prediction_log = "off";  // a directory, or off
@@ -178,6 +181,32 @@ ModelReloader::Fallback MakeFallback(const std::string& model_dir, const LoadOpt
     return ModelReloader::FallbackModel{std::move(served.loaded.model),
                                         std::move(served.choice.reason)};
   };
+}
+
+// One log line per router event (tenant loads, unloads, failures, canary and shadow moves).
+void LogRouterEvent(const RouterEvent& event) {
+  const std::string where =
+      event.tenant.empty() ? std::string("global") : fmt::format("tenant {}", event.tenant);
+  switch (event.kind) {
+    case RouterEvent::Kind::kLoaded:
+      spdlog::info("{}: loaded {} in {:.1f} ms ({})", where, event.version,
+                   static_cast<double>(event.load_duration.count()) / 1000.0, event.detail);
+      break;
+    case RouterEvent::Kind::kUnloaded:
+      spdlog::info("{}: unloaded {} (least recently used, {})", where, event.version,
+                   event.detail);
+      break;
+    case RouterEvent::Kind::kFailed:
+      spdlog::error("{}: failed to load {}: {}; {}", where,
+                    event.version.empty() ? std::string("its model") : event.version,
+                    event.detail,
+                    event.tenant.empty() ? "the side version is not used"
+                                         : "the previous model (or the global one) answers");
+      break;
+    case RouterEvent::Kind::kSideChanged:
+      spdlog::info("{}: now {}", where, event.detail);
+      break;
+  }
 }
 
 // Waits for a signal in `set` for up to `timeout` (forever when nullopt); 0 on timeout.
@@ -320,11 +349,27 @@ Result<int> RunServe(ServeFlags flags) {
   if (!access_log) return tl::unexpected(access_log.error());
   Result<std::unique_ptr<PredictionLog>> prediction_log = OpenPredictionLog(flags);
   if (!prediction_log) return tl::unexpected(prediction_log.error());
+
+  // Tenants, canary and shadow versions (docs/OPERATIONS.md §12): the router's own thread
+  // loads them beside the global reloader; shadow scores go to the prediction log.
+  ModelRouterOptions router_options = flags.router;
+  router_options.poll_interval_ms = flags.reload.poll_interval_ms;
+  router_options.load = load;
+  Result<std::unique_ptr<ModelRouter>> model_router = ModelRouter::Create(
+      router_options, model_dir, models, [](const RouterEvent& event) { LogRouterEvent(event); });
+  if (!model_router) return tl::unexpected(model_router.error());
+  (*model_router)->Refresh();
+  Result<std::unique_ptr<ShadowScorer>> shadow =
+      ShadowScorer::Create(ShadowScorerOptions{}, prediction_log->get());
+  if (!shadow) return tl::unexpected(shadow.error());
+
   server::HttpMetrics http_metrics;
-  Result<std::unique_ptr<server::ServeRoutes>> routes = server::ServeRoutes::Create(
-      flags.routes,
-      server::ServeRoutesDeps{&models, reloader->get(), &http_metrics, access_log->get(),
-                              prediction_log->get(), &reload_history});
+  server::ServeRoutesDeps deps{&models, reloader->get(), &http_metrics, access_log->get(),
+                               prediction_log->get(), &reload_history};
+  deps.router = model_router->get();
+  deps.shadow = shadow->get();
+  Result<std::unique_ptr<server::ServeRoutes>> routes =
+      server::ServeRoutes::Create(flags.routes, deps);
   if (!routes) return tl::unexpected(routes.error());
   server::Router router;
   (*routes)->AddTo(router);
@@ -332,6 +377,7 @@ Result<int> RunServe(ServeFlags flags) {
       flags.server, std::move(router), server::ServerObservers{&http_metrics, access_log->get()});
   if (!http) return tl::unexpected(http.error());
   (*reloader)->Start();
+  (*model_router)->Start();
   spdlog::info(
       "hot reload: {}, SIGHUP{}; scoring {}; access log {}",
       flags.reload.poll_interval_ms > 0
@@ -362,6 +408,7 @@ Result<int> RunServe(ServeFlags flags) {
     if (signal_number != SIGHUP) break;
     spdlog::info("received SIGHUP; reloading");
     (*reloader)->RequestReload();
+    (*model_router)->RequestRefresh();
   }
   spdlog::info("received {}; stopping", SignalName(signal_number));
   (*routes)->SetDraining();
@@ -381,7 +428,9 @@ Result<int> RunServe(ServeFlags flags) {
   (*http)->Stop();
   (*http)->Wait();
   http->reset();
+  (*model_router)->Stop();
   (*reloader)->Stop();
+  (*shadow)->Stop();  // scores what is queued into the log before the log closes
   const server::ScoreTotals totals = (*routes)->Totals();
   spdlog::info(
       "stopped: {} requests answered; {} scored, {} rejected, {} without a model, {} failed, {} "
@@ -472,6 +521,10 @@ void AddServeCommand(CLI::App& app, CommandSlot& slot) {
   cmd->add_option("--prediction-log-retention-days", flags->prediction_log_retention_days,
                   "Segments older than this are removed (keep more than the 30-day label horizon "
                   "for csml monitor)")
+      ->capture_default_str();
+  cmd->add_option("--max-tenant-models", flags->router.max_loaded_tenants,
+                  "Tenant models kept loaded at once; past it the least recently used is "
+                  "unloaded and loads again on its next request (docs/OPERATIONS.md §12)")
       ->capture_default_str();
   cmd->add_option("--drift-window", flags->routes.drift_window,
                   "Live drift on /metrics and /monitor over the last N scores (100 to "

@@ -6,24 +6,26 @@
 
 namespace csml::server {
 
-void LogPrediction(PredictionLog* log, const Request& request, std::int32_t batch_index,
+void LogPrediction(PredictionLog* log, const ScoreCall& call, std::int32_t batch_index,
                    const ScoreRequest& scored_request, const ScoreResult& result,
-                   std::string_view model_version) {
+                   std::string_view model_version, PredictionRole role) {
   if (log == nullptr) return;
   PredictionEvent event;
   event.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
-  event.request_id = request.request_id;
+  event.request_id = call.request_id;
   event.endpoint = batch_index < 0 ? ScoreEndpoint::kScore : ScoreEndpoint::kScoreBatch;
   event.batch_index = batch_index;
   event.user_id = scored_request.user_id;
   event.model_version = model_version;
+  event.tenant = call.tenant;
+  event.role = role;
   event.risk = result.risk;
   event.tier = result.tier;
   event.reasons = result.reasons;
   event.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                         std::chrono::steady_clock::now() - request.received)
+                         std::chrono::steady_clock::now() - call.received)
                          .count();
   event.features = scored_request.features;
   log->Append(event);  // a full queue drops and counts it: never waited for

@@ -36,6 +36,8 @@ namespace {
 constexpr std::string_view kNoModel = "no model loaded";
 constexpr std::string_view kCannotExplain = "the served model cannot explain its scores";
 constexpr std::size_t kMaxBatchItemsLimit = 100'000;
+// Tenants named on /metrics; the others are summed (bounded label cardinality).
+constexpr std::size_t kTenantLabels = 20;
 // Risk histogram buckets: the API prints risk in [0, 1].
 constexpr std::array<double, 10> kRiskBounds = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
 constexpr std::array<std::string_view, 10> kRiskBoundLabels = {"0.1", "0.2", "0.3", "0.4", "0.5",
@@ -58,6 +60,8 @@ struct alignas(64) ScoreSlot {
   Counter batch_items_scored;
   Counter batch_items_rejected;
   Counter batch_items_failed;
+  Counter canary_answers;  // scores a canary version answered
+  Counter tenant_answers;  // scores a tenant's own model answered
 };
 
 Response JsonResponse(int status, std::string body) {
@@ -293,6 +297,79 @@ struct ServeRoutes::Impl {
     return response;
   }
 
+  // The X-Tenant-Id a request names, or empty; a 422 for an id the registry would refuse.
+  static tl::expected<std::string_view, ScoreRequestError> TenantOf(const Request& request) {
+    const std::optional<std::string_view> header = request.Header("x-tenant-id");
+    if (!header || header->empty()) return std::string_view();
+    if (Status valid = ValidateTenantId(*header); !valid) {
+      ScoreRequestError error;
+      error.errors.push_back(ValidationError{{std::string("header"), std::string("x-tenant-id")},
+                                             valid.error().message,
+                                             "value_error.tenant_id",
+                                             {}});
+      return tl::unexpected(std::move(error));
+    }
+    return *header;
+  }
+
+  // Which model answers this customer (model_router.h); the global model when no router runs.
+  Route RouteFor(std::string_view tenant, std::string_view user_id) const {
+    if (deps.router != nullptr) return deps.router->Resolve(tenant, user_id);
+    Route route;
+    route.model = models().Current();
+    return route;
+  }
+
+  // A tenant whose model is not loaded yet: the router thread loads it, then `answer` runs
+  // there with the route and this request is answered (Request::Defer). Nobody else waits.
+  // A server that cannot defer answers with the global model at once.
+  template <typename Answer>
+  Response AnswerWhenLoaded(const Request& request, std::string_view tenant,
+                            std::string_view user_id, Answer answer) {
+    Responder responder = request.Defer();
+    if (!responder) return answer(ScoreCall{request.request_id, request.received, tenant},
+                                  RouteFor({}, user_id));
+    auto shared = std::make_shared<Responder>(std::move(responder));
+    deps.router->LoadThen(
+        tenant, [this, shared, answer = std::move(answer), tenant = std::string(tenant),
+                 user = std::string(user_id), request_id = std::string(request.request_id),
+                 received = request.received]() {
+          Route route = RouteFor(tenant, user);
+          // Unloaded again already, or the router stopped: the global model answers.
+          if (route.status == Route::Status::kLoading) route = RouteFor({}, user);
+          shared->Send(answer(ScoreCall{request_id, received, tenant}, std::move(route)));
+        });
+    return DeferredResponse();
+  }
+
+  // Hands the shadow version its score of this customer (shadow_scorer.h); never waits.
+  void OfferShadow(const Route& route, const ScoreCall& call, std::int32_t batch_index,
+                   const ScoreRequest& scored_request, Tier answered) const {
+    if (route.shadow == nullptr || deps.shadow == nullptr) return;
+    ShadowOffer offer;
+    offer.shadow = route.shadow;
+    offer.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    offer.request_id = call.request_id;
+    offer.endpoint = batch_index < 0 ? ScoreEndpoint::kScore : ScoreEndpoint::kScoreBatch;
+    offer.batch_index = batch_index;
+    offer.user_id = scored_request.user_id;
+    offer.tenant = call.tenant;
+    offer.answered_tier = answered;
+    offer.features = &scored_request.features;
+    deps.shadow->Offer(offer);
+  }
+
+  // Live drift is against the global served version's training profile: only its answers
+  // count (a tenant's or a canary's rows would mix another model's profile into the window).
+  static bool CountsForDrift(const Route& route) { return !route.tenant_model && !route.canary; }
+
+  static void RecordRoute(ScoreSlot& slot, const Route& route) {
+    if (route.canary) slot.canary_answers.Add();
+    if (route.tenant_model) slot.tenant_answers.Add();
+  }
+
   Response Score(const Request& request) {
     ScoreSlot& slot = slots.Local();
     if (auto denied = CheckScoreToken(request, slot)) return std::move(*denied);
@@ -301,38 +378,62 @@ struct ServeRoutes::Impl {
       slot.rejected.Add();
       return RejectionResponse(explain.error(), "/score");
     }
-    const ScoreRequestResult decoded = DecodeScoreRequest(
+    const auto tenant = TenantOf(request);
+    if (!tenant) {
+      slot.rejected.Add();
+      return RejectionResponse(tenant.error(), "/score");
+    }
+    ScoreRequestResult decoded = DecodeScoreRequest(
         request.body, BodyFormatFromContentType(request.Header("content-type").value_or("")));
     if (!decoded) {
       slot.rejected.Add();
       return RejectionResponse(decoded.error(), "/score");
     }
-    // The request holds this model until it is answered, whatever a reload does meanwhile.
-    std::shared_ptr<const ServingModel> model = models().Current();
+    // The request holds its route's models until it is answered, whatever a reload does.
+    Route route = RouteFor(*tenant, decoded->user_id);
+    if (route.status == Route::Status::kLoading) {
+      return AnswerWhenLoaded(
+          request, *tenant, decoded->user_id,
+          [this, explain = *explain, scored = std::move(*decoded)](const ScoreCall& call,
+                                                                   Route loaded) {
+            return AnswerScore(call, explain, scored, std::move(loaded));
+          });
+    }
+    return AnswerScore(ScoreCall{request.request_id, request.received, *tenant}, *explain,
+                       *decoded, std::move(route));
+  }
+
+  Response AnswerScore(const ScoreCall& call, const ExplainQuery& explain,
+                       const ScoreRequest& scored_request, Route route) {
+    ScoreSlot& slot = slots.Local();
+    std::shared_ptr<const ServingModel> model = std::move(route.model);
     if (model == nullptr) {
       slot.unavailable.Add();
       return DetailResponse(503, kNoModel);
     }
     // Explained: scored and explained in one pass (the same numbers as Score and Explain).
     ScoreExplanation explanation;
-    const bool explained = explain->explain && model->can_explain();
-    const Result<ScoreResult> scored = explained
-                                           ? model->ScoreExplained(decoded->features, &explanation)
-                                           : model->Score(decoded->features);
+    const bool explained = explain.explain && model->can_explain();
+    const Result<ScoreResult> scored =
+        explained ? model->ScoreExplained(scored_request.features, &explanation)
+                  : model->Score(scored_request.features);
     if (!scored) {
       slot.failed.Add();
-      spdlog::error("POST /score: userId {}: {}", decoded->user_id, scored.error().message);
+      spdlog::error("POST /score: userId {}: {}", scored_request.user_id, scored.error().message);
       return DetailResponse(500, "Internal Server Error");
     }
     slot.scored.Add();
     RecordScore(slot, *scored);
-    drift->Record(*model, decoded->features, scored->risk, scored->tier);
-    RecordUnknownKeys(slot, decoded->unknown_feature_keys);
-    LogPrediction(deps.prediction_log, request, -1, *decoded, *scored, model->version());
+    RecordRoute(slot, route);
+    if (CountsForDrift(route)) drift->Record(*model, scored_request.features, scored->risk, scored->tier);
+    RecordUnknownKeys(slot, scored_request.unknown_feature_keys);
+    LogPrediction(deps.prediction_log, call, -1, scored_request, *scored, model->version(),
+                  route.canary ? PredictionRole::kCanary : PredictionRole::kServed);
+    OfferShadow(route, call, -1, scored_request, scored->tier);
     Response response;
-    if (explain->explain) {
+    if (explain.explain) {
       if (!explained) return DetailResponse(409, kCannotExplain);
-      WriteExplainedScore(*model, explanation, *scored, explain->top, &response);
+      WriteExplainedScore(*model, explanation, *scored, explain.top, &response);
     } else {
       response.body.reserve(160);
       AppendScoreResponseJson(&response.body, *scored, model->version());
@@ -342,16 +443,31 @@ struct ServeRoutes::Impl {
     return response;
   }
 
-  // The valid items' scores, in item order, through one batch walk.
+  // The valid items' scores, in item order: one batch walk per model answering (the served
+  // version, and the canary's when some customers are in it).
   static std::vector<Result<ScoreResult>> ScoreValidItems(
-      const ServingModel& model, const std::vector<ScoreRequestResult>& items) {
-    std::vector<const RawFeatures*> features;
-    features.reserve(items.size());
-    for (const ScoreRequestResult& item : items) {
-      if (item) features.push_back(&item->features);
+      const std::vector<ScoreRequestResult>& items, const std::vector<Route>& routes) {
+    std::vector<Result<ScoreResult>> scores(routes.size());
+    std::vector<const ServingModel*> done;
+    for (std::size_t first = 0; first < routes.size(); ++first) {
+      const ServingModel* model = routes[first].model.get();
+      if (std::find(done.begin(), done.end(), model) != done.end()) continue;
+      done.push_back(model);
+      std::vector<const RawFeatures*> features;
+      std::vector<std::size_t> at;
+      std::size_t valid = 0;
+      for (const ScoreRequestResult& item : items) {
+        if (!item) continue;
+        if (valid >= first && routes[valid].model.get() == model) {
+          features.push_back(&item->features);
+          at.push_back(valid);
+        }
+        ++valid;
+      }
+      std::vector<Result<ScoreResult>> part(features.size());
+      model->ScoreMany(features, part);
+      for (std::size_t k = 0; k < at.size(); ++k) scores[at[k]] = std::move(part[k]);
     }
-    std::vector<Result<ScoreResult>> scores(features.size());
-    model.ScoreMany(features, scores);
     return scores;
   }
 
@@ -369,29 +485,63 @@ struct ServeRoutes::Impl {
   Response ScoreBatch(const Request& request) {
     ScoreSlot& slot = slots.Local();
     if (auto denied = CheckScoreToken(request, slot)) return std::move(*denied);
-    const BatchScoreRequestResult decoded = DecodeBatchScoreRequest(
+    const auto tenant = TenantOf(request);
+    if (!tenant) {
+      slot.rejected.Add();
+      return RejectionResponse(tenant.error(), "/score/batch");
+    }
+    BatchScoreRequestResult decoded = DecodeBatchScoreRequest(
         request.body, BodyFormatFromContentType(request.Header("content-type").value_or("")),
         options.max_batch_items);
     if (!decoded) {
       slot.rejected.Add();
       return RejectionResponse(decoded.error(), "/score/batch");
     }
-    // One model for the whole batch.
-    std::shared_ptr<const ServingModel> model = models().Current();
+    // The namespace's route; each item then takes its own (a canary splits by userId).
+    Route route = RouteFor(*tenant, {});
+    if (route.status == Route::Status::kLoading) {
+      return AnswerWhenLoaded(request, *tenant, {},
+                              [this, batch = std::move(*decoded)](const ScoreCall& call,
+                                                                  Route loaded) {
+                                return AnswerBatch(call, batch, std::move(loaded));
+                              });
+    }
+    return AnswerBatch(ScoreCall{request.request_id, request.received, *tenant}, *decoded,
+                       std::move(route));
+  }
+
+  Response AnswerBatch(const ScoreCall& call, const BatchScoreRequest& batch, Route base) {
+    ScoreSlot& slot = slots.Local();
+    // The batch's modelVersion: the namespace's served version (items say which answered).
+    std::shared_ptr<const ServingModel> model =
+        base.canary ? std::move(base.served) : std::move(base.model);
     if (model == nullptr) {
       slot.unavailable.Add();
       return DetailResponse(503, kNoModel);
     }
-    const std::vector<Result<ScoreResult>> scores = ScoreValidItems(*model, decoded->items);
+    // Every item of the namespace base chose: the same tenant's models, or the global ones.
+    const std::string_view tenant = base.tenant_model ? call.tenant : std::string_view();
+    std::vector<Route> routes;
+    routes.reserve(batch.items.size());
+    for (const ScoreRequestResult& item : batch.items) {
+      if (!item) continue;
+      Route item_route = RouteFor(tenant, item->user_id);
+      if (item_route.status == Route::Status::kLoading || item_route.model == nullptr) {
+        item_route = Route{};
+        item_route.model = model;  // unloaded meanwhile: the batch's own model answers
+      }
+      routes.push_back(std::move(item_route));
+    }
+    const std::vector<Result<ScoreResult>> scores = ScoreValidItems(batch.items, routes);
     std::size_t next_score = 0;
     Response response;
-    response.body.reserve(64 + decoded->items.size() * 200);
+    response.body.reserve(64 + batch.items.size() * 200);
     JsonWriter json(&response.body);
     json.BeginObject();
     json.Key("modelVersion").String(model->version());
     json.Key("results").BeginArray();
-    for (std::size_t i = 0; i < decoded->items.size(); ++i) {
-      const ScoreRequestResult& item = decoded->items[i];
+    for (std::size_t i = 0; i < batch.items.size(); ++i) {
+      const ScoreRequestResult& item = batch.items[i];
       json.BeginObject();
       if (!item) {
         slot.batch_items_rejected.Add();
@@ -400,6 +550,8 @@ struct ServeRoutes::Impl {
         json.EndObject();
         continue;
       }
+      const Route& item_route = routes[next_score];
+      const ServingModel& item_model = *item_route.model;
       const Result<ScoreResult>& scored = scores[next_score++];
       if (!scored) {
         slot.batch_items_failed.Add();
@@ -412,13 +564,18 @@ struct ServeRoutes::Impl {
       }
       slot.batch_items_scored.Add();
       RecordScore(slot, *scored);
-      drift->Record(*model, item->features, scored->risk, scored->tier);
+      RecordRoute(slot, item_route);
+      if (CountsForDrift(item_route)) {
+        drift->Record(item_model, item->features, scored->risk, scored->tier);
+      }
       RecordUnknownKeys(slot, item->unknown_feature_keys);
-      LogPrediction(deps.prediction_log, request, static_cast<std::int32_t>(i), *item, *scored,
-                    model->version());
+      const auto index = static_cast<std::int32_t>(i);
+      LogPrediction(deps.prediction_log, call, index, *item, *scored, item_model.version(),
+                    item_route.canary ? PredictionRole::kCanary : PredictionRole::kServed);
+      OfferShadow(item_route, call, index, *item, scored->tier);
       if (item->explain) {
         // The same members as /score?explain=true (docs/API.md), or this item's 409.
-        const Result<ScoreExplanation> explanation = model->Explain(item->features);
+        const Result<ScoreExplanation> explanation = item_model.Explain(item->features);
         if (!explanation) {
           json.Key("status").Int(409);
           json.Key("detail").String(kCannotExplain);
@@ -427,15 +584,15 @@ struct ServeRoutes::Impl {
         }
         json.Key("status").Int(200);
         json.Key("userId").String(item->user_id);
-        WriteScoreMembers(json, *scored, model->version());
-        WriteExplanationMembers(json, *explanation, model->encoder().column_names(),
+        WriteScoreMembers(json, *scored, item_model.version());
+        WriteExplanationMembers(json, *explanation, item_model.encoder().column_names(),
                                 item->explain_top);
         json.EndObject();
         continue;
       }
       json.Key("status").Int(200);
       json.Key("userId").String(item->user_id);
-      WriteScoreMembers(json, *scored, model->version());
+      WriteScoreMembers(json, *scored, item_model.version());
       json.EndObject();
     }
     json.EndArray();
@@ -519,6 +676,7 @@ struct ServeRoutes::Impl {
     }
     if (deps.reloader == nullptr) return DetailResponse(503, "hot reload is not running");
     spdlog::info("POST /admin/reload: reload requested");
+    if (deps.router != nullptr) deps.router->RequestRefresh();  // tenants, canary, shadow
     Responder responder = request.Defer();
     if (!responder)
       return ReloadResponse(deps.reloader->ReloadNow(ReloadTrigger::kRequest), models());
@@ -829,6 +987,77 @@ struct ServeRoutes::Impl {
     return response;
   }
 
+  // Tenants, canary and shadow on /metrics. Tenant labels are bounded: the kTenantLabels
+  // tenants with the most scores by name, the rest summed under tenant="_other" (an id cannot
+  // start with '_', so it never names a real tenant).
+  void AppendRouterMetrics(std::string* out) const {
+    std::uint64_t canary = 0;
+    std::uint64_t tenant = 0;
+    slots.ForEach([&](const ScoreSlot& slot) {
+      canary += slot.canary_answers.Get();
+      tenant += slot.tenant_answers.Get();
+    });
+    AppendPromHeader(out, "csml_scores_by_route_total", "counter",
+                     "Scores by which model answered: the global served version, a tenant's own "
+                     "model, a canary version (a tenant's canary counts in both).");
+    AppendPromSample(out, "csml_scores_by_route_total", {{"route", "tenant"}}, tenant);
+    AppendPromSample(out, "csml_scores_by_route_total", {{"route", "canary"}}, canary);
+    if (deps.router != nullptr) {
+      const ModelRouterStats stats = deps.router->Stats();
+      AppendPromHeader(out, "csml_tenant_models", "gauge",
+                       "Tenant namespaces with a version to serve (known), loaded now, and the cap "
+                       "on loaded ones.");
+      AppendPromSample(out, "csml_tenant_models", {{"state", "known"}},
+                       static_cast<std::uint64_t>(stats.known_tenants));
+      AppendPromSample(out, "csml_tenant_models", {{"state", "loaded"}},
+                       static_cast<std::uint64_t>(stats.loaded_tenants));
+      AppendPromSample(out, "csml_tenant_models", {{"state", "cap"}},
+                       static_cast<std::uint64_t>(stats.max_loaded_tenants));
+      AppendPromHeader(out, "csml_tenant_model_events_total", "counter",
+                       "Tenant model loads (first use and reloads), unloads by the cap, and "
+                       "failed tenant, canary or shadow loads.");
+      AppendPromSample(out, "csml_tenant_model_events_total", {{"event", "loaded"}}, stats.loads);
+      AppendPromSample(out, "csml_tenant_model_events_total", {{"event", "unloaded"}},
+                       stats.unloads);
+      AppendPromSample(out, "csml_tenant_model_events_total", {{"event", "failed"}},
+                       stats.load_failures);
+      AppendPromHeader(out, "csml_tenant_fallback_scores_total", "counter",
+                       "Requests with an X-Tenant-Id that the global model answered (no model of "
+                       "their own, or it failed to load).");
+      AppendPromSample(out, "csml_tenant_fallback_scores_total", {}, stats.fallback_scores);
+      AppendPromHeader(out, "csml_tenant_scores_total", "counter",
+                       "Scores a tenant's own models answered, for the busiest tenants; the rest "
+                       "under tenant=\"_other\".");
+      std::uint64_t other = 0;
+      for (std::size_t i = 0; i < stats.tenants.size(); ++i) {
+        if (i < kTenantLabels) {
+          AppendPromSample(out, "csml_tenant_scores_total", {{"tenant", stats.tenants[i].tenant}},
+                           stats.tenants[i].scores);
+        } else {
+          other += stats.tenants[i].scores;
+        }
+      }
+      if (stats.tenants.size() > kTenantLabels) {
+        AppendPromSample(out, "csml_tenant_scores_total", {{"tenant", "_other"}}, other);
+      }
+    }
+    if (deps.shadow != nullptr) {
+      const ShadowStats shadow = deps.shadow->Stats();
+      AppendPromHeader(out, "csml_shadow_scores_total", "counter",
+                       "Shadow scores: computed, of those in another tier than the answer, "
+                       "dropped because the queue was full, failed.");
+      AppendPromSample(out, "csml_shadow_scores_total", {{"outcome", "scored"}}, shadow.scored);
+      AppendPromSample(out, "csml_shadow_scores_total", {{"outcome", "tier_changed"}},
+                       shadow.tier_changed);
+      AppendPromSample(out, "csml_shadow_scores_total", {{"outcome", "dropped"}}, shadow.dropped);
+      AppendPromSample(out, "csml_shadow_scores_total", {{"outcome", "failed"}}, shadow.failed);
+      AppendPromHeader(out, "csml_shadow_queue_depth", "gauge",
+                       "Shadow scores waiting for the shadow thread.");
+      AppendPromSample(out, "csml_shadow_queue_depth", {},
+                       static_cast<std::uint64_t>(shadow.queue_depth));
+    }
+  }
+
   Response Metrics() const {
     Response response;
     response.content_type = kPrometheusContentType;
@@ -838,6 +1067,7 @@ struct ServeRoutes::Impl {
     AppendScoreMetrics(&out);
     drift->AppendPrometheus(&out, drift->Check(models().Current().get()));
     AppendModelMetrics(&out);
+    AppendRouterMetrics(&out);
     if (deps.access_log != nullptr) {
       AppendPromHeader(&out, "csml_access_log_lines_total", "counter",
                        "Access log lines written, and dropped because the writer fell behind.");

@@ -35,6 +35,8 @@
 #include "csml/monitoring/prediction_log.h"
 #include "csml/serving/model_manager.h"
 #include "csml/serving/model_reloader.h"
+#include "csml/serving/model_router.h"
+#include "csml/serving/shadow_scorer.h"
 #include "http_metrics.h"
 #include "http_server.h"
 #include "monitor_page.h"
@@ -74,6 +76,9 @@ struct ServeRoutesDeps {
   const AccessLog* access_log = nullptr;
   PredictionLog* prediction_log = nullptr;        // null: scores are not logged
   const ReloadHistory* reload_history = nullptr;  // null: /monitor lists the last attempt only
+  // Tenants, canary and shadow (model_router.h); null: every request gets `models`' model.
+  ModelRouter* router = nullptr;
+  ShadowScorer* shadow = nullptr;  // null: shadow versions are not scored
 };
 
 class ServeRoutes {

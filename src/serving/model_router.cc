@@ -59,6 +59,7 @@ void Pick(const std::shared_ptr<const ServingModel>& serving, const SideModels* 
   route->model = serving;
   if (serving == nullptr || side == nullptr) return;
   if (side->canary != nullptr && InCanary(user_id, side->canary_percent)) {
+    route->served = serving;
     route->model = side->canary;
     route->canary = true;
   }

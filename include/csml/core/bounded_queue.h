@@ -55,14 +55,14 @@ class BoundedQueue {
     }
   }
 
-  // Calls read(const T&) on the oldest published slot and frees it; false when empty (or the
-  // oldest claimed slot is still being filled).
+  // Calls read(T&) on the oldest published slot and frees it; false when empty (or the oldest
+  // claimed slot is still being filled). `read` may move from the slot or reset it.
   template <typename Read>
   bool TryPop(Read&& read) {
     Cell& cell = cells_[tail_ & mask_];
     const std::size_t seq = cell.seq.load(std::memory_order_acquire);
     if (seq != tail_ + 1) return false;
-    read(static_cast<const T&>(cell.value));
+    read(cell.value);
     cell.seq.store(tail_ + capacity_, std::memory_order_release);
     ++tail_;
     tail_published_.store(tail_, std::memory_order_relaxed);

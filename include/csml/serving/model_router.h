@@ -79,6 +79,7 @@ struct Route {
   std::shared_ptr<const ServingModel> model;   // answers
   std::shared_ptr<const ServingModel> shadow;  // scored beside it; null: none
   bool canary = false;                         // `model` is the namespace's canary
+  std::shared_ptr<const ServingModel> served;  // when canary: the namespace's served version
   bool tenant_model = false;                   // `model` is the tenant's, not the global one
 };
 
