@@ -40,9 +40,9 @@
 #include "csml/serving/model_manager.h"
 #include "csml/serving/model_reloader.h"
 #include "csml/serving/model_router.h"
-#include "csml/serving/shadow_scorer.h"
 #include "csml/serving/model_source.h"
 #include "csml/serving/served_version.h"
+#include "csml/serving/shadow_scorer.h"
 #include "environment.h"
 #include "flag_names.h"
 #include "http_metrics.h"
@@ -193,13 +193,11 @@ void LogRouterEvent(const RouterEvent& event) {
                    static_cast<double>(event.load_duration.count()) / 1000.0, event.detail);
       break;
     case RouterEvent::Kind::kUnloaded:
-      spdlog::info("{}: unloaded {} (least recently used, {})", where, event.version,
-                   event.detail);
+      spdlog::info("{}: unloaded {} (least recently used, {})", where, event.version, event.detail);
       break;
     case RouterEvent::Kind::kFailed:
       spdlog::error("{}: failed to load {}: {}; {}", where,
-                    event.version.empty() ? std::string("its model") : event.version,
-                    event.detail,
+                    event.version.empty() ? std::string("its model") : event.version, event.detail,
                     event.tenant.empty() ? "the side version is not used"
                                          : "the previous model (or the global one) answers");
       break;
@@ -364,8 +362,8 @@ Result<int> RunServe(ServeFlags flags) {
   if (!shadow) return tl::unexpected(shadow.error());
 
   server::HttpMetrics http_metrics;
-  server::ServeRoutesDeps deps{&models, reloader->get(), &http_metrics, access_log->get(),
-                               prediction_log->get(), &reload_history};
+  server::ServeRoutesDeps deps{&models,           reloader->get(),       &http_metrics,
+                               access_log->get(), prediction_log->get(), &reload_history};
   deps.router = model_router->get();
   deps.shadow = shadow->get();
   Result<std::unique_ptr<server::ServeRoutes>> routes =

@@ -327,8 +327,8 @@ struct ServeRoutes::Impl {
   Response AnswerWhenLoaded(const Request& request, std::string_view tenant,
                             std::string_view user_id, Answer answer) {
     Responder responder = request.Defer();
-    if (!responder) return answer(ScoreCall{request.request_id, request.received, tenant},
-                                  RouteFor({}, user_id));
+    if (!responder)
+      return answer(ScoreCall{request.request_id, request.received, tenant}, RouteFor({}, user_id));
     auto shared = std::make_shared<Responder>(std::move(responder));
     deps.router->LoadThen(
         tenant, [this, shared, answer = std::move(answer), tenant = std::string(tenant),
@@ -392,15 +392,14 @@ struct ServeRoutes::Impl {
     // The request holds its route's models until it is answered, whatever a reload does.
     Route route = RouteFor(*tenant, decoded->user_id);
     if (route.status == Route::Status::kLoading) {
-      return AnswerWhenLoaded(
-          request, *tenant, decoded->user_id,
-          [this, explain = *explain, scored = std::move(*decoded)](const ScoreCall& call,
-                                                                   Route loaded) {
-            return AnswerScore(call, explain, scored, std::move(loaded));
-          });
+      return AnswerWhenLoaded(request, *tenant, decoded->user_id,
+                              [this, explain = *explain, scored = std::move(*decoded)](
+                                  const ScoreCall& call, Route loaded) {
+                                return AnswerScore(call, explain, scored, std::move(loaded));
+                              });
     }
-    return AnswerScore(ScoreCall{request.request_id, request.received, *tenant}, *explain,
-                       *decoded, std::move(route));
+    return AnswerScore(ScoreCall{request.request_id, request.received, *tenant}, *explain, *decoded,
+                       std::move(route));
   }
 
   Response AnswerScore(const ScoreCall& call, const ExplainQuery& explain,
@@ -425,7 +424,8 @@ struct ServeRoutes::Impl {
     slot.scored.Add();
     RecordScore(slot, *scored);
     RecordRoute(slot, route);
-    if (CountsForDrift(route)) drift->Record(*model, scored_request.features, scored->risk, scored->tier);
+    if (CountsForDrift(route))
+      drift->Record(*model, scored_request.features, scored->risk, scored->tier);
     RecordUnknownKeys(slot, scored_request.unknown_feature_keys);
     LogPrediction(deps.prediction_log, call, -1, scored_request, *scored, model->version(),
                   route.canary ? PredictionRole::kCanary : PredictionRole::kServed);
@@ -500,11 +500,11 @@ struct ServeRoutes::Impl {
     // The namespace's route; each item then takes its own (a canary splits by userId).
     Route route = RouteFor(*tenant, {});
     if (route.status == Route::Status::kLoading) {
-      return AnswerWhenLoaded(request, *tenant, {},
-                              [this, batch = std::move(*decoded)](const ScoreCall& call,
-                                                                  Route loaded) {
-                                return AnswerBatch(call, batch, std::move(loaded));
-                              });
+      return AnswerWhenLoaded(
+          request, *tenant, {},
+          [this, batch = std::move(*decoded)](const ScoreCall& call, Route loaded) {
+            return AnswerBatch(call, batch, std::move(loaded));
+          });
     }
     return AnswerBatch(ScoreCall{request.request_id, request.received, *tenant}, *decoded,
                        std::move(route));

@@ -101,14 +101,14 @@ bool InShadowSample(std::string_view user_id, double sample) {
 
 Status ModelRouterOptions::Validate() const {
   if (max_loaded_tenants < 1 || max_loaded_tenants > 100000) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     fmt::format("max loaded tenants: expected 1 to 100000, got {}",
-                                 max_loaded_tenants));
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("max loaded tenants: expected 1 to 100000, got {}", max_loaded_tenants));
   }
   if (poll_interval_ms < 0 || poll_interval_ms > 3600 * 1000) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     fmt::format("router poll interval: expected 0 to 3600000 ms, got {}",
-                                 poll_interval_ms));
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("router poll interval: expected 0 to 3600000 ms, got {}", poll_interval_ms));
   }
   return {};
 }
@@ -130,11 +130,10 @@ struct ModelRouter::Impl {
     std::optional<ServableId> refused_id;
     SideKey side_key;
   };
-  using Table = std::unordered_map<std::string, std::shared_ptr<Entry>, StringHash,
-                                   std::equal_to<>>;
+  using Table =
+      std::unordered_map<std::string, std::shared_ptr<Entry>, StringHash, std::equal_to<>>;
 
-  Impl(const ModelRouterOptions& o, std::filesystem::path dir, const ModelManager& g,
-       Observer obs)
+  Impl(const ModelRouterOptions& o, std::filesystem::path dir, const ModelManager& g, Observer obs)
       : options(o), root_dir(std::move(dir)), global(g), observer(std::move(obs)) {}
 
   const ModelRouterOptions options;
@@ -155,7 +154,7 @@ struct ModelRouter::Impl {
   // Serializes the work (the thread against Refresh() from a caller).
   std::mutex work_mu;
   std::optional<Registry> root;  // guarded by work_mu; opened once the directory exists
-  SideKey global_side_key;                                   // guarded by work_mu
+  SideKey global_side_key;       // guarded by work_mu
   std::vector<std::shared_ptr<const ServingModel>> retired;  // guarded by work_mu
   std::atomic<bool> has_retired{false};
 
@@ -196,8 +195,11 @@ struct ModelRouter::Impl {
           LoadServingModel(registry, version, options.load);
       if (!model) {
         load_failures.fetch_add(1, std::memory_order_relaxed);
-        Tell({RouterEvent::Kind::kFailed, registry.tenant(), registry.Qualified(version),
-              fmt::format("{} version: {}", what, model.error().message), {}});
+        Tell({RouterEvent::Kind::kFailed,
+              registry.tenant(),
+              registry.Qualified(version),
+              fmt::format("{} version: {}", what, model.error().message),
+              {}});
         return nullptr;
       }
       return std::move(*model);
@@ -254,16 +256,19 @@ struct ModelRouter::Impl {
       load_failures.fetch_add(1, std::memory_order_relaxed);
       entry.refused_id = id;
       if (previous == nullptr) entry.refused.store(true, std::memory_order_release);
-      Tell({RouterEvent::Kind::kFailed, entry.id, entry.registry.Qualified(id.version),
-            serving.error().message, {}});
+      Tell({RouterEvent::Kind::kFailed,
+            entry.id,
+            entry.registry.Qualified(id.version),
+            serving.error().message,
+            {}});
       return false;
     }
     std::string problem;
     const SideKey key = ReadSideKey(entry.registry, &problem);
     auto models = std::make_shared<TenantModels>();
     models->serving = std::move(*serving);
-    models->side = LoadSide(entry.registry, key, previous ? &previous->side : nullptr,
-                            &entry.side_key);
+    models->side =
+        LoadSide(entry.registry, key, previous ? &previous->side : nullptr, &entry.side_key);
     entry.side_key = key;
     entry.loaded_id = id;
     entry.refused_id.reset();
@@ -284,8 +289,11 @@ struct ModelRouter::Impl {
     entry.side_key = {};
     Retire(old);
     unloads.fetch_add(1, std::memory_order_relaxed);
-    Tell({RouterEvent::Kind::kUnloaded, entry.id, old->serving->version(),
-          fmt::format("the cap of {} loaded tenants", options.max_loaded_tenants), {}});
+    Tell({RouterEvent::Kind::kUnloaded,
+          entry.id,
+          old->serving->version(),
+          fmt::format("the cap of {} loaded tenants", options.max_loaded_tenants),
+          {}});
   }
 
   // Unloads the least recently used tenants past the cap, never `keep`.
@@ -337,8 +345,8 @@ struct ModelRouter::Impl {
         next->emplace(tenant, it->second);
         continue;
       }
-      Result<Registry> registry = Registry::OpenTenant(root_dir, tenant,
-                                                       RegistryOpenMode::kReadOnly);
+      Result<Registry> registry =
+          Registry::OpenTenant(root_dir, tenant, RegistryOpenMode::kReadOnly);
       if (!registry) continue;
       auto entry = std::make_shared<Entry>(tenant, std::move(*registry));
       // Only a namespace with a version to serve routes to itself.
@@ -384,8 +392,11 @@ struct ModelRouter::Impl {
       next->side = LoadSide(entry->registry, key, &models->side, &entry->side_key);
       entry->side_key = key;
       Retire(entry->models.exchange(std::move(next)));
-      Tell({RouterEvent::Kind::kSideChanged, entry->id, models->serving->version(),
-            DescribeSide(key), {}});
+      Tell({RouterEvent::Kind::kSideChanged,
+            entry->id,
+            models->serving->version(),
+            DescribeSide(key),
+            {}});
     }
   }
 
@@ -406,8 +417,8 @@ struct ModelRouter::Impl {
     auto next_poll = Clock::now() + std::chrono::milliseconds(options.poll_interval_ms);
     std::unique_lock lock(mu);
     while (true) {
-      auto deadline = options.poll_interval_ms > 0 ? next_poll
-                                                   : Clock::now() + std::chrono::hours(1);
+      auto deadline =
+          options.poll_interval_ms > 0 ? next_poll : Clock::now() + std::chrono::hours(1);
       // Models retired while requests held them are looked at again soon.
       if (has_retired.load(std::memory_order_relaxed)) {
         deadline = std::min(deadline, Clock::now() + std::chrono::milliseconds(20));

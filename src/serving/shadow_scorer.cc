@@ -8,9 +8,9 @@ namespace csml {
 
 Status ShadowScorerOptions::Validate() const {
   if (queue_capacity < 16 || queue_capacity > (std::size_t{1} << 20)) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     fmt::format("shadow queue: expected 16 to 1048576 jobs, got {}",
-                                 queue_capacity));
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("shadow queue: expected 16 to 1048576 jobs, got {}", queue_capacity));
   }
   return {};
 }

@@ -107,9 +107,9 @@ struct ModelRouterStats {
   std::size_t known_tenants = 0;  // namespaces with a version to serve
   std::size_t loaded_tenants = 0;
   std::size_t max_loaded_tenants = 0;
-  std::uint64_t loads = 0;          // tenant loads that succeeded (first use and reloads)
-  std::uint64_t load_failures = 0;  // tenant, canary and shadow loads that failed
-  std::uint64_t unloads = 0;        // tenants unloaded by the cap
+  std::uint64_t loads = 0;            // tenant loads that succeeded (first use and reloads)
+  std::uint64_t load_failures = 0;    // tenant, canary and shadow loads that failed
+  std::uint64_t unloads = 0;          // tenants unloaded by the cap
   std::uint64_t fallback_scores = 0;  // requests with a tenant header the global model answered
   std::vector<TenantStat> tenants;    // every known tenant, most scores first
   std::string global_canary;          // qualified versions; empty when none
@@ -138,8 +138,7 @@ class ModelRouter {
   // be called on the caller's thread.
   static Result<std::unique_ptr<ModelRouter>> Create(const ModelRouterOptions& options,
                                                      std::filesystem::path root_dir,
-                                                     const ModelManager& global,
-                                                     Observer observer);
+                                                     const ModelManager& global, Observer observer);
   ~ModelRouter();  // Stop()
   ModelRouter(const ModelRouter&) = delete;
   ModelRouter& operator=(const ModelRouter&) = delete;
