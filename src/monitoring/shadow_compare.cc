@@ -405,10 +405,10 @@ Result<ShadowCompareReport> ShadowCompareBuilder::Finish(const MonitorSource& so
 
 Result<ShadowCompareReport> RunShadowCompare(const std::string& log_dir,
                                              const MonitorOptions& options,
-                                             const std::vector<Snapshot>& outcomes,
-                                             MonitorSource source) {
+                                             std::vector<Snapshot> outcomes, MonitorSource source) {
   CSML_ASSIGN_OR_RETURN(auto builder, ShadowCompareBuilder::Create(options));
   for (const Snapshot& s : outcomes) builder->AddOutcome(s);
+  std::vector<Snapshot>().swap(outcomes);
   CSML_ASSIGN_OR_RETURN(
       PredictionLogReadStats stats,
       ReadPredictionLog(log_dir, [&](const PredictionRecord& r) { builder->Add(r); }));

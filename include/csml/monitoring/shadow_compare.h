@@ -122,12 +122,11 @@ class ShadowCompareBuilder {
 };
 
 // Every segment of log_dir through a builder with these outcomes (options.as_of says which
-// are known). Errors: the log's (kNotFound for a missing directory), kValidation when the log
-// holds no record.
+// are known; they are freed once held in their compact form). Errors: the log's (kNotFound for a
+// missing directory), kValidation when the log holds no record.
 Result<ShadowCompareReport> RunShadowCompare(const std::string& log_dir,
                                              const MonitorOptions& options,
-                                             const std::vector<Snapshot>& outcomes,
-                                             MonitorSource source);
+                                             std::vector<Snapshot> outcomes, MonitorSource source);
 
 // Spearman's rank correlation of x and y (same length; ties take their mean rank). NaN below 2
 // values or when either side is constant.
