@@ -3,6 +3,9 @@
 // text on stdout, report.json and report.html in --out. Exit 0 every check passed, 1 a check
 // failed (--min-auc, --max-psi, --max-calibration-error), 2 the log, the outcomes or the
 // registry could not be read (main.cc maps every Error to 2).
+// With --compare: the shadow scores of the log against the answers they shadowed
+// (RunShadowCompare, monitoring/shadow_compare.h); exit 0 reported, 1 no shadow record (or
+// none paired with its answer), 2 could not run.
 // The domain does the work (RunMonitor, reporting/monitor_run.h); this file turns flags into
 // options, loads the outcomes, writes the report files and prints.
 #include <cmath>
@@ -17,6 +20,8 @@
 #include <spdlog/spdlog.h>
 
 #include "command.h"
+#include "csml/core/time.h"
+#include "csml/monitoring/shadow_compare.h"
 #include "csml/registry/registry.h"
 #include "csml/reporting/monitor_run.h"
 #include "csml/reporting/report_renderer.h"
@@ -38,7 +43,54 @@ struct MonitorFlags {
   double max_calibration_error = MonitorOptions{}.max_calibration_error;
   std::size_t min_outcomes = MonitorOptions{}.min_outcomes;
   std::size_t min_psi_predictions = MonitorOptions{}.min_psi_predictions;
+  bool compare = false;
 };
+
+void WarnSkippedLines(const MonitorSource& source) {
+  if (source.torn_lines > 0 || source.bad_lines > 0) {
+    spdlog::warn("csml monitor: skipped {} torn and {} bad lines of the log{}{}", source.torn_lines,
+                 source.bad_lines, source.first_bad_line_error.empty() ? "" : "; first: ",
+                 source.first_bad_line_error);
+  }
+}
+
+Result<int> RunCompare(const MonitorFlags& flags, const MonitorRunOptions& options,
+                       const MonitorOutcomeLoader& load) {
+  CSML_ASSIGN_OR_RETURN(MonitorOutcomes outcomes, load());
+  MonitorOptions monitor = options.monitor;
+  monitor.as_of = outcomes.as_of;
+  MonitorSource source;
+  source.outcomes_origin = outcomes.origin;
+  source.outcome_records = outcomes.records_seen;
+  source.outcomes_invalid = outcomes.invalid;
+  source.generated_at = NowUtc();
+  CSML_ASSIGN_OR_RETURN(
+      ShadowCompareReport report,
+      RunShadowCompare(options.log_dir, monitor, std::move(outcomes.records), source));
+  WarnSkippedLines(report.source);
+  if (report.shadow_records == 0) {
+    spdlog::error(
+        "csml monitor --compare: no shadow records in the log {} ({} answers): name a shadow "
+        "version with `csml models shadow V` and let it score traffic",
+        options.log_dir, report.answers);
+    return 1;
+  }
+  const std::filesystem::path dir =
+      flags.out.empty() ? DefaultReportDir("reports", "monitor-compare", report.source.generated_at)
+                        : std::filesystem::path(flags.out);
+  CSML_ASSIGN_OR_RETURN(auto files, WriteShadowCompareReport(report, dir));
+  std::fputs(RenderShadowCompareText(report).c_str(), stdout);
+  fmt::print("report: {} (figures: {})\n", files.html.string(), files.json.string());
+  std::fflush(stdout);
+  if (report.paired == 0) {
+    spdlog::error(
+        "csml monitor --compare: none of the {} shadow records pairs with an answer of the "
+        "same request_id, batch_index and user_id (were the answers' segments removed?)",
+        report.shadow_records);
+    return 1;
+  }
+  return 0;
+}
 
 Result<int> RunMonitorCommand(const MonitorFlags& flags) {
   CSML_ASSIGN_OR_RETURN(SnapshotSourceOptions source, flags.source.ToOptions());
@@ -67,16 +119,6 @@ Result<int> RunMonitorCommand(const MonitorFlags& flags) {
     return tl::unexpected(s.error());
   }
 
-  // Without a registry the figures still come, without PSI (no training profile to compare).
-  std::optional<Registry> registry;
-  if (Result<Registry> opened = Registry::Open(flags.model_dir, RegistryOpenMode::kReadOnly);
-      opened) {
-    registry = std::move(*opened);
-  } else {
-    spdlog::warn("csml monitor: {}: no PSI (the training profiles are in the registry)",
-                 opened.error().message);
-  }
-
   source.read.on_invalid = SnapshotReadOptions::OnInvalid::kSkip;
   source.read.max_problems_kept = 5;
   const MonitorOutcomeLoader load = [&source]() -> Result<MonitorOutcomes> {
@@ -92,14 +134,20 @@ Result<int> RunMonitorCommand(const MonitorFlags& flags) {
     outcomes.origin = std::move(loaded.origin);
     return outcomes;
   };
+  if (flags.compare) return RunCompare(flags, options, load);
+
+  // Without a registry the figures still come, without PSI (no training profile to compare).
+  std::optional<Registry> registry;
+  if (Result<Registry> opened = Registry::Open(flags.model_dir, RegistryOpenMode::kReadOnly);
+      opened) {
+    registry = std::move(*opened);
+  } else {
+    spdlog::warn("csml monitor: {}: no PSI (the training profiles are in the registry)",
+                 opened.error().message);
+  }
   CSML_ASSIGN_OR_RETURN(MonitorReport report,
                         RunMonitor(options, registry ? &*registry : nullptr, load));
-  if (report.source.torn_lines > 0 || report.source.bad_lines > 0) {
-    spdlog::warn("csml monitor: skipped {} torn and {} bad lines of the log{}{}",
-                 report.source.torn_lines, report.source.bad_lines,
-                 report.source.first_bad_line_error.empty() ? "" : "; first: ",
-                 report.source.first_bad_line_error);
-  }
+  WarnSkippedLines(report.source);
 
   const std::filesystem::path dir =
       flags.out.empty() ? DefaultReportDir("reports", "monitor", report.source.generated_at)
@@ -152,6 +200,11 @@ void AddMonitorCommand(CLI::App& app, CommandSlot& slot) {
   cmd->add_option("--min-psi-predictions", flags->min_psi_predictions,
                   "Predictions a week needs before its PSI is checked")
       ->capture_default_str();
+  cmd->add_flag("--compare", flags->compare,
+                "Report the shadow version against the answers it shadowed instead: tier "
+                "changes, top-decile overlap, rank correlation, customers moving up to high, "
+                "realized AUC and calibration of both; exit 1 when the log has no shadow "
+                "record (the --min/--max checks do not apply)");
   cmd->callback([&slot, flags] {
     slot.name = "monitor";
     slot.run = [flags]() -> Result<int> { return RunMonitorCommand(*flags); };
