@@ -1,6 +1,5 @@
 // A loop's graceful stop (see "Stopping" in http_server.h).
 #include <chrono>
-#include <mutex>
 
 #include <spdlog/spdlog.h>
 
@@ -52,11 +51,7 @@ bool DrainLoop(LoopState& loop) {
       DeliverMail(loop);
     }
   }
-  {
-    std::lock_guard<std::mutex> lock(loop.mailbox->mu);
-    loop.mailbox->closed = true;
-    loop.mailbox->mail.clear();
-  }
+  CloseMailbox(loop);
   if (AccessLog* log = loop.server->observers.access_log) log->FlushThisThread();
   if (loop.open > 0) {
     spdlog::warn("shutdown: {} connections still open after {} ms; leaving them to the exit",

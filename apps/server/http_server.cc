@@ -3,14 +3,17 @@
 #include "http_server.h"
 
 #include <netdb.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <mutex>
@@ -297,7 +300,7 @@ void InstallRouteHandler(h2o_pathconf_t* pathconf, HttpServer::Impl* server) {
 
 void DeliverMail(LoopState& loop) {
   Mailbox& mailbox = *loop.mailbox;
-  if (!mailbox.has_mail.load(std::memory_order_relaxed)) return;
+  if (!mailbox.has_mail.load(std::memory_order_acquire)) return;
   std::vector<std::pair<std::shared_ptr<Responder::State>, Response>> mail;
   {
     std::lock_guard<std::mutex> lock(mailbox.mu);
@@ -311,6 +314,73 @@ void DeliverMail(LoopState& loop) {
     --loop.deferred_pending;
     Finish(loop, state->req, state->route, response, state->started, state->request_id);
   }
+}
+
+namespace {
+
+void CloseWake(LoopState& loop) {
+  {
+    // After this no Send writes to the eventfd, so it can be closed.
+    std::lock_guard<std::mutex> lock(loop.mailbox->mu);
+    loop.mailbox->wake_fd = -1;
+  }
+  if (loop.wake != nullptr) {
+    h2o_socket_read_stop(loop.wake);
+    h2o_socket_close(loop.wake);  // closes the descriptor; h2o frees the socket later
+    loop.wake = nullptr;
+  }
+}
+
+// The mailbox's eventfd is readable: a Send queued mail into an empty mailbox. The counter is
+// read (reset) before the mail is taken, so a Send that finds the mailbox empty again after
+// this delivery writes anew and is not lost. h2o: a socket made with H2O_SOCKET_FLAG_DONT_READ
+// is never read by h2o; its read callback is called on readiness (epoll, level-triggered) and
+// reading is ours, so the counter must be drained here or the callback fires again.
+void OnWake(h2o_socket_t* sock, const char* err) {
+  LoopState& loop = *static_cast<LoopState*>(sock->data);
+  if (err != nullptr) {
+    // Not seen with an eventfd (h2o passes no error for a DONT_READ socket); if it were, the
+    // mail would still be delivered by the poll.
+    spdlog::warn(
+        "event loop {}: mailbox wake-up failed ({}); deferred answers now wait for the "
+        "{} ms poll",
+        loop.index, err, kStopPollMs);
+    CloseWake(loop);
+    return;
+  }
+  std::uint64_t count = 0;
+  while (read(h2o_socket_get_fd(sock), &count, sizeof(count)) < 0 && errno == EINTR) {
+  }
+  DeliverMail(loop);
+}
+
+}  // namespace
+
+void OpenMailboxWake(LoopState& loop) {
+  const int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) {
+    spdlog::warn(
+        "event loop {}: no eventfd for deferred answers ({}); they wait for the {} ms poll",
+        loop.index, std::strerror(errno), kStopPollMs);
+    return;
+  }
+  // h2o_evloop_socket_create takes the descriptor: h2o_socket_close closes it.
+  loop.wake = h2o_evloop_socket_create(loop.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+  loop.wake->data = &loop;
+  {
+    std::lock_guard<std::mutex> lock(loop.mailbox->mu);
+    loop.mailbox->wake_fd = fd;
+  }
+  h2o_socket_read_start(loop.wake, OnWake);
+}
+
+void CloseMailbox(LoopState& loop) {
+  {
+    std::lock_guard<std::mutex> lock(loop.mailbox->mu);
+    loop.mailbox->closed = true;
+    loop.mailbox->mail.clear();
+  }
+  CloseWake(loop);
 }
 
 }  // namespace internal
@@ -337,7 +407,14 @@ void Responder::Send(Response response) {
   std::lock_guard<std::mutex> lock(mailbox.mu);
   if (mailbox.closed) return;
   mailbox.mail.emplace_back(std::move(state), std::move(response));
-  mailbox.has_mail.store(true, std::memory_order_relaxed);
+  // One wake-up per batch: only the Send that finds the mailbox empty writes. The write is
+  // made under the lock, so the loop cannot close the eventfd meanwhile (CloseMailbox).
+  if (!mailbox.has_mail.exchange(true, std::memory_order_release) && mailbox.wake_fd >= 0) {
+    const std::uint64_t one = 1;
+    // It fails only when the counter is at its maximum, and then the loop is awake anyway.
+    const ssize_t written = write(mailbox.wake_fd, &one, sizeof(one));
+    static_cast<void>(written);
+  }
 }
 
 // ---- the loop -------------------------------------------------------------------------------
@@ -355,6 +432,7 @@ void HttpServer::Impl::RunLoop(LoopState& loop, int listen_fd) {
   loop.listener = h2o_evloop_socket_create(loop.loop, listen_fd, H2O_SOCKET_FLAG_DONT_READ);
   loop.listener->data = &loop;
   h2o_socket_read_start(loop.listener, internal::OnAccept);
+  internal::OpenMailboxWake(loop);
   AccessLog* log = observers.access_log;
 
   while (!stop.load(std::memory_order_acquire)) {

@@ -2,8 +2,8 @@
 //
 // Handlers run on an event-loop thread and must not block; they see a Request view and
 // return a Response, and never see h2o. A handler that cannot answer at once (an admin
-// reload) defers: Request::Defer() gives a Responder that any thread may complete later; the
-// loop sends it within ~100 ms.
+// reload, a tenant's model being loaded) defers: Request::Defer() gives a Responder that any
+// thread may complete later; completing it wakes the loop, which sends the answer at once.
 //
 // Answers the router gives by itself, all JSON (the server adds 413 and 500, see
 // http_server.h):

@@ -47,7 +47,8 @@ namespace csml::server {
 
 namespace internal {
 
-// How long a loop waits for events before it looks at the stop flag and its mailbox.
+// How long a loop waits for events before it looks at the stop flag (and its mailbox, which a
+// Responder::Send also wakes at once through the mailbox's eventfd; the poll is its fallback).
 inline constexpr std::int32_t kStopPollMs = 100;
 // How often a loop checks its connections against the timeouts.
 inline constexpr std::uint64_t kSweepIntervalMs = 100;
@@ -111,10 +112,15 @@ struct Linger {
 inline Linger* LingerFromLink(h2o_linklist_t* link) { return reinterpret_cast<Linger*>(link); }
 
 // Deferred answers completed on other threads, delivered by the loop that owns the requests.
+// Send queues the answer and, when the mailbox was empty, writes to `wake_fd` (an eventfd the
+// loop watches), so the loop delivers at once rather than at its next poll (kStopPollMs).
 struct Mailbox {
   std::mutex mu;
   std::vector<std::pair<std::shared_ptr<Responder::State>, Response>> mail;  // guarded by mu
   bool closed = false;                                                       // guarded by mu
+  // The loop's eventfd, -1 when there is none (it could not be made: the poll delivers).
+  // Set before the loop serves and read by senders under mu; owned by `wake` (LoopState).
+  int wake_fd = -1;
   std::atomic<bool> has_mail{false};
 };
 
@@ -159,6 +165,7 @@ struct LoopState {
   std::size_t cap = 0;      // this loop's share of max_connections
   std::uint64_t next_sweep_ms = 0;
   std::shared_ptr<Mailbox> mailbox = std::make_shared<Mailbox>();
+  h2o_socket_t* wake = nullptr;  // the mailbox's eventfd in the loop (see OpenMailboxWake)
   std::size_t deferred_pending = 0;
   std::uint64_t request_seq = 0;
   std::string request_id_prefix;  // "<8 hex digits>-<loop>-"
@@ -248,6 +255,11 @@ void Record(LoopState& loop, h2o_req_t* req, int route, const Response& response
 void InstallRouteHandler(h2o_pathconf_t* pathconf, HttpServer::Impl* server);
 // Sends the deferred answers other threads completed.
 void DeliverMail(LoopState& loop);
+// Makes the mailbox's eventfd and watches it, so a Send wakes the loop; without it (the
+// eventfd could not be made) the mail waits for the poll.
+void OpenMailboxWake(LoopState& loop);
+// Closes the mailbox (later Sends are dropped, undelivered mail is discarded) and its eventfd.
+void CloseMailbox(LoopState& loop);
 
 }  // namespace internal
 

@@ -1,8 +1,13 @@
 // The generic HTTP server (apps/server/http_server.h) in this process, with a test route table.
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -14,6 +19,7 @@ namespace {
 
 using server::HttpServer;
 using server::Request;
+using server::Responder;
 using server::Response;
 using server::Router;
 using server::ServerOptions;
@@ -153,6 +159,182 @@ TEST_F(HttpServerTest, RefusesAPortAnotherServerHolds) {
   EXPECT_EQ(second.error().code, ErrorCode::kIo);
   EXPECT_NE(second.error().message.find(std::to_string(server_->port())), std::string::npos)
       << second.error().message;
+}
+
+// Completes deferred requests on its own threads, as a reload or a model load would.
+class Completer {
+ public:
+  explicit Completer(int threads) {
+    for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { Run(); });
+  }
+  ~Completer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    ready_.notify_all();
+    for (std::thread& worker : workers_) worker.join();
+  }
+  Completer(const Completer&) = delete;
+  Completer& operator=(const Completer&) = delete;
+
+  // Answers "deferred:<body>", or drops the responder unanswered when `drop`.
+  void Post(Responder responder, std::string body, bool drop) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      jobs_.push_back(Job{std::move(responder), std::move(body), drop});
+    }
+    ready_.notify_one();
+  }
+
+ private:
+  struct Job {
+    Responder responder;
+    std::string body;
+    bool drop = false;
+  };
+
+  void Run() {
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        ready_.wait(lock, [this] { return done_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      if (job.drop) continue;  // the Responder's destructor answers 500
+      Response response;
+      response.content_type = "text/plain";
+      response.body = "deferred:" + job.body;
+      job.responder.Send(std::move(response));
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable ready_;
+  std::deque<Job> jobs_;
+  bool done_ = false;
+  std::vector<std::thread> workers_;
+};
+
+class DeferredAnswerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Router router;
+    router.Add("POST", "/defer", [this](const Request& r) {
+      Responder responder = r.Defer();
+      if (!responder) return server::DetailResponse(500, "no responder");
+      completer_.Post(std::move(responder), std::string(r.body), r.query == "drop");
+      return server::DeferredResponse();
+    });
+    // Completed on the loop thread before the handler returns: delivered all the same.
+    router.Add("POST", "/defer-inline", [](const Request& r) {
+      Responder responder = r.Defer();
+      Response response;
+      response.content_type = "text/plain";
+      response.body = "inline:" + std::string(r.body);
+      responder.Send(std::move(response));
+      return server::DeferredResponse();
+    });
+    ServerOptions options;
+    options.port = 0;
+    options.threads = 2;
+    auto started = HttpServer::Start(options, std::move(router));
+    ASSERT_TRUE(started.has_value()) << started.error().message;
+    server_ = std::move(*started);
+  }
+  void TearDown() override { server_.reset(); }
+
+  static HttpRequestSpec Post(std::string path, std::string body) {
+    HttpRequestSpec spec;
+    spec.method = "POST";
+    spec.path = std::move(path);
+    spec.body = std::move(body);
+    spec.content_type = std::nullopt;
+    return spec;
+  }
+
+  Completer completer_{3};  // declared first: it outlives the server, which drains into it
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(DeferredAnswerTest, ManyAnswersCompletedOnOtherThreadsEachReachTheirRequest) {
+  constexpr int kClients = 6;
+  constexpr int kRequestsEach = 40;
+  std::vector<std::vector<std::string>> failures(kClients);
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([this, c, &failures] {
+      auto conn = HttpConnection::Connect(server_->port());
+      if (!conn) {
+        failures[c].push_back("connect: " + conn.error().message);
+        return;
+      }
+      for (int i = 0; i < kRequestsEach; ++i) {
+        const std::string body = std::to_string(c) + "-" + std::to_string(i);
+        auto r = conn->Send(Post("/defer", body));
+        if (!r) {
+          failures[c].push_back(body + ": " + r.error().message);
+          return;
+        }
+        if (r->status != 200 || r->body != "deferred:" + body) {
+          failures[c].push_back(body + ": " + std::to_string(r->status) + " " + r->body);
+        }
+      }
+    });
+  }
+  for (std::thread& client : clients) client.join();
+  for (int c = 0; c < kClients; ++c) {
+    EXPECT_TRUE(failures[c].empty()) << "client " << c << ": " << failures[c].front();
+  }
+}
+
+TEST_F(DeferredAnswerTest, ConcurrentRequestsOnSeparateConnectionsAllGetTheirOwnAnswer) {
+  // Many requests waiting at once, so answers are completed while others are queued.
+  constexpr int kRequests = 64;
+  std::vector<HttpConnection> conns;
+  for (int i = 0; i < kRequests; ++i) {
+    auto conn = HttpConnection::Connect(server_->port());
+    ASSERT_TRUE(conn.has_value()) << conn.error().message;
+    conns.push_back(std::move(*conn));
+  }
+  std::vector<Result<HttpResponse>> answers(kRequests, MakeError(ErrorCode::kIo, "not sent"));
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kRequests; ++i) {
+    clients.emplace_back(
+        [&, i] { answers[i] = conns[i].Send(Post("/defer", "n" + std::to_string(i))); });
+  }
+  for (std::thread& client : clients) client.join();
+  for (int i = 0; i < kRequests; ++i) {
+    ASSERT_TRUE(answers[i].has_value()) << i << ": " << answers[i].error().message;
+    EXPECT_EQ(answers[i]->status, 200);
+    EXPECT_EQ(answers[i]->body, "deferred:n" + std::to_string(i));
+  }
+}
+
+TEST_F(DeferredAnswerTest, AnAnswerCompletedInsideTheHandlerIsDelivered) {
+  auto conn = HttpConnection::Connect(server_->port());
+  ASSERT_TRUE(conn.has_value());
+  for (int i = 0; i < 10; ++i) {
+    auto r = conn->Send(Post("/defer-inline", std::to_string(i)));
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "inline:" + std::to_string(i));
+  }
+}
+
+TEST_F(DeferredAnswerTest, AResponderDroppedUnansweredGives500AndTheConnectionGoesOn) {
+  auto conn = HttpConnection::Connect(server_->port());
+  ASSERT_TRUE(conn.has_value());
+  auto dropped = conn->Send(Post("/defer?drop", "x"));
+  ASSERT_TRUE(dropped.has_value()) << dropped.error().message;
+  EXPECT_EQ(dropped->status, 500);
+  EXPECT_EQ(dropped->body, R"({"detail":"Internal Server Error"})");
+  auto next = conn->Send(Post("/defer", "y"));
+  ASSERT_TRUE(next.has_value()) << next.error().message;
+  EXPECT_EQ(next->body, "deferred:y");
 }
 
 TEST(ServerOptions, RefusesValuesOutsideTheirRanges) {
