@@ -60,12 +60,14 @@ struct Flags {
   int days = 120;
   std::uint64_t seed = 7;
   bool keep_registry = false;
+  long explain_table_bytes = -1;  // -1: the explainer's default
 };
 
 [[noreturn]] void Usage(const std::string& why) {
   std::fprintf(stderr,
                "tenant_models_bench: %s\nusage: tenant_models_bench [--tenants N] [--keep K] "
-               "[--model-dir DIR] [--customers C] [--days D] [--seed S] [--keep-registry]\n",
+               "[--model-dir DIR] [--customers C] [--days D] [--seed S] [--keep-registry] "
+               "[--explain-table-bytes B]\n",
                why.c_str());
   std::exit(2);
 }
@@ -100,6 +102,8 @@ Flags ParseFlags(int argc, char** argv) {
       flags.customers = ParseNumber<std::size_t>(arg, value, 1);
     } else if (arg == "--days") {
       flags.days = ParseNumber<int>(arg, value, 1);
+    } else if (arg == "--explain-table-bytes") {
+      flags.explain_table_bytes = ParseNumber<long>(arg, value, 0);
     } else if (arg == "--seed") {
       flags.seed = ParseNumber<std::uint64_t>(arg, value, 0);
     } else {
@@ -267,7 +271,11 @@ int Run(const Flags& flags) {
       std::fprintf(stderr, "%s: %s\n", TenantId(i).c_str(), registry.error().message.c_str());
       return 2;
     }
-    auto model = LoadServingModel(*registry, "");
+    LoadOptions load;
+    if (flags.explain_table_bytes >= 0) {
+      load.explain_table_bytes = static_cast<std::size_t>(flags.explain_table_bytes);
+    }
+    auto model = LoadServingModel(*registry, "", load);
     if (!model) {
       std::fprintf(stderr, "%s: %s\n", TenantId(i).c_str(), model.error().message.c_str());
       return 2;

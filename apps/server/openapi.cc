@@ -2,6 +2,7 @@
 // operation as JSON text; Endpoints() lists them. The text may use these placeholders, which
 // BuildOpenApiDocument() fills in:
 //   @REQUEST_ID@      the X-Request-Id request parameter (every operation lists it)
+//   @TENANT_ID@       the X-Tenant-Id request parameter (the score operations)
 //   @HEADERS@         a response's headers object (X-Request-Id, on every response)
 //   @SCORE_SECURITY@  [{"scoreToken":[]}] when CSML_SCORE_TOKEN is set, else []
 //   @MAX_ITEMS@       the batch limit in force
@@ -30,7 +31,7 @@ constexpr Endpoint kScore = {"/score", "post", R"json({
   "operationId":"score","tags":["scoring"],"summary":"Score one customer",
   "description":"The churn risk of one customer, its tier and the reason codes, from the model version serving now (docs/API.md). Unknown feature keys are ignored; null is a missing value.",
   "security":@SCORE_SECURITY@,
-  "parameters":[@REQUEST_ID@,
+  "parameters":[@REQUEST_ID@,@TENANT_ID@,
    {"name":"explain","in":"query","required":false,"description":"true/1/yes/on: add drivers, baseline and margin (docs/EXPLANATIONS.md)","schema":{"type":"boolean","default":false},"example":true},
    {"name":"top","in":"query","required":false,"description":"With explain: how many drivers, a whole number >= 1 or all","schema":{"oneOf":[{"type":"integer","minimum":1},{"type":"string","enum":["all"]}],"default":4},"example":4}],
   "requestBody":{"required":true,"description":"One customer: the README's example",
@@ -49,10 +50,10 @@ constexpr Endpoint kScore = {"/score", "post", R"json({
    "503":{"$ref":"#/components/responses/NoModel"}}})json"};
 
 constexpr Endpoint kScoreBatch = {"/score/batch", "post", R"json({
-  "operationId":"scoreBatch","tags":["scoring"],"summary":"Score up to @MAX_ITEMS@ customers with one model version",
+  "operationId":"scoreBatch","tags":["scoring"],"summary":"Score up to @MAX_ITEMS@ customers",
   "description":"One result per item, in order; a bad item does not fail the others. An item with \"explain\": true (and optionally \"top\") adds drivers, baseline and margin to its result, as /score?explain=true does (docs/EXPLANATIONS.md).",
   "security":@SCORE_SECURITY@,
-  "parameters":[@REQUEST_ID@],
+  "parameters":[@REQUEST_ID@,@TENANT_ID@],
   "requestBody":{"required":true,"description":"Up to @MAX_ITEMS@ /score bodies",
    "content":{"application/json":{"schema":{"$ref":"#/components/schemas/BatchScoreRequest"},
     "example":{"items":[@SEED_REQUEST@,{"userId":"u_002","features":{"activity_7d":9,"activity_30d":30,"time_since_last_use_days":1,"failed_renewals_30d":0,"tickets_7d":1,"plan_value":99,"region":"US","usage_score":0.8},"explain":true,"top":2}]}}}},
@@ -362,6 +363,9 @@ constexpr std::string_view kSchemas = R"json({
 
 constexpr std::string_view kComponentsRest = R"json(
  "parameters":{
+  "XTenantId":{"name":"X-Tenant-Id","in":"header","required":false,
+   "description":"The tenant whose model answers: a tenant with a model of its own gets it (modelVersion <tenant>/<version>), any other tenant and a request without the header get the global model (docs/OPERATIONS.md section 12). A bad id is a 422 on [header, x-tenant-id].",
+   "schema":{"type":"string","minLength":1,"maxLength":64,"pattern":"^[A-Za-z0-9][A-Za-z0-9_-]*$"},"example":"acme"},
   "XRequestId":{"name":"X-Request-Id","in":"header","required":false,
    "description":"1 to 128 characters from A-Z a-z 0-9 - _ . : ; echoed in the answer and logged. Otherwise the server makes one.",
    "schema":{"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9._:-]+$"}}},
@@ -441,6 +445,7 @@ std::string BuildOpenApiDocument(const OpenApiParams& params) {
   }
   assets += "]";
   ReplaceAll(&doc, "@REQUEST_ID@", R"json({"$ref":"#/components/parameters/XRequestId"})json");
+  ReplaceAll(&doc, "@TENANT_ID@", R"json({"$ref":"#/components/parameters/XTenantId"})json");
   ReplaceAll(&doc, "@HEADERS@",
              R"json({"X-Request-Id":{"$ref":"#/components/headers/XRequestId"}})json");
   ReplaceAll(&doc, "@SCORE_SECURITY@",

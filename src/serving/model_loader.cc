@@ -67,7 +67,9 @@ Result<LoadedVersion> LoadVersion(const Registry& registry, std::string_view ver
   // without them still scores.
   std::shared_ptr<const ForestExplainer> explainer;
   if (forest->has_covers()) {
-    if (Result<ForestExplainer> made = ForestExplainer::Create(*forest)) {
+    ForestExplainerOptions explain_options;
+    if (options.explain_table_bytes) explain_options.max_table_bytes = *options.explain_table_bytes;
+    if (Result<ForestExplainer> made = ForestExplainer::Create(*forest, explain_options)) {
       explainer = std::make_shared<const ForestExplainer>(std::move(*made));
     }
   }
@@ -81,8 +83,8 @@ Result<LoadedVersion> LoadVersion(const Registry& registry, std::string_view ver
   }
   auto predictor = std::make_unique<const ForestPredictor>(std::move(*forest));
   Result<std::shared_ptr<const ServingModel>> model = ServingModel::Create(
-      registry.Qualified(loaded.meta.version), loaded.meta.features, loaded.meta.thresholds, std::move(predictor),
-      loaded.meta.calibration, std::move(explainer), std::move(model_reasons),
+      registry.Qualified(loaded.meta.version), loaded.meta.features, loaded.meta.thresholds,
+      std::move(predictor), loaded.meta.calibration, std::move(explainer), std::move(model_reasons),
       loaded.meta.reference_profile
           ? std::make_shared<const ReferenceProfile>(*loaded.meta.reference_profile)
           : nullptr);

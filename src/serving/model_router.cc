@@ -191,8 +191,8 @@ struct ModelRouter::Impl {
                           const char* what) -> std::shared_ptr<const ServingModel> {
       if (version.empty()) return nullptr;
       if (keep != nullptr) return keep;
-      Result<std::shared_ptr<const ServingModel>> model =
-          LoadServingModel(registry, version, options.load);
+      Result<std::shared_ptr<const ServingModel>> model = LoadServingModel(
+          registry, version, registry.tenant().empty() ? options.load : tenant_load);
       if (!model) {
         load_failures.fetch_add(1, std::memory_order_relaxed);
         Tell({RouterEvent::Kind::kFailed,
@@ -250,8 +250,8 @@ struct ModelRouter::Impl {
     // First use follows the served-version rule (its fallback included); a reload loads what
     // the source names, and a failure keeps the loaded models.
     Result<std::shared_ptr<const ServingModel>> serving =
-        previous == nullptr ? LoadServingModel(entry.registry, "", options.load)
-                            : LoadServingModel(entry.registry, id.version, options.load);
+        previous == nullptr ? LoadServingModel(entry.registry, "", tenant_load)
+                            : LoadServingModel(entry.registry, id.version, tenant_load);
     if (!serving) {
       load_failures.fetch_add(1, std::memory_order_relaxed);
       entry.refused_id = id;

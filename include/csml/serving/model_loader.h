@@ -34,6 +34,11 @@ struct LoadOptions {
   // meta.json (extra.reasons; rules when absent). Model reasons need node covers: a version
   // without them falls back to rules (ServingModel::reason_mode() says which applies).
   std::optional<ReasonMode> reasons;
+  // The TreeSHAP pattern tables' budget for this model (ForestExplainerOptions'
+  // max_table_bytes); nullopt: the explainer's default. Smaller trades explanation speed
+  // for memory (0: every tree by the node walk, the same numbers); the server gives tenant
+  // models a small budget so a thousand of them fit (docs/PERFORMANCE.md §9).
+  std::optional<std::size_t> explain_table_bytes;
 };
 
 // Loads one version with every check above. An empty `version` means the version the server

@@ -90,6 +90,10 @@ struct ModelRouterOptions {
   int poll_interval_ms = 1000;
   // How tenant and side models load (the server's reasons setting).
   LoadOptions load;
+  // The TreeSHAP table budget of each tenant model (LoadOptions::explain_table_bytes) unless
+  // `load` sets one: small, so a thousand tenant models fit in 300 MiB; their explanations
+  // are the same numbers, computed more by the node walk (docs/PERFORMANCE.md §9).
+  std::size_t tenant_explain_table_bytes = std::size_t{64} << 10;
 
   // max_loaded_tenants in [1, 100000]; poll_interval_ms in [0, 1 hour].
   [[nodiscard]] Status Validate() const;
