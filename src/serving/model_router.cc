@@ -134,9 +134,20 @@ struct ModelRouter::Impl {
       std::unordered_map<std::string, std::shared_ptr<Entry>, StringHash, std::equal_to<>>;
 
   Impl(const ModelRouterOptions& o, std::filesystem::path dir, const ModelManager& g, Observer obs)
-      : options(o), root_dir(std::move(dir)), global(g), observer(std::move(obs)) {}
+      : options(o),
+        tenant_load(TenantLoad(o)),
+        root_dir(std::move(dir)),
+        global(g),
+        observer(std::move(obs)) {}
+
+  static LoadOptions TenantLoad(const ModelRouterOptions& o) {
+    LoadOptions load = o.load;
+    if (!load.explain_table_bytes) load.explain_table_bytes = o.tenant_explain_table_bytes;
+    return load;
+  }
 
   const ModelRouterOptions options;
+  const LoadOptions tenant_load;  // the global namespace's side versions load with options.load
   const std::filesystem::path root_dir;
   const ModelManager& global;
   const Observer observer;
