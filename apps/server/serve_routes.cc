@@ -313,8 +313,8 @@ struct ServeRoutes::Impl {
   }
 
   // Which model answers this customer (model_router.h); the global model when no router runs.
-  Route RouteFor(std::string_view tenant, std::string_view user_id) const {
-    if (deps.router != nullptr) return deps.router->Resolve(tenant, user_id);
+  Route RouteFor(std::string_view tenant, std::string_view user_id, bool count = true) const {
+    if (deps.router != nullptr) return deps.router->Resolve(tenant, user_id, count);
     Route route;
     route.model = models().Current();
     return route;
@@ -325,16 +325,16 @@ struct ServeRoutes::Impl {
   // A server that cannot defer answers with the global model at once.
   template <typename Answer>
   Response AnswerWhenLoaded(const Request& request, std::string_view tenant,
-                            std::string_view user_id, Answer answer) {
+                            std::string_view user_id, bool count, Answer answer) {
     Responder responder = request.Defer();
     if (!responder)
       return answer(ScoreCall{request.request_id, request.received, tenant}, RouteFor({}, user_id));
     auto shared = std::make_shared<Responder>(std::move(responder));
     deps.router->LoadThen(
-        tenant, [this, shared, answer = std::move(answer), tenant = std::string(tenant),
+        tenant, [this, shared, count, answer = std::move(answer), tenant = std::string(tenant),
                  user = std::string(user_id), request_id = std::string(request.request_id),
                  received = request.received]() {
-          Route route = RouteFor(tenant, user);
+          Route route = RouteFor(tenant, user, count);
           // Unloaded again already, or the router stopped: the global model answers.
           if (route.status == Route::Status::kLoading) route = RouteFor({}, user);
           shared->Send(answer(ScoreCall{request_id, received, tenant}, std::move(route)));
@@ -392,7 +392,7 @@ struct ServeRoutes::Impl {
     // The request holds its route's models until it is answered, whatever a reload does.
     Route route = RouteFor(*tenant, decoded->user_id);
     if (route.status == Route::Status::kLoading) {
-      return AnswerWhenLoaded(request, *tenant, decoded->user_id,
+      return AnswerWhenLoaded(request, *tenant, decoded->user_id, /*count=*/true,
                               [this, explain = *explain, scored = std::move(*decoded)](
                                   const ScoreCall& call, Route loaded) {
                                 return AnswerScore(call, explain, scored, std::move(loaded));
@@ -498,10 +498,10 @@ struct ServeRoutes::Impl {
       return RejectionResponse(decoded.error(), "/score/batch");
     }
     // The namespace's route; each item then takes its own (a canary splits by userId).
-    Route route = RouteFor(*tenant, {});
+    Route route = RouteFor(*tenant, {}, /*count=*/false);
     if (route.status == Route::Status::kLoading) {
       return AnswerWhenLoaded(
-          request, *tenant, {},
+          request, *tenant, {}, /*count=*/false,
           [this, batch = std::move(*decoded)](const ScoreCall& call, Route loaded) {
             return AnswerBatch(call, batch, std::move(loaded));
           });

@@ -479,7 +479,8 @@ ModelRouter::ModelRouter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 ModelRouter::~ModelRouter() { Stop(); }
 
-Route ModelRouter::Resolve(std::string_view tenant, std::string_view user_id) const {
+Route ModelRouter::Resolve(std::string_view tenant, std::string_view user_id,
+                           bool count_score) const {
   Route route;
   if (!tenant.empty()) {
     if (impl_->has_tenants.load(std::memory_order_acquire)) {
@@ -493,7 +494,7 @@ Route ModelRouter::Resolve(std::string_view tenant, std::string_view user_id) co
           return route;
         }
         entry.last_used_ms.store(NowMs(), std::memory_order_relaxed);
-        entry.scores.fetch_add(1, std::memory_order_relaxed);
+        if (count_score) entry.scores.fetch_add(1, std::memory_order_relaxed);
         route.tenant_model = true;
         Pick(models->serving, &models->side, user_id, &route);
         return route;

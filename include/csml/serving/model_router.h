@@ -147,8 +147,11 @@ class ModelRouter {
   ModelRouter(const ModelRouter&) = delete;
   ModelRouter& operator=(const ModelRouter&) = delete;
 
-  // Which model answers (see the precedence above). Never waits.
-  Route Resolve(std::string_view tenant, std::string_view user_id) const;
+  // Which model answers (see the precedence above). Never waits. Each call counts one score
+  // for the tenant that answers unless `count_score` is false (a batch resolves its
+  // namespace once, uncounted, then each item); a request with a tenant header that the
+  // global model answers counts one fallback either way.
+  Route Resolve(std::string_view tenant, std::string_view user_id, bool count_score = true) const;
 
   // Queues a load of `tenant` (if it still needs one) and runs `done` on the router thread
   // after the attempt, whatever its outcome. Never blocks. After Stop(), `done` runs at once.
