@@ -89,11 +89,13 @@ class TenantRoutingTest : public ServedRegistryTest {
                              seconds(300));
   }
 
-  // Stops the server (SIGTERM) and expects a clean exit.
+  // Stops the server (SIGTERM) and expects a clean exit. Its log is removed, so that a server
+  // started next is not taken to listen on the port this one's log names.
   void StopServer() {
     ASSERT_TRUE(served_.has_value());
     EXPECT_EQ(served_->process.Stop(seconds(15)), 0) << Log();
     served_.reset();
+    fs::remove(dir_.Join("serve.log"));
   }
 
   std::map<std::string, FixtureRegistry> tenants_;
@@ -223,9 +225,10 @@ TEST_F(TenantRoutingTest, ThreeTenantsUnderLoadWithReloadsOfBothNamespacesLoseNo
   const std::string acme_v0 = Published(Tenant("acme").Publish(0));
   ASSERT_TRUE(Tenant("acme").Promote(acme_v0));
 
-  // "small": the data gate refuses its model (a handful of customers), so it has no version.
+  // "small": the data gate refuses its model (data a global model could train on, but fewer
+  // than the gate's 1000 labeled rows), so it has no version.
   const std::string data = dir_.Join("small.jsonl");
-  const RunResult simulated = Csml({"simulate", "--customers", "5", "--days", "90", "--seed", "3",
+  const RunResult simulated = Csml({"simulate", "--customers", "40", "--days", "90", "--seed", "3",
                                     "--end", "2025-06-01", "--out", data});
   ASSERT_EQ(simulated.exit_code, 0) << simulated.errors;
   const RunResult refused = Csml(
@@ -233,6 +236,8 @@ TEST_F(TenantRoutingTest, ThreeTenantsUnderLoadWithReloadsOfBothNamespacesLoseNo
        root(), "--scope", "tenant", "--tenant", "small", "--threads", "1", "--no-tune", "--quiet"});
   ASSERT_EQ(refused.exit_code, 1) << refused.output << refused.errors;
   EXPECT_NE(refused.errors.find("refusing a model for tenant small"), std::string::npos)
+      << refused.errors;
+  EXPECT_NE(refused.errors.find("fewer than --min-tenant-rows 1000"), std::string::npos)
       << refused.errors;
   EXPECT_EQ(Csml({"models", "list", "--tenant", "small", "--model-dir", root()}).exit_code, 2)
       << "small has no namespace";
