@@ -44,6 +44,16 @@ Result<FixtureRegistry> FixtureRegistry::Create(const std::string& dir) {
   return FixtureRegistry(std::move(*registry), std::move(bytes));
 }
 
+Result<FixtureRegistry> FixtureRegistry::CreateTenant(const std::string& root,
+                                                      const std::string& tenant) {
+  auto registry = Registry::OpenTenant(root, tenant, RegistryOpenMode::kCreateIfMissing);
+  if (!registry) return tl::unexpected(registry.error());
+  std::string bytes = ReadWholeFile(
+      (fs::path(CSML_TEST_DATA_DIR) / "fixtures" / "xgboost_synth" / "model.json").string());
+  if (bytes.empty()) return MakeError(ErrorCode::kNotFound, "fixture model.json not found");
+  return FixtureRegistry(std::move(*registry), std::move(bytes));
+}
+
 Result<std::string> FixtureRegistry::Publish(int hour,
                                              std::optional<std::vector<std::string>> features,
                                              std::optional<ReferenceProfile> profile) {

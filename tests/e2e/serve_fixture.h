@@ -39,6 +39,9 @@ Result<ServeProcess> StartServe(const std::string& model_dir, const std::string&
 class FixtureRegistry {
  public:
   static Result<FixtureRegistry> Create(const std::string& dir);
+  // Tenant `tenant`'s namespace of the registry rooted at `root` (<root>/tenants/<tenant>/),
+  // created when missing; its versions are named "<tenant>/<version>" when served.
+  static Result<FixtureRegistry> CreateTenant(const std::string& root, const std::string& tenant);
 
   // Publishes a version; `features` overrides the meta's feature order (a schema mismatch),
   // `profile` is its reference profile (none by default, as for an imported model).
