@@ -197,10 +197,12 @@ TEST_F(ModelLoaderTest, ReasonsFollowTheMetaUnlessTheCallerChooses) {
   ASSERT_TRUE(b.has_value()) << b.error().message;
   EXPECT_EQ((*b)->reason_mode(), ReasonMode::kModel);
   EXPECT_EQ((*b)->reason_catalog_version(), "only-plan-1");
-  auto forced = LoadServingModel(*registry_, model.version, LoadOptions{ReasonMode::kRules, std::nullopt});
+  auto forced =
+      LoadServingModel(*registry_, model.version, LoadOptions{ReasonMode::kRules, std::nullopt});
   ASSERT_TRUE(forced.has_value());
   EXPECT_EQ((*forced)->reason_mode(), ReasonMode::kRules);
-  auto defaulted = LoadServingModel(*registry_, rules.version, LoadOptions{ReasonMode::kModel, std::nullopt});
+  auto defaulted =
+      LoadServingModel(*registry_, rules.version, LoadOptions{ReasonMode::kModel, std::nullopt});
   ASSERT_TRUE(defaulted.has_value());
   EXPECT_EQ((*defaulted)->reason_catalog_version(), "csml-default-1");
 
