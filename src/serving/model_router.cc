@@ -177,7 +177,7 @@ struct ModelRouter::Impl {
   bool stopping = false;
   std::thread thread;
 
-  void Tell(RouterEvent event) const {
+  void Tell(const RouterEvent& event) const {
     if (observer) observer(event);
   }
 
