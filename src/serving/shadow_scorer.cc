@@ -46,7 +46,7 @@ bool ShadowScorer::Offer(const ShadowOffer& offer) {
   }
   // Wakes the thread only when it went to sleep (see Run: the fences pair so a job pushed
   // while it was deciding to sleep is always seen).
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  fence_.fetch_add(0, std::memory_order_seq_cst);  // a seq_cst RMW: TSan has no fences
   if (sleeping_.load(std::memory_order_relaxed)) {
     sleeping_.store(false, std::memory_order_relaxed);
     sleeping_.notify_one();
@@ -92,7 +92,7 @@ void ShadowScorer::Run() {
       continue;
     }
     sleeping_.store(true, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    fence_.fetch_add(0, std::memory_order_seq_cst);  // a seq_cst RMW: TSan has no fences
     if (queue_.ApproxSize() > 0 || stopping_.load(std::memory_order_acquire)) {
       sleeping_.store(false, std::memory_order_relaxed);
       continue;

@@ -90,6 +90,7 @@ class ShadowScorer {
   PredictionLog* const log_;
   BoundedQueue<Job> queue_;
   std::atomic<bool> sleeping_{false};
+  std::atomic<std::uint32_t> fence_{0};  // orders Offer against Run deciding to sleep
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> scored_{0};
   std::atomic<std::uint64_t> tier_changed_{0};
